@@ -1,0 +1,742 @@
+// One client TCP connection in stream mode (zhttp.md section 4): reads request heads, sends
+// the first packet of each request, forwards the request body under the handler's credits,
+// writes the handler's response, and repeats on kept-alive connections.
+//
+// Invariants ("always be reading, but never more than a buffer"):
+// - Client bytes not yet consumed live in `rbuf[rStart, rEnd)`, a pooled buffer held only
+//   while such bytes exist; with `bufferSize` bytes buffered, reading from the socket pauses.
+// - Client bytes not yet accepted by the kernel live in `wbuf[wStart, wEnd)`, pooled, held only
+//   while the socket is backed up. Nothing is written around them (order is kept).
+// - One timer handle per connection. Deadlines only move later, so refreshing one is a field
+//   store; when the wheel fires early for a moved deadline, the timer is re-armed.
+// - A session (one request cycle) is identified by (slot, counter); `counter` changes for
+//   every request, so packets for an earlier request on the same slot are ignored.
+//
+// States (`state`):
+//   ST_HEAD          call: onData            next: ST_WAIT_HANDLER, or closed on bad input
+//   ST_WAIT_HANDLER  call: onHandlerPacket   next: ST_ACTIVE (first handler packet)
+//   ST_ACTIVE        call: onHandlerPacket, onData (body), onDrain
+//                    next: ST_HEAD (response complete, keep-alive), ST_CLOSING
+//   ST_CLOSING       waits for written bytes to drain, then ends the socket
+//   ST_ORPHAN        client gone before the handler spoke: waits for a handler packet to
+//                    answer with cancel (zhttp.md 4.9), or for the session timer
+//   ST_CLOSED        socket ended; the slot is freed when both socket and session are done
+//   ST_FREE          call: open              next: ST_HEAD
+
+import type { Socket } from 'bun'
+import type { Server } from './server.ts'
+import { RequestHead, findHeadEnd, parseRequestHead } from '../http/parser.ts'
+import { ChunkedDecoder } from '../http/chunked.ts'
+import {
+  writeResponseHead,
+  responseHeadSizeMax,
+  headResult,
+  FRAMING_CHUNKED,
+  FRAMING_NONE,
+  FRAMING_CLOSE,
+} from '../http/response-head.ts'
+import * as E from '../http/errors.ts'
+import type { HandlerPacket } from '../zhttp/packet.ts'
+import * as P from '../zhttp/packet.ts'
+import { SESSION_TIMEOUT_MS, URI_SIZE_MAX_BYTES, HANDLER_ADDRESS_MAX_BYTES } from '../limits.ts'
+import { isUtf8 } from '../zhttp/tnetstring.ts'
+import { mapParseError } from './parse-errors.ts'
+
+export const ST_HEAD = 0
+export const ST_WAIT_HANDLER = 1
+export const ST_ACTIVE = 2
+export const ST_CLOSING = 3
+export const ST_ORPHAN = 4
+export const ST_CLOSED = 5
+/** The slot is free; the object waits for the next connection on this slot. */
+export const ST_FREE = 6
+
+const BODY_NONE = 0
+const BODY_LENGTH = 1
+const BODY_CHUNKED = 2
+
+const CONTINUE_100 = new TextEncoder().encode('HTTP/1.1 100 Continue\r\n\r\n')
+const LAST_CHUNK = new TextEncoder().encode('0\r\n\r\n')
+const HEX = '0123456789abcdef'
+
+export type ClientSocket = Socket<Connection>
+
+export class Connection {
+  socket: ClientSocket | null = null
+  state = ST_FREE
+  slot: number
+  counter = 0
+  /** Client address text and port for the first packet; '' for unix sockets. */
+  peerAddress = ''
+  peerPort = 0
+
+  rbuf: Uint8Array | null = null
+  rStart = 0
+  rEnd = 0
+  /** Resume offset for findHeadEnd, relative to rStart. */
+  scanPos = 0
+  readPaused = false
+
+  wbuf: Uint8Array | null = null
+  wStart = 0
+  wEnd = 0
+  /** Response body bytes still in wbuf: their credits are returned once they drain. */
+  wBodyBytes = 0
+
+  http10 = false
+  keepAlive = false
+  expectContinue = false
+  bodyKind = BODY_NONE
+  bodyRemaining = 0
+  bodyDone = true
+  chunked: ChunkedDecoder | null = null
+
+  /** Handler address entry (HandlerTable), -1 until the handler's first packet. */
+  handler = -1
+  outSeq = 0
+  inSeq = 0
+  /** Request-body bytes the handler allows us to send. */
+  credits = 0
+  /** Response-body bytes the handler may still send (our free buffer space). */
+  respCredits = 0
+  /** Credits to return to the handler at the next flush. */
+  creditsOwed = 0
+  creditsQueued = false
+  respStarted = false
+  framing = FRAMING_NONE
+  /** Handoff in progress: nothing moves until the next handler packet (zhttp.md 4.10). */
+  paused = false
+  socketClosed = false
+  /** Scratch flag of the keep-alive pass (server.sendKeepAlives). */
+  kaVisited = false
+
+  timer = -1
+  timerAt = 0
+  sessionDeadline = 0
+  streamDeadline = 0
+
+  constructor(
+    readonly server: Server,
+    slot: number,
+  ) {
+    this.slot = slot
+  }
+
+  // --- lifecycle ---------------------------------------------------------------------
+
+  open(socket: ClientSocket, now: number): void {
+    this.socket = socket
+    this.socketClosed = false
+    this.peerAddress = this.server.peerAddressOf(socket)
+    this.peerPort = this.peerAddress === '' ? 0 : socket.remotePort
+    this.readPaused = false
+    this.startCycle(now)
+  }
+
+  /** Starts waiting for the next request head (a new session id). */
+  private startCycle(now: number): void {
+    const s = this.server
+    this.state = ST_HEAD
+    this.counter = s.nextCounter()
+    this.scanPos = 0
+    this.releaseHandler()
+    this.outSeq = 0
+    this.inSeq = 0
+    this.credits = 0
+    this.respCredits = 0
+    this.creditsOwed = 0
+    this.respStarted = false
+    this.paused = false
+    this.bodyKind = BODY_NONE
+    this.bodyDone = true
+    this.wBodyBytes = 0
+    // Condure restarts both timers for each request cycle (zhttp.md 4.2).
+    this.sessionDeadline = now + SESSION_TIMEOUT_MS
+    this.streamDeadline = now + s.streamTimeoutMs
+    s.armTimer(this, Math.min(this.sessionDeadline, this.streamDeadline))
+  }
+
+  private releaseHandler(): void {
+    if (this.handler >= 0) {
+      this.server.handlers.release(this.handler)
+      this.handler = -1
+    }
+  }
+
+  // --- client input ------------------------------------------------------------------
+
+  onData(chunk: Uint8Array): void {
+    if (this.state === ST_CLOSED || this.state === ST_CLOSING || this.state === ST_ORPHAN) return
+    this.streamDeadline = this.server.now + this.server.streamTimeoutMs
+    if (this.rEnd > this.rStart) {
+      this.appendRead(chunk, 0, chunk.length)
+      this.process()
+    } else {
+      const used = this.consume(chunk, 0, chunk.length)
+      if (used < chunk.length && this.state !== ST_CLOSED && this.state !== ST_CLOSING) {
+        this.appendRead(chunk, used, chunk.length)
+      }
+    }
+    this.updateReadPause()
+  }
+
+  /** Re-runs the state machine over buffered client bytes. */
+  process(): void {
+    if (this.rbuf === null) return
+    const used = this.consume(this.rbuf, this.rStart, this.rEnd)
+    if (this.rbuf === null) return // closed meanwhile
+    this.rStart = used
+    if (this.rStart === this.rEnd) this.releaseRead()
+  }
+
+  private appendRead(src: Uint8Array, s: number, e: number): void {
+    const n = e - s
+    let buf = this.rbuf
+    if (buf === null) {
+      buf = this.server.acquireBuffer(n)
+      this.rbuf = buf
+      this.rStart = 0
+      this.rEnd = 0
+    } else if (this.rEnd + n > buf.length) {
+      const live = this.rEnd - this.rStart
+      if (live + n <= buf.length) {
+        buf.copyWithin(0, this.rStart, this.rEnd)
+      } else {
+        const bigger = this.server.acquireBuffer(live + n)
+        bigger.set(buf.subarray(this.rStart, this.rEnd), 0)
+        this.server.releaseBuffer(buf)
+        buf = bigger
+        this.rbuf = buf
+      }
+      this.rStart = 0
+      this.rEnd = live
+    }
+    buf.set(n === src.length ? src : src.subarray(s, e), this.rEnd)
+    this.rEnd += n
+  }
+
+  private releaseRead(): void {
+    if (this.rbuf !== null) {
+      this.server.releaseBuffer(this.rbuf)
+      this.rbuf = null
+    }
+    this.rStart = 0
+    this.rEnd = 0
+  }
+
+  /** Stops reading from the socket while a whole buffer of client bytes waits. */
+  private updateReadPause(): void {
+    const sock = this.socket
+    if (sock === null || this.socketClosed) return
+    const full = this.rEnd - this.rStart >= this.server.bufferSize || this.paused
+    if (full && !this.readPaused) {
+      sock.pause()
+      this.readPaused = true
+    } else if (!full && this.readPaused) {
+      sock.resume()
+      this.readPaused = false
+    }
+  }
+
+  /** Runs the state machine over buf[start, end); returns how far it consumed. */
+  private consume(buf: Uint8Array, start: number, end: number): number {
+    for (;;) {
+      if (this.state === ST_HEAD) {
+        if (start === end) return start
+        const headEnd = findHeadEnd(buf, start, end, start + this.scanPos)
+        if (headEnd < 0) {
+          if (end - start >= this.server.bufferSize) {
+            this.fail(E.RESP_HEADERS_TOO_LARGE)
+            return end
+          }
+          this.scanPos = Math.max(0, end - start - 3)
+          return start
+        }
+        if (headEnd - start > this.server.bufferSize) {
+          this.fail(E.RESP_HEADERS_TOO_LARGE)
+          return end
+        }
+        if (!this.startRequest(buf, start, headEnd)) return end
+        start = headEnd
+        continue
+      }
+      if (this.state === ST_ACTIVE && !this.bodyDone && !this.paused && this.credits > 0) {
+        const next = this.forwardBody(buf, start, end)
+        if (next === start) return start
+        start = next
+        continue
+      }
+      return start
+    }
+  }
+
+  /** Parses a complete head and sends the first packet; false when the connection closed. */
+  private startRequest(buf: Uint8Array, start: number, headEnd: number): boolean {
+    const s = this.server
+    const h = s.head
+    const err = parseRequestHead(buf, start, headEnd, h)
+    if (err !== 0) {
+      this.fail(mapParseError(err))
+      return false
+    }
+    this.http10 = h.versionMinor === 0
+    this.keepAlive = h.keepAlive
+    this.expectContinue = h.expectContinue && !this.http10
+    if (h.upgradeWebsocket) {
+      // WebSocket sessions arrive with the WebSocket work (issue 4); until then, say so.
+      this.fail(E.RESP_NOT_IMPLEMENTED)
+      return false
+    }
+    if (h.chunked) {
+      this.bodyKind = BODY_CHUNKED
+      if (this.chunked === null) this.chunked = new ChunkedDecoder()
+      else this.chunked.reset()
+      this.bodyDone = false
+    } else if (h.contentLength > 0) {
+      this.bodyKind = BODY_LENGTH
+      this.bodyRemaining = h.contentLength
+      this.bodyDone = false
+    } else {
+      this.bodyKind = BODY_NONE
+      this.bodyDone = true
+    }
+    // uri = scheme "://" host target (zhttp.md 4.3); a missing or non-UTF-8 Host is localhost.
+    let hostS = -1
+    let hostE = -1
+    if (h.hostIndex >= 0) {
+      hostS = h.valueStart[h.hostIndex]
+      hostE = h.valueEnd[h.hostIndex]
+      if (!isUtf8(buf, hostS, hostE)) hostS = -1
+    }
+    const hostLen = hostS < 0 ? 'localhost'.length : hostE - hostS
+    const uriLen = 'http://'.length + hostLen + (h.targetEnd - h.targetStart)
+    if (uriLen > URI_SIZE_MAX_BYTES) {
+      this.fail(E.RESP_URI_TOO_LONG)
+      return false
+    }
+    if (!s.sendFirstPacket(this, buf, hostS, hostE, !this.bodyDone)) {
+      this.fail(E.RESP_SERVICE_UNAVAILABLE)
+      return false
+    }
+    this.outSeq = 1
+    // The first packet granted `bufferSize` response credits (zhttp.md 4.3).
+    this.respCredits = s.bufferSize
+    this.state = ST_WAIT_HANDLER
+    this.streamDeadline = s.now + s.streamTimeoutMs
+    return true
+  }
+
+  /** Sends request body bytes from buf[start, end) within the credits; returns the new start. */
+  private forwardBody(buf: Uint8Array, start: number, end: number): number {
+    const s = this.server
+    const chunkMax = Math.min(this.credits, s.bufferSize)
+    if (this.bodyKind === BODY_LENGTH) {
+      const n = Math.min(end - start, this.bodyRemaining, chunkMax)
+      if (n === 0) return start
+      const last = n === this.bodyRemaining
+      if (!s.stream.sendBody(this.handler, this.slot, this.counter, this.outSeq, buf, start, start + n, !last)) {
+        return start // outbox full: retried when it drains
+      }
+      this.outSeq++
+      this.credits -= n
+      this.bodyRemaining -= n
+      if (last) this.bodyDone = true
+      s.scheduleFlush()
+      return start + n
+    }
+    // Chunked (RFC 9112 7.1): de-chunk; the handler sees data bytes only, and the end of the
+    // body is a packet with neither body nor more (zhttp.md 4.4, checklist 33).
+    const d = this.chunked as ChunkedDecoder
+    const pos = d.step(buf, start, end, chunkMax)
+    if (d.error < 0) {
+      this.fail(E.RESP_BAD_REQUEST)
+      return end
+    }
+    const n = d.dataEnd - d.dataStart
+    if (n > 0 || d.done) {
+      if (!s.stream.sendBody(this.handler, this.slot, this.counter, this.outSeq, buf, d.dataStart, d.dataEnd, !d.done)) {
+        return start
+      }
+      this.outSeq++
+      this.credits -= n
+      if (d.done) this.bodyDone = true
+      s.scheduleFlush()
+    }
+    return pos
+  }
+
+  // --- handler input -----------------------------------------------------------------
+
+  /** A packet (or one id of a multi-id packet) addressed to this connection's session. */
+  onHandlerPacket(p: HandlerPacket, idIndex: number): void {
+    const s = this.server
+    const seq = p.idSeq[idIndex]
+    if (seq >= 0) {
+      // zhttp.md 4.5: a gap breaks the session; close without cancel.
+      if (seq !== this.inSeq) {
+        this.abort(false)
+        return
+      }
+      this.inSeq++
+    }
+    if (p.fromStart >= 0) {
+      if (p.fromEnd - p.fromStart > HANDLER_ADDRESS_MAX_BYTES) {
+        this.abort(false)
+        return
+      }
+      const h = s.handlers.acquire(p.buf, p.fromStart, p.fromEnd)
+      if (h < 0) {
+        this.abort(false)
+        return
+      }
+      this.releaseHandler()
+      this.handler = h
+    }
+    this.sessionDeadline = s.now + SESSION_TIMEOUT_MS
+    if (this.state === ST_ORPHAN) {
+      // The client left before the handler spoke: now there is someone to tell.
+      this.sendTyped('cancel', -1)
+      this.finishSession()
+      return
+    }
+    if (this.paused) {
+      this.paused = false
+      if (this.creditsOwed > 0) this.queueCredits()
+    }
+    const first = this.state === ST_WAIT_HANDLER
+    if (first) this.state = ST_ACTIVE
+    switch (p.type) {
+      case P.TYPE_KEEP_ALIVE:
+        break
+      case P.TYPE_CREDIT:
+        if (p.credits > 0) this.credits += p.credits
+        break
+      case P.TYPE_HANDOFF_START:
+        this.sendTyped('handoff-proceed', -1)
+        this.paused = true
+        break
+      case P.TYPE_CANCEL:
+      case P.TYPE_ERROR:
+        this.abort(false)
+        return
+      case P.TYPE_DATA:
+        if (p.credits > 0) this.credits += p.credits
+        if (!this.onResponseData(p)) return
+        break
+      default:
+        // close/ping/pong/unknown on an HTTP session: protocol violation, no cancel (4.4).
+        this.abort(false)
+        return
+    }
+    if (first && this.expectContinue && !this.bodyDone && !this.respStarted) {
+      this.writeClient(CONTINUE_100, 0, CONTINUE_100.length)
+    }
+    this.process()
+    this.updateReadPause()
+  }
+
+  /**
+   * Writes response bytes for a data packet; false when the connection was closed. A completed
+   * response on a kept-alive connection starts the next request cycle.
+   */
+  private onResponseData(p: HandlerPacket): boolean {
+    const s = this.server
+    const bodyLen = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
+    // zhttp.md 4.7: response data beyond the free buffer space closes and cancels.
+    if (bodyLen > this.respCredits) {
+      this.abort(true)
+      return false
+    }
+    const out = s.scratchFor(responseHeadSizeMax(p) + bodyLen + 64)
+    let pos = 0
+    if (!this.respStarted) {
+      if (!this.bodyDone) {
+        // Early response: the rest of the request body is not read; no reuse (4.4 step 3).
+        this.keepAlive = false
+        this.bodyDone = true
+      }
+      writeResponseHead(out, 0, p, this.http10, this.keepAlive)
+      if (headResult.badLength) {
+        this.abort(true)
+        return false
+      }
+      pos = headResult.pos
+      this.framing = headResult.framing
+      this.keepAlive = headResult.keepAlive
+      this.respStarted = true
+    }
+    let bodyWritten = 0
+    if (bodyLen > 0 && this.framing !== FRAMING_NONE) {
+      if (this.framing === FRAMING_CHUNKED) {
+        // Chunks of at most 0xffff bytes, lower-case hex sizes (zhttp.md 4.7).
+        for (let o = p.bodyStart; o < p.bodyEnd; ) {
+          const n = Math.min(0xffff, p.bodyEnd - o)
+          pos = writeHex(out, pos, n)
+          out[pos++] = 0x0d
+          out[pos++] = 0x0a
+          out.set(p.buf.subarray(o, o + n), pos)
+          pos += n
+          out[pos++] = 0x0d
+          out[pos++] = 0x0a
+          o += n
+        }
+      } else {
+        out.set(p.buf.subarray(p.bodyStart, p.bodyEnd), pos)
+        pos += bodyLen
+      }
+      bodyWritten = bodyLen
+      this.respCredits -= bodyLen
+    }
+    const done = !p.more
+    if (done && this.framing === FRAMING_CHUNKED) {
+      out.set(LAST_CHUNK, pos)
+      pos += LAST_CHUNK.length
+    }
+    this.streamDeadline = s.now + s.streamTimeoutMs
+    this.writeClient(out, 0, pos, done ? 0 : bodyWritten)
+    if (this.state === ST_CLOSED) return false
+    if (done) {
+      if (this.keepAlive && this.framing !== FRAMING_CLOSE) {
+        this.startCycle(s.now)
+      } else {
+        this.closeAfterWrite()
+        return false
+      }
+    }
+    return true
+  }
+
+  // --- client output -----------------------------------------------------------------
+
+  /**
+   * Writes buf[s, e) to the client, keeping whatever the kernel does not take. `bodyBytes`
+   * of it are response body whose credits go back to the handler once written.
+   */
+  writeClient(buf: Uint8Array, s: number, e: number, bodyBytes = 0): void {
+    const sock = this.socket
+    if (sock === null || this.socketClosed) return
+    if (this.wEnd > this.wStart) {
+      this.appendWrite(buf, s, e)
+      this.wBodyBytes += bodyBytes
+      return
+    }
+    const n = sock.write(buf, s, e - s)
+    if (n < 0) return
+    if (n < e - s) {
+      this.appendWrite(buf, s + n, e)
+      this.wBodyBytes += bodyBytes
+      return
+    }
+    if (bodyBytes > 0) this.returnCredits(bodyBytes)
+  }
+
+  private appendWrite(src: Uint8Array, s: number, e: number): void {
+    const n = e - s
+    let buf = this.wbuf
+    if (buf === null) {
+      buf = this.server.acquireBuffer(n)
+      this.wbuf = buf
+      this.wStart = 0
+      this.wEnd = 0
+    } else if (this.wEnd + n > buf.length) {
+      const live = this.wEnd - this.wStart
+      if (live + n <= buf.length) {
+        buf.copyWithin(0, this.wStart, this.wEnd)
+      } else {
+        const bigger = this.server.acquireBuffer(live + n)
+        bigger.set(buf.subarray(this.wStart, this.wEnd), 0)
+        this.server.releaseBuffer(buf)
+        buf = bigger
+        this.wbuf = buf
+      }
+      this.wStart = 0
+      this.wEnd = live
+    }
+    buf.set(src.subarray(s, e), this.wEnd)
+    this.wEnd += n
+  }
+
+  /** The socket can take more: write what is pending. */
+  onDrain(): void {
+    const sock = this.socket
+    if (sock === null || this.socketClosed || this.wbuf === null) return
+    const n = sock.write(this.wbuf, this.wStart, this.wEnd - this.wStart)
+    if (n < 0) return
+    this.wStart += n
+    if (this.wStart < this.wEnd) return
+    this.server.releaseBuffer(this.wbuf)
+    this.wbuf = null
+    this.wStart = 0
+    this.wEnd = 0
+    this.streamDeadline = this.server.now + this.server.streamTimeoutMs
+    if (this.wBodyBytes > 0) {
+      const b = this.wBodyBytes
+      this.wBodyBytes = 0
+      this.returnCredits(b)
+    }
+    if (this.state === ST_CLOSING) this.endSocket()
+  }
+
+  private returnCredits(n: number): void {
+    if (this.state !== ST_ACTIVE || this.handler < 0) return
+    this.creditsOwed += n
+    if (!this.paused) this.queueCredits()
+  }
+
+  private queueCredits(): void {
+    if (this.creditsQueued) return
+    this.creditsQueued = true
+    this.server.queueCredits(this)
+  }
+
+  /** Called by the server's flush: one credit packet for all bytes written since the last. */
+  flushCredits(): void {
+    this.creditsQueued = false
+    if (this.state !== ST_ACTIVE || this.paused || this.creditsOwed === 0 || this.handler < 0) {
+      return
+    }
+    const n = this.creditsOwed
+    if (this.sendTyped('credit', n)) {
+      this.creditsOwed = 0
+      this.respCredits += n
+    }
+  }
+
+  /** A packet with just a type on this session, to the current handler. */
+  sendTyped(type: string, credits: number): boolean {
+    if (this.handler < 0) return false
+    const ok = this.server.stream.sendTyped(
+      this.handler,
+      this.slot,
+      this.counter,
+      this.outSeq,
+      type,
+      credits,
+    )
+    if (ok) {
+      this.outSeq++
+      this.server.scheduleFlush()
+    }
+    return ok
+  }
+
+  // --- endings -----------------------------------------------------------------------
+
+  /** Bad client input or a gateway-side refusal: a prebuilt response, then close. */
+  fail(which: number): void {
+    const r = E.errorResponse(which, this.http10)
+    this.writeClient(r, 0, r.length)
+    this.closeAfterWrite()
+  }
+
+  /** Stops the session now; `cancel` tells the handler when its address is known. */
+  abort(cancel: boolean): void {
+    if (cancel && this.state === ST_ACTIVE) this.sendTyped('cancel', -1)
+    this.releaseWrite()
+    this.endSocket()
+  }
+
+  private releaseWrite(): void {
+    if (this.wbuf !== null) {
+      this.server.releaseBuffer(this.wbuf)
+      this.wbuf = null
+    }
+    this.wStart = 0
+    this.wEnd = 0
+    this.wBodyBytes = 0
+  }
+
+  closeAfterWrite(): void {
+    if (this.wEnd > this.wStart) {
+      this.state = ST_CLOSING
+      this.releaseHandler()
+      return
+    }
+    this.endSocket()
+  }
+
+  private endSocket(): void {
+    this.state = ST_CLOSED
+    this.releaseHandler()
+    this.releaseRead()
+    const sock = this.socket
+    if (sock !== null && !this.socketClosed) sock.end()
+    this.server.maybeFree(this)
+  }
+
+  /** The client's socket closed (by either side). */
+  onSocketClose(): void {
+    this.socketClosed = true
+    this.socket = null
+    this.releaseRead()
+    this.releaseWrite()
+    if (this.state === ST_ACTIVE && this.handler >= 0) {
+      // zhttp.md 4.9: the handler learns of the disconnect with the next seq.
+      this.sendTyped('cancel', -1)
+    } else if (this.state === ST_WAIT_HANDLER) {
+      this.state = ST_ORPHAN
+      return
+    }
+    this.state = ST_CLOSED
+    this.releaseHandler()
+    this.server.maybeFree(this)
+  }
+
+  /** Session ended without the client (orphan answered or expired). */
+  finishSession(): void {
+    this.state = ST_CLOSED
+    this.releaseHandler()
+    this.server.maybeFree(this)
+  }
+
+  /** The wheel fired at or after `timerAt`. */
+  onTimer(now: number): void {
+    const deadline = Math.min(this.sessionDeadline, this.streamDeadline)
+    if (now < deadline) {
+      this.server.armTimer(this, deadline)
+      return
+    }
+    const streamExpired = now >= this.streamDeadline
+    switch (this.state) {
+      case ST_HEAD:
+        // A partial head gets 408; an idle kept-alive connection just closes.
+        if (this.rEnd > this.rStart) this.fail(E.RESP_REQUEST_TIMEOUT)
+        else this.endSocket()
+        break
+      case ST_WAIT_HANDLER:
+        this.fail(E.RESP_GATEWAY_TIMEOUT)
+        break
+      case ST_ACTIVE:
+        if (!this.respStarted) {
+          // The handler never answered: 504 (Condure closes silently, zhttp.md 4.8).
+          if (streamExpired && this.handler >= 0) this.sendTyped('cancel', -1)
+          this.fail(E.RESP_GATEWAY_TIMEOUT)
+        } else {
+          // Stream timeout cancels (Condure 1.10.1); the session timeout does not.
+          this.abort(streamExpired)
+        }
+        break
+      case ST_CLOSING:
+        this.releaseWrite()
+        this.endSocket()
+        break
+      case ST_ORPHAN:
+        this.finishSession()
+        break
+      default:
+        break
+    }
+  }
+}
+
+function writeHex(out: Uint8Array, pos: number, n: number): number {
+  let digits = 1
+  for (let t = n; t >= 16; t = Math.floor(t / 16)) digits++
+  let p = pos + digits
+  do {
+    out[--p] = HEX.charCodeAt(n % 16)
+    n = Math.floor(n / 16)
+  } while (n > 0)
+  return pos + digits
+}
+

@@ -1,0 +1,476 @@
+// A worker: the client listeners, the connection slots, the ZHTTP stream sockets, timers and
+// keep-alives (zhttp.md sections 1.5, 4.1, 4.8, 4.12). One event loop, one JS thread: every
+// ZeroMQ socket is touched only here.
+//
+// Event flow: Bun.listen callbacks drive Connection objects (one shared handler object, no
+// per-socket closures); packets for handlers accumulate in the sockets' outboxes and leave in
+// one batched send per event-loop turn (`scheduleFlush`); the ZeroMQ poller thread wakes
+// `onZmqReady`, which drains the SUB socket in batches and routes each packet by its id's
+// slot in O(1). A 100 ms housekeeping tick advances the timer wheel and sends keep-alives.
+
+import type { Socket, TCPSocketListener, UnixSocketListener } from 'bun'
+import { unlinkSync } from 'node:fs'
+import type { Config, ListenSpec } from '../config.ts'
+import { log, logEnabled, DEBUG, INFO, WARN, TRACE } from '../log.ts'
+import {
+  TICK_MS,
+  KEEP_ALIVE_SLICES,
+  BATCH_IDS_MAX,
+  SEND_RETRY_MS,
+} from '../limits.ts'
+import {
+  Connection,
+  ST_ACTIVE,
+  ST_CLOSED,
+  ST_FREE,
+  ST_ORPHAN,
+  ST_WAIT_HANDLER,
+} from './connection.ts'
+import { parseConnId, parsedId, COUNTER_MAX } from './conn-id.ts'
+import { RequestHead } from '../http/parser.ts'
+import { BufferPool } from '../mem/buffer-pool.ts'
+import { TimerWheel } from '../time/timer-wheel.ts'
+import { HandlerTable } from '../zhttp/handler-table.ts'
+import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
+import { StreamClient } from '../zhttp/stream-client.ts'
+import { ZmqContext, ZmqPoller, POLLIN } from '../zmq/socket.ts'
+import * as E from '../http/errors.ts'
+
+/** Pool slabs are cut into this many connection buffers at a time. */
+const BUFFERS_PER_SLAB = 64
+
+type ClientSocket = Socket<Connection | null>
+
+export class Server {
+  readonly bufferSize: number
+  readonly streamTimeoutMs: number
+  readonly handlers = new HandlerTable()
+  readonly head = new RequestHead()
+  readonly stream: StreamClient
+  now = performance.now()
+
+  private readonly ctx = new ZmqContext()
+  private readonly poller: ZmqPoller
+  private readonly pool: BufferPool
+  private readonly wheel: TimerWheel
+  private readonly conns: Array<Connection | null>
+  private readonly freeSlots: Int32Array
+  private freeCount: number
+  private active = 0
+  private counter = 0
+  private readonly packet = new HandlerPacket()
+  private scratch = new Uint8Array(64 * 1024)
+  private flushScheduled = false
+  private retryTimer: ReturnType<typeof setTimeout> | null = null
+  private readonly creditQueue: Connection[] = []
+  private tickTimer: ReturnType<typeof setInterval> | null = null
+  private kaCursor = 0
+  private readonly listeners: Array<TCPSocketListener<Connection | null> | UnixSocketListener<Connection | null>> = []
+  private readonly unixPaths: string[] = []
+  private stopping = false
+  // Keep-alive batch scratch (zhttp.md 4.8): up to BATCH_IDS_MAX ids per packet.
+  private readonly batchSlots = new Int32Array(BATCH_IDS_MAX)
+  private readonly batchCounters = new Float64Array(BATCH_IDS_MAX)
+  private readonly batchSeqs = new Float64Array(BATCH_IDS_MAX)
+  private readonly onReadyBound = (): void => this.onZmqReady()
+  private readonly flushBound = (): void => this.flush()
+  private readonly tickBound = (): void => this.tick()
+
+  constructor(
+    readonly cfg: Config,
+    readonly worker: number,
+  ) {
+    this.bufferSize = cfg.bufferSize
+    this.streamTimeoutMs = cfg.streamTimeoutS * 1000
+    this.pool = new BufferPool(cfg.bufferSize, BUFFERS_PER_SLAB)
+    const capacity = cfg.streamMaxconn
+    this.conns = new Array<Connection | null>(capacity).fill(null)
+    this.freeSlots = new Int32Array(capacity)
+    // Lowest slots first, so ids stay short and slots are reused while warm.
+    for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i
+    this.freeCount = capacity
+    this.wheel = new TimerWheel(1024, TICK_MS, this.now)
+    this.stream = new StreamClient(this.ctx, cfg, this.handlers, worker)
+    this.poller = new ZmqPoller(this.onReadyBound)
+    this.poller.add(this.stream.sub)
+    this.poller.start()
+  }
+
+  // --- listeners ---------------------------------------------------------------------
+
+  listen(spec: ListenSpec): void {
+    const server = this
+    const handler = {
+      binaryType: 'uint8array' as const,
+      open(s: ClientSocket): void {
+        server.onOpen(s)
+      },
+      data(s: ClientSocket, chunk: Uint8Array): void {
+        const c = s.data
+        if (c === null) return
+        server.now = performance.now()
+        c.onData(chunk)
+      },
+      drain(s: ClientSocket): void {
+        const c = s.data
+        if (c !== null) c.onDrain()
+      },
+      close(s: ClientSocket): void {
+        const c = s.data
+        if (c === null) return
+        s.data = null
+        server.now = performance.now()
+        c.onSocketClose()
+      },
+      error(s: ClientSocket, err: Error): void {
+        if (logEnabled(DEBUG)) log(DEBUG, 'zgate::server', `client socket error: ${err.message}`)
+      },
+    }
+    if (spec.path !== '') {
+      try {
+        unlinkSync(spec.path)
+      } catch {
+        // no stale socket file
+      }
+      this.listeners.push(Bun.listen<Connection | null>({ unix: spec.path, socket: handler, data: null }))
+      this.unixPaths.push(spec.path)
+      log(INFO, 'zgate::server', `listening on "${spec.path}" (pathname)`)
+      return
+    }
+    const l = Bun.listen<Connection | null>({
+      hostname: spec.host,
+      port: spec.port,
+      exclusive: true,
+      socket: handler,
+      data: null,
+    })
+    this.listeners.push(l)
+    const shown = spec.host.includes(':') ? `[${spec.host}]` : spec.host
+    log(INFO, 'zgate::server', `listening on ${shown}:${l.port}`)
+  }
+
+  private onOpen(s: ClientSocket): void {
+    this.now = performance.now()
+    if (this.stopping || this.freeCount === 0) {
+      // Condure leaves the connection in the backlog; zgate answers 503 and closes.
+      s.data = null
+      const r = E.errorResponse(E.RESP_SERVICE_UNAVAILABLE, false)
+      s.write(r)
+      s.end()
+      return
+    }
+    const slot = this.freeSlots[--this.freeCount]
+    let c = this.conns[slot]
+    if (c === null) {
+      c = new Connection(this, slot)
+      this.conns[slot] = c
+    }
+    this.active++
+    s.data = c
+    s.setNoDelay(true)
+    c.open(s as unknown as Socket<Connection>, this.now)
+    if (this.tickTimer === null) this.startTick()
+  }
+
+  peerAddressOf(s: Socket<Connection>): string {
+    const a = s.remoteAddress
+    if (a === undefined || a === '') return ''
+    // Dual-stack sockets report IPv4 peers as IPv4-mapped IPv6; Condure shows plain IPv4.
+    return a.startsWith('::ffff:') && a.includes('.') ? a.slice(7) : a
+  }
+
+  /** Frees the slot once both the socket and the session are finished. */
+  maybeFree(c: Connection): void {
+    if (c.state !== ST_CLOSED || !c.socketClosed) return
+    if (c.timer >= 0) {
+      this.wheel.remove(c.timer)
+      c.timer = -1
+    }
+    c.state = ST_FREE
+    c.counter = -1
+    this.freeSlots[this.freeCount++] = c.slot
+    this.active--
+  }
+
+  nextCounter(): number {
+    const n = this.counter
+    this.counter = n + 1 >= COUNTER_MAX ? 0 : n + 1
+    return n
+  }
+
+  // --- buffers -----------------------------------------------------------------------
+
+  /** A buffer for at least n bytes: pooled when n fits the buffer size. */
+  acquireBuffer(n: number): Uint8Array {
+    if (n <= this.bufferSize) return this.pool.acquire()
+    return new Uint8Array(n * 2)
+  }
+
+  releaseBuffer(b: Uint8Array): void {
+    if (b.length === this.bufferSize) this.pool.release(b)
+  }
+
+  /** Shared output scratch (one response at a time is composed in it). */
+  scratchFor(n: number): Uint8Array {
+    if (this.scratch.length < n) this.scratch = new Uint8Array(n * 2)
+    return this.scratch
+  }
+
+  // --- packets to handlers -----------------------------------------------------------
+
+  /** The first packet of a request on PUSH (zhttp.md 4.3); false when the outbox is full. */
+  sendFirstPacket(c: Connection, buf: Uint8Array, hostS: number, hostE: number, more: boolean): boolean {
+    const st = this.stream
+    const h = this.head
+    if (!st.beginPush()) return false
+    st.writeHead(c.slot, c.counter, 0)
+    const w = st.w
+    w.ascii('method')
+    w.bytes(buf, h.methodStart, h.methodEnd)
+    w.ascii('uri')
+    // uri = "http://" host target, assembled as one byte string.
+    const hostLen = hostS < 0 ? 9 : hostE - hostS
+    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, hostLen)
+    if (h.headerCount > 0) {
+      w.ascii('headers')
+      w.beginList()
+      for (let i = 0; i < h.headerCount; i++) {
+        w.beginList()
+        w.bytes(buf, h.nameStart[i], h.nameEnd[i])
+        w.bytes(buf, h.valueStart[i], h.valueEnd[i])
+        w.endList()
+      }
+      w.endList()
+    }
+    w.ascii('credits')
+    w.int(this.bufferSize)
+    if (more) {
+      w.ascii('more')
+      w.bool(true)
+    }
+    w.ascii('stream')
+    w.bool(true)
+    if (c.peerAddress !== '') {
+      w.ascii('peer-address')
+      w.ascii(c.peerAddress)
+      w.ascii('peer-port')
+      w.int(c.peerPort)
+    }
+    w.endMap()
+    st.end(false)
+    this.scheduleFlush()
+    return true
+  }
+
+  queueCredits(c: Connection): void {
+    this.creditQueue.push(c)
+    this.scheduleFlush()
+  }
+
+  scheduleFlush(): void {
+    if (this.flushScheduled) return
+    this.flushScheduled = true
+    setImmediate(this.flushBound)
+  }
+
+  /** Once per event-loop turn: credit packets, then one batched send per socket. */
+  flush(): void {
+    this.flushScheduled = false
+    const q = this.creditQueue
+    for (let i = 0; i < q.length; i++) q[i].flushCredits()
+    q.length = 0
+    if (!this.stream.flush() && this.retryTimer === null) {
+      // A peer queue is full (HWM) or no handler is connected yet: retry like Condure does.
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null
+        this.flush()
+      }, SEND_RETRY_MS)
+    }
+  }
+
+  // --- packets from handlers ---------------------------------------------------------
+
+  private onZmqReady(): void {
+    this.now = performance.now()
+    const sub = this.stream.sub
+    for (let round = 0; ; round++) {
+      const n = sub.recvBatch()
+      if (n > 0) {
+        const inbox = sub.inbox
+        for (let i = 0; i < n; i++) {
+          this.routeMessage(inbox.buf, inbox.frameStart(i, 0), inbox.frameEnd(i, 0))
+        }
+        continue
+      }
+      // ZMQ_FD is edge-style: only re-arm once ZMQ_EVENTS says nothing is left to read.
+      if ((sub.events() & POLLIN) === 0) break
+    }
+    this.poller.rearm()
+    if (this.creditQueue.length > 0 || this.stream.push.outbox.pending > 0 || this.stream.router.outbox.pending > 0) {
+      this.flush()
+    }
+  }
+
+  /** One `<instance-id> T...` message from SUB (zhttp.md 2.2, 1.5). */
+  private routeMessage(buf: Uint8Array, start: number, end: number): void {
+    const id = this.stream.instanceId
+    const n = id.length
+    if (end - start <= n || buf[start + n] !== 0x20) {
+      if (logEnabled(WARN)) log(WARN, 'zgate::server', 'packet not for us')
+      return
+    }
+    for (let i = 0; i < n; i++) {
+      if (buf[start + i] !== id[i]) {
+        if (logEnabled(WARN)) log(WARN, 'zgate::server', 'packet not for us')
+        return
+      }
+    }
+    const p = this.packet
+    const err = parseHandlerPacket(buf, start + n + 1, end, p)
+    if (err !== 0) {
+      if (logEnabled(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
+      return
+    }
+    if (logEnabled(TRACE)) {
+      log(TRACE, 'zgate::server', `IN ${new TextDecoder().decode(buf.subarray(start, end))}`)
+    }
+    for (let i = 0; i < p.idCount; i++) {
+      if (!parseConnId(buf, p.idStart[i], p.idEnd[i])) continue
+      if (parsedId.worker !== this.worker || parsedId.slot >= this.conns.length) continue
+      const c = this.conns[parsedId.slot]
+      if (c === null || c.counter !== parsedId.counter) continue
+      const st = c.state
+      if (st !== ST_WAIT_HANDLER && st !== ST_ACTIVE && st !== ST_ORPHAN) continue
+      c.onHandlerPacket(p, i)
+    }
+  }
+
+  // --- timers and keep-alives --------------------------------------------------------
+
+  armTimer(c: Connection, at: number): void {
+    if (c.timer >= 0) {
+      if (c.timerAt <= at) return // fires earlier and re-arms itself then
+      this.wheel.remove(c.timer)
+    }
+    c.timer = this.wheel.add(at, c.slot)
+    c.timerAt = at
+  }
+
+  private startTick(): void {
+    this.tickTimer = setInterval(this.tickBound, TICK_MS)
+  }
+
+  private tick(): void {
+    const now = performance.now()
+    this.now = now
+    this.wheel.update(now)
+    for (let slot = this.wheel.takeExpired(); slot >= 0; slot = this.wheel.takeExpired()) {
+      const c = this.conns[slot]
+      if (c === null) continue
+      c.timer = -1
+      c.onTimer(now)
+    }
+    this.sendKeepAlives()
+    if (this.active === 0 && this.tickTimer !== null) {
+      // Idle gateway: no wake-ups at all until the next connection.
+      clearInterval(this.tickTimer)
+      this.tickTimer = null
+    }
+  }
+
+  /**
+   * Visits the next slice of slots so each session is visited once per 45 s; sessions with a
+   * known handler get a keep-alive, batched per handler address (zhttp.md 4.8).
+   */
+  private sendKeepAlives(): void {
+    const slots = this.conns.length
+    const slice = Math.ceil(slots / KEEP_ALIVE_SLICES)
+    const end = Math.min(this.kaCursor + slice, slots)
+    let pendingHandler = -1
+    let count = 0
+    // Two passes over the small slice: collect handlers in visit order, batch each one.
+    for (let pass = this.kaCursor; pass < end; pass++) {
+      const first = this.conns[pass]
+      if (first === null || first.kaVisited || !isKeepAliveTarget(first)) continue
+      pendingHandler = first.handler
+      count = 0
+      for (let j = pass; j < end; j++) {
+        const c = this.conns[j]
+        if (c === null || c.kaVisited || !isKeepAliveTarget(c) || c.handler !== pendingHandler) {
+          continue
+        }
+        this.batchSlots[count] = c.slot
+        this.batchCounters[count] = c.counter
+        this.batchSeqs[count] = c.outSeq++
+        c.kaVisited = true
+        count++
+        if (count === BATCH_IDS_MAX) {
+          this.stream.sendBatch(pendingHandler, 'keep-alive', this.batchSlots, this.batchCounters, this.batchSeqs, count)
+          count = 0
+        }
+      }
+      if (count > 0) {
+        this.stream.sendBatch(pendingHandler, 'keep-alive', this.batchSlots, this.batchCounters, this.batchSeqs, count)
+      }
+    }
+    for (let j = this.kaCursor; j < end; j++) {
+      const c = this.conns[j]
+      if (c !== null) c.kaVisited = false
+    }
+    this.kaCursor = end >= slots ? 0 : end
+    if (pendingHandler >= 0) this.scheduleFlush()
+  }
+
+  // --- shutdown ----------------------------------------------------------------------
+
+  /** Stops accepting, cancels live sessions (batched per handler), closes everything. */
+  shutdown(): void {
+    this.stopping = true
+    for (const l of this.listeners) l.stop(false)
+    // Batched cancels per handler address (zhttp.md 4.12).
+    const byHandler = new Map<number, Connection[]>()
+    for (const c of this.conns) {
+      if (c === null || c.state !== ST_ACTIVE || c.handler < 0) continue
+      let list = byHandler.get(c.handler)
+      if (list === undefined) byHandler.set(c.handler, (list = []))
+      list.push(c)
+    }
+    for (const [h, list] of byHandler) {
+      for (let i = 0; i < list.length; i += BATCH_IDS_MAX) {
+        const n = Math.min(BATCH_IDS_MAX, list.length - i)
+        for (let j = 0; j < n; j++) {
+          const c = list[i + j]
+          this.batchSlots[j] = c.slot
+          this.batchCounters[j] = c.counter
+          this.batchSeqs[j] = c.outSeq++
+        }
+        this.stream.sendBatch(h, 'cancel', this.batchSlots, this.batchCounters, this.batchSeqs, n)
+      }
+    }
+    for (const c of this.conns) {
+      if (c !== null && c.socket !== null) c.socket.end()
+    }
+    this.stream.flush()
+    if (this.tickTimer !== null) clearInterval(this.tickTimer)
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer)
+  }
+
+  /** Releases ZeroMQ resources and removes the files zgate bound. */
+  close(): void {
+    this.poller.stop()
+    this.stream.close()
+    this.ctx.close()
+    for (const p of [...this.stream.boundIpcPaths, ...this.unixPaths]) {
+      try {
+        unlinkSync(p)
+      } catch {
+        // already gone (libzmq removes ipc files it bound)
+      }
+    }
+    if (logEnabled(DEBUG)) log(DEBUG, 'zgate::server', 'closed')
+  }
+}
+
+function isKeepAliveTarget(c: Connection): boolean {
+  return c.state === ST_ACTIVE && c.handler >= 0 && !c.paused
+}

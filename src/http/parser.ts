@@ -1,0 +1,532 @@
+// Zero-copy HTTP/1.x request-head parser (RFC 9112 sections 2-6, RFC 9110 section 5).
+//
+// Invariants:
+// - Nothing here allocates while parsing. The input is (buf, start, end) and every result is an
+//   offset into buf, written into a caller-owned RequestHead whose fields are all created in its
+//   constructor (so the object keeps one hidden class). No strings, no subarray, no closures.
+// - Failures are negative PARSE_ERR_* codes, never exceptions: a client sending garbage is an
+//   expected event. parseErrorStatus() names the HTTP status each code corresponds to; Condure
+//   itself answers every one of them by closing without a response (zhttp.md 4.2, 4.13).
+// - The parser reads only bytes in [start, end).
+//
+// Deliberate choices, each checked against the slow reference in test/helpers/http-reference.ts:
+// - Bare LF is accepted as a line terminator everywhere (RFC 9112 2.2); a bare CR is an error.
+// - Empty lines before the request line are skipped (RFC 9112 2.2).
+// - The request-target accepts visible ASCII and obs-text bytes, as httparse (Condure's parser)
+//   does; CTLs, SP and DEL are refused.
+// - Whitespace between a field name and the colon is refused (RFC 9112 5.1), and so is any line
+//   starting with whitespace: obs-fold (RFC 9112 5.2) or whitespace after the start-line
+//   (RFC 9112 2.2).
+// - Content-Length together with Transfer-Encoding is refused (RFC 9112 6.1, anti-smuggling),
+//   although Condure would let chunked win.
+
+import { REQUEST_HEADERS_MAX, URI_SIZE_MAX_BYTES } from '../limits.ts'
+
+/** Largest Content-Length held exactly by a JS number; larger values are refused (400). */
+const CONTENT_LENGTH_MAX_BYTES = Number.MAX_SAFE_INTEGER
+/** Length of `HTTP/x.y`, the only HTTP-version shape (RFC 9112 2.3). */
+const HTTP_VERSION_SIZE_BYTES = 8
+
+// --- error codes (all negative; 0 is success) ---
+/** No empty line inside [start, end): the caller passed less than findHeadEnd() found. */
+export const PARSE_ERR_INCOMPLETE = -1
+/** Request line not `method SP target SP HTTP/d.d` with single spaces (400). */
+export const PARSE_ERR_REQUEST_LINE = -2
+/** A method byte outside tchar (400, RFC 9110 9.1 / 5.6.2). */
+export const PARSE_ERR_METHOD = -3
+/** A request-target byte that is a CTL, SP or DEL (400, RFC 9112 3.2). */
+export const PARSE_ERR_TARGET = -4
+/** The request-target alone is longer than URI_SIZE_MAX_BYTES (414, RFC 9112 3). */
+export const PARSE_ERR_URI_TOO_LONG = -5
+/** Well-formed HTTP-version other than 1.0 or 1.1 (505, RFC 9110 15.6.6). */
+export const PARSE_ERR_VERSION = -6
+/** Empty field name, a byte outside tchar in it, or a line without a colon (400). */
+export const PARSE_ERR_HEADER_NAME = -7
+/** Whitespace between a field name and its colon (400, RFC 9112 5.1). */
+export const PARSE_ERR_HEADER_NAME_WS = -8
+/** A CTL other than HTAB, or a bare CR, in a field value (400, RFC 9110 5.5). */
+export const PARSE_ERR_HEADER_VALUE = -9
+/** A header line starting with SP/HTAB: obs-fold (400, RFC 9112 5.2 and 2.2). */
+export const PARSE_ERR_OBS_FOLD = -10
+/** More than REQUEST_HEADERS_MAX header fields (431, RFC 6585 5). */
+export const PARSE_ERR_TOO_MANY_HEADERS = -11
+/** Content-Length not `1*DIGIT` (or a list of them), or too large (400, RFC 9110 8.6). */
+export const PARSE_ERR_CONTENT_LENGTH = -12
+/** Content-Length values that differ (400, RFC 9110 8.6, RFC 9112 6.3 item 5). */
+export const PARSE_ERR_CONTENT_LENGTH_CONFLICT = -13
+/** Both Content-Length and Transfer-Encoding (400, RFC 9112 6.1 / 6.3 item 3). */
+export const PARSE_ERR_CL_AND_TE = -14
+/** Transfer-Encoding other than exactly `chunked` (501, RFC 9112 6.1; zhttp.md 4.2). */
+export const PARSE_ERR_TRANSFER_ENCODING = -15
+
+/** The HTTP status a PARSE_ERR_* code stands for (0 for PARSE_ERR_INCOMPLETE, a caller bug). */
+export function parseErrorStatus(code: number): number {
+  switch (code) {
+    case PARSE_ERR_INCOMPLETE:
+      return 0
+    case PARSE_ERR_URI_TOO_LONG:
+      return 414
+    case PARSE_ERR_VERSION:
+      return 505
+    case PARSE_ERR_TOO_MANY_HEADERS:
+      return 431
+    case PARSE_ERR_TRANSFER_ENCODING:
+      return 501
+    default:
+      return 400
+  }
+}
+
+// --- byte classes, built once at load time ---
+/** tchar (RFC 9110 5.6.2): methods and field names. */
+const TOKEN = new Uint8Array(256)
+/** request-target bytes: VCHAR and obs-text, as httparse accepts (RFC 9112 3.2). */
+const TARGET = new Uint8Array(256)
+/** field-content bytes: VCHAR, obs-text, SP, HTAB (RFC 9110 5.5). */
+const FIELD_VALUE = new Uint8Array(256)
+
+function buildByteClasses(): void {
+  for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1 // 0-9
+  for (let c = 0x41; c <= 0x5a; c++) TOKEN[c] = 1 // A-Z
+  for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1 // a-z
+  const punct = "!#$%&'*+-.^_`|~"
+  for (let i = 0; i < punct.length; i++) TOKEN[punct.charCodeAt(i)] = 1
+  // 0x21 '!' .. 0x7e '~' are VCHAR; 0x80-0xff obs-text
+  for (let c = 0x21; c <= 0x7e; c++) TARGET[c] = FIELD_VALUE[c] = 1
+  for (let c = 0x80; c <= 0xff; c++) TARGET[c] = FIELD_VALUE[c] = 1
+  FIELD_VALUE[0x09] = 1 // HTAB
+  FIELD_VALUE[0x20] = 1 // SP
+}
+buildByteClasses()
+
+/**
+ * Parsed request head: offsets into the buffer handed to parseRequestHead(), plus the framing
+ * and persistence facts derived in the same pass. Reused across requests; every field is reset
+ * by parseRequestHead() and is meaningful only after it returned 0.
+ */
+export class RequestHead {
+  methodStart: number
+  methodEnd: number
+  targetStart: number
+  targetEnd: number
+  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
+  versionMinor: number
+  headerCount: number
+  /** Field name and trimmed value offsets of header i, in arrival order, duplicates kept. */
+  nameStart: Int32Array
+  nameEnd: Int32Array
+  valueStart: Int32Array
+  valueEnd: Int32Array
+  /** Offset just past the empty line ending the head: where the body (or next request) starts. */
+  headEnd: number
+  /** Content-Length value, or -1 when absent. */
+  contentLength: number
+  /** `Transfer-Encoding: chunked`. */
+  chunked: boolean
+  /** A Connection token `close` (case-sensitive, as Condure: zhttp.md 4.7). */
+  connClose: boolean
+  /** A Connection token `keep-alive` (case-insensitive, zhttp.md 4.7). */
+  connKeepAlive: boolean
+  /** Whether the connection may serve another request after this one (zhttp.md 4.7). */
+  keepAlive: boolean
+  /** `Expect` lists `100-continue` (case-sensitive) on HTTP/1.1 (zhttp.md 4.4). */
+  expectContinue: boolean
+  /** Index of the first Host header, -1 if none. */
+  hostIndex: number
+  /** Some `Upgrade` header is byte-exactly `websocket` (zhttp.md 5.1). */
+  upgradeWebsocket: boolean
+  /** Indexes of the first Sec-WebSocket-Version / -Key / -Extensions header, -1 if none. */
+  wsVersionIndex: number
+  wsKeyIndex: number
+  wsExtensionsIndex: number
+
+  constructor() {
+    this.methodStart = 0
+    this.methodEnd = 0
+    this.targetStart = 0
+    this.targetEnd = 0
+    this.versionMinor = 1
+    this.headerCount = 0
+    this.nameStart = new Int32Array(REQUEST_HEADERS_MAX)
+    this.nameEnd = new Int32Array(REQUEST_HEADERS_MAX)
+    this.valueStart = new Int32Array(REQUEST_HEADERS_MAX)
+    this.valueEnd = new Int32Array(REQUEST_HEADERS_MAX)
+    this.headEnd = 0
+    this.contentLength = -1
+    this.chunked = false
+    this.connClose = false
+    this.connKeepAlive = false
+    this.keepAlive = false
+    this.expectContinue = false
+    this.hostIndex = -1
+    this.upgradeWebsocket = false
+    this.wsVersionIndex = -1
+    this.wsKeyIndex = -1
+    this.wsExtensionsIndex = -1
+  }
+}
+
+/**
+ * Skips the empty lines (CRLF or bare LF) RFC 9112 2.2 lets a server ignore before the request
+ * line. Returns the first offset that is not part of one, or -1 when the input ends inside a
+ * CR that may still become CRLF.
+ */
+function skipLeadingEmptyLines(buf: Uint8Array, start: number, end: number): number {
+  let i = start
+  while (i < end) {
+    const c = buf[i]
+    if (c === 0x0a) {
+      i++ // LF
+    } else if (c === 0x0d) {
+      // CR
+      if (i + 1 === end) return -1
+      if (buf[i + 1] !== 0x0a) return i // bare CR: let the parser refuse it
+      i += 2
+    } else {
+      return i
+    }
+  }
+  return i
+}
+
+/**
+ * Incremental search for the empty line that ends a request head (RFC 9112 2.1).
+ * Returns the offset just past it, or -1 if [start, end) does not hold a complete head yet.
+ *
+ * Resuming: pass `scanFrom` = start on the first call and the previous call's `end` after that.
+ * A terminator straddling the old end (LF CR LF or LF LF) begins at most 2 bytes before it, so
+ * the function backs up 2 bytes itself and never rescans more. Leading empty lines are skipped
+ * again on each call (a short loop bounded by the caller's buffer) so they never count as the
+ * terminator.
+ */
+export function findHeadEnd(buf: Uint8Array, start: number, end: number, scanFrom: number): number {
+  const lineStart = skipLeadingEmptyLines(buf, start, end)
+  if (lineStart < 0) return -1
+  let i = scanFrom - 2
+  if (i < lineStart) i = lineStart
+  for (; i < end; i++) {
+    if (buf[i] !== 0x0a) continue // LF
+    // The line ending at this LF is non-empty; the next one is empty if it is LF or CR LF.
+    const next = i + 1
+    if (next === end) return -1
+    const c = buf[next]
+    if (c === 0x0a) return next + 1
+    if (c === 0x0d) {
+      if (next + 1 === end) return -1
+      if (buf[next + 1] === 0x0a) return next + 2
+    }
+  }
+  return -1
+}
+
+/** Field name equals a lower-case literal, ignoring ASCII case. */
+function nameIs(buf: Uint8Array, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false
+  // `| 0x20` folds A-Z onto a-z. The literals hold only a-z and '-' (0x2d); the only other bytes
+  // that fold onto those are CR (0x0d), never inside a name, and nothing else, so it is exact.
+  for (let i = 0; i < lower.length; i++) {
+    if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/** Field value equals a literal byte for byte. */
+function valueIs(buf: Uint8Array, s: number, e: number, lit: string): boolean {
+  if (e - s !== lit.length) return false
+  for (let i = 0; i < lit.length; i++) {
+    if (buf[s + i] !== lit.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/**
+ * A comma-separated list value (RFC 9110 5.6.1) has an element equal to `lit` once OWS is
+ * trimmed. Splits on every comma like Condure's header_contains_param (tokens hold no quotes).
+ * With `foldCase`, `lit` must be lower case and the match ignores ASCII case.
+ */
+function listHas(buf: Uint8Array, s: number, e: number, lit: string, foldCase: boolean): boolean {
+  let i = s
+  while (i <= e) {
+    let elemEnd = i
+    while (elemEnd < e && buf[elemEnd] !== 0x2c) elemEnd++ // ','
+    let a = i
+    let b = elemEnd
+    while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++ // SP, HTAB
+    while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--
+    if (foldCase ? nameIs(buf, a, b, lit) : valueIs(buf, a, b, lit)) return true
+    i = elemEnd + 1
+  }
+  return false
+}
+
+/**
+ * Parses a Content-Length value: `1*DIGIT`, or a comma list of identical ones (RFC 9110 8.6
+ * lets a recipient collapse those). Returns the length or a negative PARSE_ERR_* code.
+ */
+function parseContentLength(buf: Uint8Array, s: number, e: number): number {
+  let result = -1
+  let i = s
+  for (;;) {
+    while (i < e && (buf[i] === 0x20 || buf[i] === 0x09)) i++ // OWS before an element
+    let n = 0
+    const digitsStart = i
+    while (i < e) {
+      const d = buf[i] - 0x30 // '0'
+      if (d < 0 || d > 9) break
+      if (n > (CONTENT_LENGTH_MAX_BYTES - d) / 10) return PARSE_ERR_CONTENT_LENGTH
+      n = n * 10 + d
+      i++
+    }
+    if (i === digitsStart) return PARSE_ERR_CONTENT_LENGTH // empty element or not a digit
+    if (result !== -1 && n !== result) return PARSE_ERR_CONTENT_LENGTH_CONFLICT
+    result = n
+    while (i < e && (buf[i] === 0x20 || buf[i] === 0x09)) i++ // OWS after it
+    if (i === e) return result
+    if (buf[i] !== 0x2c) return PARSE_ERR_CONTENT_LENGTH // ','
+    i++
+  }
+}
+
+/** Records what one header means for framing, persistence and upgrades. 0 or PARSE_ERR_*. */
+function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): number {
+  const ns = out.nameStart[index]
+  const ne = out.nameEnd[index]
+  const vs = out.valueStart[index]
+  const ve = out.valueEnd[index]
+  // Dispatch on the name length first so most headers cost one comparison.
+  switch (ne - ns) {
+    case 4:
+      if (out.hostIndex < 0 && nameIs(buf, ns, ne, 'host')) out.hostIndex = index
+      return 0
+    case 6:
+      // RFC 9110 10.1.1; Condure matches the token case-sensitively, HTTP/1.1 only (checked
+      // once the version is known, in parseRequestHead)
+      if (nameIs(buf, ns, ne, 'expect') && listHas(buf, vs, ve, '100-continue', false)) {
+        out.expectContinue = true
+      }
+      return 0
+    case 7:
+      if (nameIs(buf, ns, ne, 'upgrade') && valueIs(buf, vs, ve, 'websocket')) {
+        out.upgradeWebsocket = true
+      }
+      return 0
+    case 10:
+      // Connection is a token list and may repeat (RFC 9110 7.6.1)
+      if (nameIs(buf, ns, ne, 'connection')) {
+        if (listHas(buf, vs, ve, 'close', false)) out.connClose = true
+        if (listHas(buf, vs, ve, 'keep-alive', true)) out.connKeepAlive = true
+      }
+      return 0
+    case 14: {
+      if (!nameIs(buf, ns, ne, 'content-length')) return 0
+      const n = parseContentLength(buf, vs, ve)
+      if (n < 0) return n
+      // a second Content-Length header must repeat the same value (RFC 9110 8.6)
+      if (out.contentLength !== -1 && out.contentLength !== n) {
+        return PARSE_ERR_CONTENT_LENGTH_CONFLICT
+      }
+      out.contentLength = n
+      return 0
+    }
+    case 17:
+      if (nameIs(buf, ns, ne, 'transfer-encoding')) {
+        // Only a single, byte-exact `chunked` is supported (zhttp.md 4.2). A repeated header
+        // means chunked twice (RFC 9112 6.1 forbids that) or another coding: both unsupported.
+        if (out.chunked || !valueIs(buf, vs, ve, 'chunked')) return PARSE_ERR_TRANSFER_ENCODING
+        out.chunked = true
+      } else if (out.wsKeyIndex < 0 && nameIs(buf, ns, ne, 'sec-websocket-key')) {
+        out.wsKeyIndex = index
+      }
+      return 0
+    case 21:
+      if (out.wsVersionIndex < 0 && nameIs(buf, ns, ne, 'sec-websocket-version')) {
+        out.wsVersionIndex = index
+      }
+      return 0
+    case 24:
+      if (out.wsExtensionsIndex < 0 && nameIs(buf, ns, ne, 'sec-websocket-extensions')) {
+        out.wsExtensionsIndex = index
+      }
+      return 0
+    default:
+      return 0
+  }
+}
+
+function resetHead(out: RequestHead): void {
+  out.methodStart = 0
+  out.methodEnd = 0
+  out.targetStart = 0
+  out.targetEnd = 0
+  out.versionMinor = 1
+  out.headerCount = 0
+  out.headEnd = 0
+  out.contentLength = -1
+  out.chunked = false
+  out.connClose = false
+  out.connKeepAlive = false
+  out.keepAlive = false
+  out.expectContinue = false
+  out.hostIndex = -1
+  out.upgradeWebsocket = false
+  out.wsVersionIndex = -1
+  out.wsKeyIndex = -1
+  out.wsExtensionsIndex = -1
+}
+
+/**
+ * Parses the request line (RFC 9112 3): `method SP request-target SP HTTP-version CRLF`.
+ * Returns the offset of the first header line, or a PARSE_ERR_* code.
+ */
+function parseRequestLine(buf: Uint8Array, start: number, end: number, out: RequestHead): number {
+  let i = start
+  // method = token (RFC 9110 9.1)
+  while (i < end && TOKEN[buf[i]] === 1) i++
+  if (i === end) return PARSE_ERR_INCOMPLETE
+  if (buf[i] !== 0x20) {
+    // SP
+    const c = buf[i]
+    return c === 0x0d || c === 0x0a ? PARSE_ERR_REQUEST_LINE : PARSE_ERR_METHOD // CR, LF
+  }
+  if (i === start) return PARSE_ERR_REQUEST_LINE // empty method
+  out.methodStart = start
+  out.methodEnd = i
+  i++
+
+  const targetStart = i
+  while (i < end && TARGET[buf[i]] === 1) i++
+  if (i === end) return PARSE_ERR_INCOMPLETE
+  if (buf[i] !== 0x20) {
+    // SP
+    const c = buf[i]
+    return c === 0x0d || c === 0x0a ? PARSE_ERR_REQUEST_LINE : PARSE_ERR_TARGET // CR, LF
+  }
+  if (i === targetStart) return PARSE_ERR_REQUEST_LINE // empty target or a double SP
+  if (i - targetStart > URI_SIZE_MAX_BYTES) return PARSE_ERR_URI_TOO_LONG
+  out.targetStart = targetStart
+  out.targetEnd = i
+  i++
+
+  // HTTP-version = "HTTP" "/" DIGIT "." DIGIT, case-sensitive (RFC 9112 2.3)
+  if (end - i < HTTP_VERSION_SIZE_BYTES + 1) return PARSE_ERR_REQUEST_LINE
+  if (
+    buf[i] !== 0x48 || // H
+    buf[i + 1] !== 0x54 || // T
+    buf[i + 2] !== 0x54 || // T
+    buf[i + 3] !== 0x50 || // P
+    buf[i + 4] !== 0x2f || // /
+    buf[i + 6] !== 0x2e // .
+  ) {
+    return PARSE_ERR_REQUEST_LINE
+  }
+  const major = buf[i + 5] - 0x30 // '0'
+  const minor = buf[i + 7] - 0x30
+  if (major < 0 || major > 9 || minor < 0 || minor > 9) return PARSE_ERR_REQUEST_LINE
+  i += HTTP_VERSION_SIZE_BYTES
+  // the line must end right after the version: CRLF or a bare LF (RFC 9112 2.2)
+  if (buf[i] === 0x0d) {
+    // CR
+    if (i + 1 === end || buf[i + 1] !== 0x0a) return PARSE_ERR_REQUEST_LINE
+    i += 2
+  } else if (buf[i] === 0x0a) {
+    i++ // LF
+  } else {
+    return PARSE_ERR_REQUEST_LINE
+  }
+  // 505 only once the line is known to be well formed, so `HTTX/1.1` stays a 400
+  if (major !== 1 || minor > 1) return PARSE_ERR_VERSION
+  out.versionMinor = minor
+  return i
+}
+
+/**
+ * Parses a complete request head from buf[start, end), where end is normally what findHeadEnd()
+ * returned (bytes past the empty line are left alone; out.headEnd tells where it ended).
+ * Returns 0 and fills `out`, or returns a negative PARSE_ERR_* code (out is then unspecified).
+ */
+export function parseRequestHead(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  out: RequestHead,
+): number {
+  resetHead(out)
+  const lineStart = skipLeadingEmptyLines(buf, start, end)
+  if (lineStart < 0 || lineStart === end) return PARSE_ERR_INCOMPLETE
+  let i = parseRequestLine(buf, lineStart, end, out)
+  if (i < 0) return i
+
+  // field-line = field-name ":" OWS field-value OWS (RFC 9112 5)
+  for (;;) {
+    if (i === end) return PARSE_ERR_INCOMPLETE
+    let c = buf[i]
+    if (c === 0x0d) {
+      // CR: the empty line that ends the head
+      if (i + 1 === end) return PARSE_ERR_INCOMPLETE
+      if (buf[i + 1] !== 0x0a) return PARSE_ERR_HEADER_NAME // bare CR
+      out.headEnd = i + 2
+      break
+    }
+    if (c === 0x0a) {
+      // LF
+      out.headEnd = i + 1
+      break
+    }
+    if (c === 0x20 || c === 0x09) return PARSE_ERR_OBS_FOLD // SP, HTAB
+    const index = out.headerCount
+    if (index === REQUEST_HEADERS_MAX) return PARSE_ERR_TOO_MANY_HEADERS
+
+    const nameStart = i
+    while (i < end && TOKEN[buf[i]] === 1) i++
+    if (i === end) return PARSE_ERR_INCOMPLETE
+    c = buf[i]
+    if (c !== 0x3a) {
+      // not ':'
+      if (i > nameStart && (c === 0x20 || c === 0x09)) return PARSE_ERR_HEADER_NAME_WS
+      return PARSE_ERR_HEADER_NAME
+    }
+    if (i === nameStart) return PARSE_ERR_HEADER_NAME
+    const nameEnd = i
+    i++
+
+    while (i < end && (buf[i] === 0x20 || buf[i] === 0x09)) i++ // leading OWS
+    const valueStart = i
+    while (i < end && FIELD_VALUE[buf[i]] === 1) i++
+    if (i === end) return PARSE_ERR_INCOMPLETE
+    c = buf[i]
+    // trailing OWS is not part of the value (RFC 9110 5.5); walking back is cheaper than
+    // tracking the last non-OWS byte in the loop above
+    let valueEnd = i
+    while (valueEnd > valueStart && (buf[valueEnd - 1] === 0x20 || buf[valueEnd - 1] === 0x09)) {
+      valueEnd--
+    }
+    if (c === 0x0d) {
+      // CR must start CRLF
+      if (i + 1 === end) return PARSE_ERR_INCOMPLETE
+      if (buf[i + 1] !== 0x0a) return PARSE_ERR_HEADER_VALUE
+      i += 2
+    } else if (c === 0x0a) {
+      i++ // LF
+    } else {
+      return PARSE_ERR_HEADER_VALUE // NUL, another CTL or DEL
+    }
+
+    out.nameStart[index] = nameStart
+    out.nameEnd[index] = nameEnd
+    out.valueStart[index] = valueStart
+    out.valueEnd[index] = valueEnd
+    out.headerCount = index + 1
+    const err = interpretHeader(buf, out, index)
+    if (err !== 0) return err
+  }
+
+  // A sender must not send both; a message with both is a smuggling vector (RFC 9112 6.1).
+  if (out.chunked && out.contentLength !== -1) return PARSE_ERR_CL_AND_TE
+  const v11 = out.versionMinor === 1
+  if (!v11) out.expectContinue = false // Expect is HTTP/1.1 only (RFC 9110 10.1.1)
+  // Persistence (RFC 9112 9.3, zhttp.md 4.7): 1.1 persists unless `close`; 1.0 only with
+  // `keep-alive`. Chunked framing on HTTP/1.0 is faulty framing, so never reuse the
+  // connection after it (RFC 9112 6.1).
+  out.keepAlive = v11 ? !out.connClose : out.connKeepAlive && !out.connClose && !out.chunked
+  return 0
+}

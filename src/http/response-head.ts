@@ -1,0 +1,164 @@
+// Serialises a handler's response head (the first data packet of a response, zhttp.md 4.7)
+// into an output buffer, choosing the body framing the way Condure does:
+// - handler `Content-Length`, `Transfer-Encoding` and `Connection` headers are dropped;
+// - a handler Content-Length value is trusted as the length (stream mode);
+// - else a packet without `more` is the whole body: `Content-Length: <body length>`;
+// - else HTTP/1.1 uses chunked encoding (`Connection: Transfer-Encoding` + `Transfer-Encoding:
+//   chunked`, exactly the pair Condure writes), and HTTP/1.0 delimits by closing;
+// - 1xx, 204 and 304 carry no body and no Content-Length (RFC 9110 6.4.1).
+// Persistence: `Connection: close` on HTTP/1.1 when the connection ends after this response,
+// `Connection: keep-alive` on HTTP/1.0 when it is kept.
+
+import type { HandlerPacket } from '../zhttp/packet.ts'
+
+export const FRAMING_LENGTH = 0
+export const FRAMING_CHUNKED = 1
+export const FRAMING_CLOSE = 2
+export const FRAMING_NONE = 3
+
+/** Result of writeResponseHead (shared scratch, read right after the call). */
+export const headResult = {
+  pos: 0,
+  framing: FRAMING_LENGTH,
+  /** Declared length for FRAMING_LENGTH. */
+  length: 0,
+  keepAlive: false,
+  /** True when the handler's Content-Length was not a number (close + cancel). */
+  badLength: false,
+}
+
+const CRLF = [0x0d, 0x0a]
+
+function ascii(out: Uint8Array, pos: number, s: string): number {
+  for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i)
+  return pos
+}
+
+/** Writes a non-negative integer in decimal without creating a string. */
+export function decimal(out: Uint8Array, pos: number, n: number): number {
+  let digits = 1
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++
+  let p = pos + digits
+  do {
+    out[--p] = 0x30 + (n % 10)
+    n = Math.floor(n / 10)
+  } while (n > 0)
+  return pos + digits
+}
+
+/** Case-insensitive comparison of buf[s, e) with a lower-case ASCII name. */
+export function nameIs(buf: Uint8Array, s: number, e: number, lower: string): boolean {
+  if (e - s !== lower.length) return false
+  for (let i = 0; i < lower.length; i++) {
+    let c = buf[s + i]
+    if (c >= 0x41 && c <= 0x5a) c |= 0x20
+    if (c !== lower.charCodeAt(i)) return false
+  }
+  return true
+}
+
+/** Parses a decimal Content-Length value (surrounding blanks allowed); -1 when invalid. */
+function parseLength(buf: Uint8Array, s: number, e: number): number {
+  while (s < e && (buf[s] === 0x20 || buf[s] === 0x09)) s++
+  while (e > s && (buf[e - 1] === 0x20 || buf[e - 1] === 0x09)) e--
+  if (s === e || e - s > 15) return -1
+  let n = 0
+  for (let i = s; i < e; i++) {
+    const c = buf[i]
+    if (c < 0x30 || c > 0x39) return -1
+    n = n * 10 + (c - 0x30)
+  }
+  return n
+}
+
+/**
+ * Writes status line and headers of `p` into out at pos. `http10` is the request's version;
+ * `keepAlive` whether the request allows reuse (already false after an early response).
+ * `websocket` keeps the handler's Connection header out (it is written by the caller).
+ */
+export function writeResponseHead(
+  out: Uint8Array,
+  pos: number,
+  p: HandlerPacket,
+  http10: boolean,
+  keepAlive: boolean,
+): void {
+  const buf = p.buf
+  const code = p.code < 0 ? 0 : p.code
+  headResult.badLength = false
+  pos = ascii(out, pos, http10 ? 'HTTP/1.0 ' : 'HTTP/1.1 ')
+  pos = decimal(out, pos, code)
+  out[pos++] = 0x20
+  if (p.reasonStart >= 0) {
+    out.set(buf.subarray(p.reasonStart, p.reasonEnd), pos)
+    pos += p.reasonEnd - p.reasonStart
+  }
+  out[pos++] = CRLF[0]
+  out[pos++] = CRLF[1]
+  let handlerLength = -1
+  for (let i = 0; i < p.headerCount; i++) {
+    const ns = p.headerNameStart[i]
+    const ne = p.headerNameEnd[i]
+    const vs = p.headerValueStart[i]
+    const ve = p.headerValueEnd[i]
+    if (nameIs(buf, ns, ne, 'content-length')) {
+      const n = parseLength(buf, vs, ve)
+      if (n < 0) headResult.badLength = true
+      else handlerLength = n
+      continue
+    }
+    if (nameIs(buf, ns, ne, 'transfer-encoding') || nameIs(buf, ns, ne, 'connection')) continue
+    out.set(buf.subarray(ns, ne), pos)
+    pos += ne - ns
+    out[pos++] = 0x3a // ':'
+    out[pos++] = 0x20
+    out.set(buf.subarray(vs, ve), pos)
+    pos += ve - vs
+    out[pos++] = CRLF[0]
+    out[pos++] = CRLF[1]
+  }
+  let framing: number
+  let length = 0
+  if ((code >= 100 && code < 200) || code === 204 || code === 304) {
+    framing = FRAMING_NONE
+  } else if (handlerLength >= 0) {
+    framing = FRAMING_LENGTH
+    length = handlerLength
+  } else if (!p.more) {
+    framing = FRAMING_LENGTH
+    length = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
+  } else if (!http10) {
+    framing = FRAMING_CHUNKED
+  } else {
+    // HTTP/1.0 cannot frame a body of unknown size except by closing (RFC 1945 7.2.2).
+    // Condure keeps such a connection open unframed when the client asked for keep-alive;
+    // zgate closes instead, which is the only way the client can find the body's end.
+    framing = FRAMING_CLOSE
+    keepAlive = false
+  }
+  if (framing === FRAMING_LENGTH) {
+    pos = ascii(out, pos, 'Content-Length: ')
+    pos = decimal(out, pos, length)
+    out[pos++] = CRLF[0]
+    out[pos++] = CRLF[1]
+  } else if (framing === FRAMING_CHUNKED) {
+    pos = ascii(out, pos, 'Connection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n')
+  }
+  if (!keepAlive && !http10) pos = ascii(out, pos, 'Connection: close\r\n')
+  else if (keepAlive && http10) pos = ascii(out, pos, 'Connection: keep-alive\r\n')
+  out[pos++] = CRLF[0]
+  out[pos++] = CRLF[1]
+  headResult.pos = pos
+  headResult.framing = framing
+  headResult.length = length
+  headResult.keepAlive = keepAlive
+}
+
+/** Upper bound of writeResponseHead's output for `p`, to size the output buffer. */
+export function responseHeadSizeMax(p: HandlerPacket): number {
+  let n = 128 + (p.reasonStart >= 0 ? p.reasonEnd - p.reasonStart : 0)
+  for (let i = 0; i < p.headerCount; i++) {
+    n += p.headerNameEnd[i] - p.headerNameStart[i] + p.headerValueEnd[i] - p.headerValueStart[i] + 4
+  }
+  return n
+}

@@ -1,0 +1,263 @@
+// The server-mode ZHTTP stream socket set (zhttp.md 1.3): PUSH `-out` for the first packet of
+// every request, ROUTER `-out-stream` for every later packet (addressed by the handler's
+// `from`), SUB `-in` for everything handlers send, subscribed to `"<instance-id> "`.
+// Packets are written straight into the sockets' outboxes (no intermediate copy) and leave in
+// one batched FFI crossing per socket when the server flushes (once per event-loop turn).
+
+import { log, INFO } from '../log.ts'
+import { HWM_PERCENT_OF_MAXCONN } from '../limits.ts'
+import type { Config } from '../config.ts'
+import {
+  ZmqContext,
+  ZmqSocket,
+  ZMQ_PUSH,
+  ZMQ_ROUTER,
+  ZMQ_SUB,
+  ZMQ_SNDHWM,
+  ZMQ_RCVHWM,
+  ZMQ_SUBSCRIBE,
+  ZMQ_ROUTER_MANDATORY,
+  ZMQ_LINGER,
+} from '../zmq/socket.ts'
+import { TnWriter } from './tnetstring.ts'
+import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
+import type { HandlerTable } from './handler-table.ts'
+import { decimal } from '../http/response-head.ts'
+
+/** Framing overhead of one packet beyond its body and header bytes, generously rounded. */
+const PACKET_OVERHEAD_BYTES = 1024
+
+const ENC = new TextEncoder()
+const HTTP_SCHEME = 'http://'
+const LOCALHOST = 'localhost'
+const EMPTY = new Uint8Array(0)
+
+export class StreamClient {
+  readonly push: ZmqSocket
+  readonly router: ZmqSocket
+  readonly sub: ZmqSocket
+  /** Writer re-pointed at an outbox for every packet. */
+  readonly w = new TnWriter()
+  readonly instanceId: Uint8Array
+  /** Scratch for rendering session ids. */
+  private readonly idScratch = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
+  /** Outbox room needed for the largest packet the server may write (a first packet). */
+  readonly packetSizeMax: number
+  /** ipc files this set bound, removed on shutdown. */
+  readonly boundIpcPaths: string[] = []
+
+  constructor(
+    ctx: ZmqContext,
+    cfg: Config,
+    private readonly handlers: HandlerTable,
+    readonly worker: number,
+  ) {
+    this.instanceId = ENC.encode(cfg.id)
+    this.packetSizeMax = cfg.bufferSize * 2 + PACKET_OVERHEAD_BYTES
+    const hwm = Math.max(
+      Math.floor(((cfg.reqMaxconn + cfg.streamMaxconn) * HWM_PERCENT_OF_MAXCONN) / 100),
+      1,
+    )
+    this.push = ctx.socket(ZMQ_PUSH)
+    this.router = ctx.socket(ZMQ_ROUTER)
+    this.sub = ctx.socket(ZMQ_SUB)
+    for (const s of [this.push, this.router, this.sub]) s.setInt(ZMQ_LINGER, 0)
+    this.push.setInt(ZMQ_SNDHWM, hwm)
+    this.router.setInt(ZMQ_SNDHWM, hwm)
+    this.router.setInt(ZMQ_ROUTER_MANDATORY, 1)
+    this.sub.setInt(ZMQ_RCVHWM, hwm)
+    this.sub.setBytes(ZMQ_SUBSCRIBE, ENC.encode(`${cfg.id} `))
+    const verb = cfg.zclientConnect ? 'connect' : 'bind'
+    for (const e of cfg.zclientStream) {
+      for (const [sock, ep] of [
+        [this.push, e.out],
+        [this.router, e.outStream],
+        [this.sub, e.in],
+      ] as const) {
+        if (cfg.zclientConnect) sock.connect(ep)
+        else {
+          sock.bind(ep)
+          if (ep.startsWith('ipc://')) this.boundIpcPaths.push(ep.slice('ipc://'.length))
+        }
+      }
+      log(INFO, 'zgate::app', `zhttp client ${verb} ${e.out} ${e.outStream} ${e.in}`)
+    }
+  }
+
+  /** Starts a packet on PUSH (first packets). Returns false when the outbox is full. */
+  beginPush(): boolean {
+    const ob = this.push.outbox
+    if (!ob.ensure(this.packetSizeMax)) return false
+    ob.beginMessage()
+    this.w.reset(ob.buf, ob.beginFrame())
+    return true
+  }
+
+  /** Starts a packet on ROUTER for handler `h`: frames [address, "", payload]. */
+  beginRouter(h: number): boolean {
+    const ob = this.router.outbox
+    if (!ob.ensure(this.packetSizeMax)) return false
+    ob.beginMessage()
+    const off = this.handlers.offset(h)
+    ob.frameBytes(this.handlers.bytes, off, off + this.handlers.len[h], true)
+    ob.frameBytes(EMPTY, 0, 0, true)
+    this.w.reset(ob.buf, ob.beginFrame())
+    return true
+  }
+
+  /** Ends the packet begun with beginPush/beginRouter. */
+  end(router: boolean): void {
+    const ob = router ? this.router.outbox : this.push.outbox
+    ob.endFrame(this.w.pos, false)
+    ob.endMessage()
+  }
+
+  /** `T{from, id, seq, ext:{multi:true}` — the common head of every packet zgate sends. */
+  writeHead(slot: number, counter: number, seq: number): void {
+    const w = this.w
+    w.raw(0x54) // 'T'
+    w.beginMap()
+    w.ascii('from')
+    w.bytes(this.instanceId, 0, this.instanceId.length)
+    w.ascii('id')
+    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    w.bytes(this.idScratch, 0, n)
+    w.ascii('seq')
+    w.int(seq)
+    this.writeExt()
+  }
+
+  /**
+   * The `uri` value: "http://" + host (or "localhost" when hostS < 0) + target, written as one
+   * tnetstring byte string straight from the request bytes (zhttp.md 4.3).
+   */
+  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, hostLen: number): void {
+    const w = this.w
+    const len = 7 + hostLen + (tE - tS)
+    const out = w.buf
+    let pos = w.pos
+    pos = decimal(out, pos, len)
+    out[pos++] = 0x3a // ':'
+    for (let i = 0; i < 7; i++) out[pos++] = HTTP_SCHEME.charCodeAt(i)
+    if (hostS < 0) {
+      for (let i = 0; i < 9; i++) out[pos++] = LOCALHOST.charCodeAt(i)
+    } else {
+      out.set(buf.subarray(hostS, hostE), pos)
+      pos += hostE - hostS
+    }
+    out.set(buf.subarray(tS, tE), pos)
+    pos += tE - tS
+    out[pos++] = 0x2c // ','
+    w.pos = pos
+  }
+
+  writeExt(): void {
+    const w = this.w
+    w.ascii('ext')
+    w.beginMap()
+    w.ascii('multi')
+    w.bool(true)
+    w.endMap()
+  }
+
+  /** A packet with only a type (keep-alive, cancel, handoff-proceed) or a credit packet. */
+  sendTyped(
+    h: number,
+    slot: number,
+    counter: number,
+    seq: number,
+    type: string,
+    credits: number,
+  ): boolean {
+    if (!this.beginRouter(h)) return false
+    this.writeHead(slot, counter, seq)
+    const w = this.w
+    w.ascii('type')
+    w.ascii(type)
+    if (credits >= 0) {
+      w.ascii('credits')
+      w.int(credits)
+    }
+    w.endMap()
+    this.end(true)
+    return true
+  }
+
+  /** A request body packet: `body` (omitted when empty) and `more` when more follows. */
+  sendBody(
+    h: number,
+    slot: number,
+    counter: number,
+    seq: number,
+    src: Uint8Array,
+    s: number,
+    e: number,
+    more: boolean,
+  ): boolean {
+    if (!this.beginRouter(h)) return false
+    this.writeHead(slot, counter, seq)
+    const w = this.w
+    if (e > s) {
+      w.ascii('body')
+      w.bytes(src, s, e)
+    }
+    if (more) {
+      w.ascii('more')
+      w.bool(true)
+    }
+    w.endMap()
+    this.end(true)
+    return true
+  }
+
+  /**
+   * A batched keep-alive or cancel for one handler (zhttp.md 4.8, 4.12): list-form ids each
+   * with its seq, or the plain form for a single session (checklist 65).
+   */
+  sendBatch(h: number, type: string, slots: Int32Array, counters: Float64Array, seqs: Float64Array, n: number): boolean {
+    if (!this.beginRouter(h)) return false
+    const w = this.w
+    w.raw(0x54)
+    w.beginMap()
+    w.ascii('from')
+    w.bytes(this.instanceId, 0, this.instanceId.length)
+    w.ascii('id')
+    if (n === 1) {
+      const len = writeConnId(this.idScratch, 0, this.worker, slots[0], counters[0])
+      w.bytes(this.idScratch, 0, len)
+      w.ascii('seq')
+      w.int(seqs[0])
+    } else {
+      w.beginList()
+      for (let i = 0; i < n; i++) {
+        w.beginMap()
+        w.ascii('id')
+        const len = writeConnId(this.idScratch, 0, this.worker, slots[i], counters[i])
+        w.bytes(this.idScratch, 0, len)
+        w.ascii('seq')
+        w.int(seqs[i])
+        w.endMap()
+      }
+      w.endList()
+    }
+    this.writeExt()
+    w.ascii('type')
+    w.ascii(type)
+    w.endMap()
+    this.end(true)
+    return true
+  }
+
+  /** Sends what the outboxes hold; true when both are empty. */
+  flush(): boolean {
+    const a = this.push.outbox.pending === 0 || this.push.flush()
+    const b = this.router.outbox.pending === 0 || this.router.flush()
+    return a && b
+  }
+
+  close(): void {
+    this.push.close()
+    this.router.close()
+    this.sub.close()
+  }
+}

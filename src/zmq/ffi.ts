@@ -1,0 +1,438 @@
+// The only file that dlopens libzmq and the only caller of bun:ffi `cc`.
+//
+// Loading: libzmq comes from the prebuilt addons of the `zeromq` npm package (they export
+// every zmq_* symbol of libzmq 4.3.5; only some load on a given libc, so each candidate is
+// tried in turn), then from the system (Debian libzmq5). native/zgate-shim.c is compiled
+// with TinyCC and receives libzmq's function pointers, so it never links libzmq itself.
+//
+// Other code sees only `interface ZmqLib`. Its methods ARE the raw FFI functions (no
+// wrapper), except when ZGATE_TRACE_FFI is set at load time: then each one is wrapped to
+// log its arguments, result and duration to stderr. Tracing off costs nothing.
+//
+// The zeromq package's JavaScript API must never be imported here: it crashes inside Bun.
+
+import { cc, dlopen, FFIType, JSCallback, type Library, type Pointer } from 'bun:ffi'
+import { readdirSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+
+/** Size of a zmq_msg_t (zmq.h): 64 bytes. The shim checks it sees the same. */
+export const ZMQ_MSG_T_SIZE_BYTES = 64
+/** Frame header in the outbox layout: u32 LE length | FRAME_MORE_FLAG. */
+export const FRAME_HEADER_BYTES = 4
+/** Bit 31 of a frame header: another frame of the same message follows. */
+export const FRAME_MORE_FLAG = 0x80000000
+/** Largest frame the outbox layout can describe (31-bit length). */
+export const FRAME_SIZE_MAX_BYTES = 0x7fffffff
+/** Registered descriptors per poller (ZG_POLL_FDS_MAX in the shim). */
+export const POLLER_FDS_MAX = 256
+
+/** Slots of the int32 stats array filled by sendBatch/recvBatch (enum zg_stat in the shim). */
+export const STAT_ERRNO = 0
+export const STAT_MESSAGES = 1
+export const STAT_DROPPED = 2
+export const STAT_BYTES = 3
+/** sendBatch: ZMQ_EVENTS after the batch. recvBatch: frames written. */
+export const STAT_EVENTS = 4
+export const STAT_FRAMES = 4
+export const STAT_BLOCKED = 5
+export const STATS_LENGTH = 8
+
+/** `op` of endpoint(): the libzmq call it makes. */
+export const ENDPOINT_BIND = 0
+export const ENDPOINT_CONNECT = 1
+export const ENDPOINT_UNBIND = 2
+export const ENDPOINT_DISCONNECT = 3
+
+/**
+ * Everything zgate needs from libzmq and the shim. Negative results are -errno.
+ * Buffers are passed as typed arrays (Bun passes their data pointer).
+ */
+export interface ZmqLib {
+  /** The file libzmq was loaded from. */
+  readonly path: string
+  /** libzmq version, e.g. "4.3.5". */
+  readonly version: string
+
+  ctxNew(): Pointer | null
+  ctxSet(ctx: Pointer, opt: number, value: number): number
+  /** 0 or -errno; retried on EINTR. All sockets must be closed first. */
+  ctxTerm(ctx: Pointer): number
+  strerror(errnum: number): string
+
+  /** A new socket, or null with err[0] = errno. */
+  socket(ctx: Pointer, type: number, err: Int32Array): Pointer | null
+  /** Sets ZMQ_LINGER then closes. */
+  close(sock: Pointer, lingerMs: number): number
+  setsockopt(sock: Pointer, opt: number, value: Uint8Array, len: number): number
+  setsockoptInt(sock: Pointer, opt: number, value: number): number
+  getsockoptInt(sock: Pointer, opt: number, out: Int32Array): number
+  /** Returns the option's length (may exceed cap, then the value was truncated). */
+  getsockoptBytes(sock: Pointer, opt: number, out: Uint8Array, cap: number): number
+  /** op = ENDPOINT_*; addr is NUL-terminated UTF-8. */
+  endpoint(sock: Pointer, op: number, addr: Uint8Array): number
+
+  /** Unbatched zmq_send, for benchmarks only: errno is not captured. */
+  sendRaw(sock: Pointer, buf: Uint8Array, len: number, flags: number): number
+  /** Unbatched zmq_recv, for benchmarks only: errno is not captured. */
+  recvRaw(sock: Pointer, buf: Uint8Array, len: number, flags: number): number
+
+  /** Send framed messages from buf[0, len); returns bytes consumed (a message boundary). */
+  sendBatch(sock: Pointer, buf: Uint8Array, len: number, stats: Int32Array): number
+  /** Per-socket receive state holding a message that did not fit yet. */
+  rxNew(): Pointer | null
+  rxFree(rx: Pointer): void
+  rxPending(rx: Pointer): number
+  /** Receive whole messages into buf + index; returns the message count. */
+  recvBatch(
+    sock: Pointer,
+    rx: Pointer,
+    buf: Uint8Array,
+    cap: number,
+    index: Int32Array,
+    maxMessages: number,
+    maxFrames: number,
+    stats: Int32Array,
+  ): number
+
+  /** A poller calling cb (a thread-safe JSCallback pointer), or null with err[0] = errno. */
+  pollerNew(cb: Pointer, err: Int32Array): Pointer | null
+  pollerAdd(p: Pointer, fd: number): number
+  pollerRemove(p: Pointer, fd: number): number
+  pollerStart(p: Pointer): number
+  pollerRearm(p: Pointer): void
+  pollerWakeups(p: Pointer): number
+  /** Joins the thread and frees the poller; returns the thread's poll errno or 0. */
+  pollerStop(p: Pointer): number
+}
+
+/** Raised when no libzmq could be loaded or the shim failed to compile. */
+export class ZmqLoadError extends Error {
+  readonly code = 'ZMQ_LOAD'
+  override readonly name = 'ZmqLoadError'
+}
+
+// libzmq symbols, each with its C prototype (zmq.h 4.3). The shim gets the pointers of
+// those listed in SHIM_IMPORTS; the rest are called directly.
+const ZMQ_SYMBOLS = {
+  // void zmq_version(int *major, int *minor, int *patch)
+  zmq_version: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.void },
+  // int zmq_errno(void)
+  zmq_errno: { args: [], returns: FFIType.i32 },
+  // const char *zmq_strerror(int errnum)
+  zmq_strerror: { args: [FFIType.i32], returns: FFIType.cstring },
+  // void *zmq_ctx_new(void)
+  zmq_ctx_new: { args: [], returns: FFIType.ptr },
+  // int zmq_ctx_set(void *context, int option_name, int option_value)
+  zmq_ctx_set: { args: [FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  // int zmq_ctx_term(void *context)
+  zmq_ctx_term: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // void *zmq_socket(void *context, int type)
+  zmq_socket: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.ptr },
+  // int zmq_close(void *socket)
+  zmq_close: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // int zmq_setsockopt(void *socket, int option_name, const void *option_value, size_t option_len)
+  zmq_setsockopt: {
+    args: [FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.u64],
+    returns: FFIType.i32,
+  },
+  // int zmq_getsockopt(void *socket, int option_name, void *option_value, size_t *option_len)
+  zmq_getsockopt: {
+    args: [FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.ptr],
+    returns: FFIType.i32,
+  },
+  // int zmq_bind(void *socket, const char *endpoint)
+  zmq_bind: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  // int zmq_connect(void *socket, const char *endpoint)
+  zmq_connect: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  // int zmq_unbind(void *socket, const char *endpoint)
+  zmq_unbind: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  // int zmq_disconnect(void *socket, const char *endpoint)
+  zmq_disconnect: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+  // int zmq_send(void *socket, const void *buf, size_t len, int flags)
+  zmq_send: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  // int zmq_recv(void *socket, void *buf, size_t len, int flags)
+  zmq_recv: { args: [FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.i32], returns: FFIType.i32 },
+  // int zmq_msg_init(zmq_msg_t *msg)
+  zmq_msg_init: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // int zmq_msg_recv(zmq_msg_t *msg, void *socket, int flags)
+  zmq_msg_recv: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  // void *zmq_msg_data(zmq_msg_t *msg)
+  zmq_msg_data: { args: [FFIType.ptr], returns: FFIType.ptr },
+  // size_t zmq_msg_size(const zmq_msg_t *msg)
+  zmq_msg_size: { args: [FFIType.ptr], returns: FFIType.u64 },
+  // int zmq_msg_more(const zmq_msg_t *msg)
+  zmq_msg_more: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // int zmq_msg_close(zmq_msg_t *msg)
+  zmq_msg_close: { args: [FFIType.ptr], returns: FFIType.i32 },
+} as const
+
+/** Function pointers handed to zg_init, in the order of `enum zg_fn` in the shim. */
+const SHIM_IMPORTS = [
+  'zmq_errno',
+  'zmq_socket',
+  'zmq_close',
+  'zmq_ctx_term',
+  'zmq_setsockopt',
+  'zmq_getsockopt',
+  'zmq_bind',
+  'zmq_connect',
+  'zmq_unbind',
+  'zmq_disconnect',
+  'zmq_send',
+  'zmq_msg_init',
+  'zmq_msg_recv',
+  'zmq_msg_data',
+  'zmq_msg_size',
+  'zmq_msg_more',
+  'zmq_msg_close',
+] as const satisfies readonly (keyof typeof ZMQ_SYMBOLS)[]
+
+// Shim symbols, each with its C prototype (native/zgate-shim.c).
+const SHIM_SYMBOLS = {
+  // int zg_init(const uint64_t *fns, int count)
+  zg_init: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  // int zg_msg_size_bytes(void)
+  zg_msg_size_bytes: { args: [], returns: FFIType.i32 },
+  // void *zg_socket(void *ctx, int type, int32_t *err)
+  zg_socket: { args: [FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.ptr },
+  // int zg_close(void *sock, int linger_ms)
+  zg_close: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  // int zg_ctx_term(void *ctx)
+  zg_ctx_term: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // int zg_setsockopt(void *sock, int opt, const void *val, int len)
+  zg_setsockopt: { args: [FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  // int zg_setsockopt_int(void *sock, int opt, int value)
+  zg_setsockopt_int: { args: [FFIType.ptr, FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+  // int zg_getsockopt_int(void *sock, int opt, int32_t *out)
+  zg_getsockopt_int: { args: [FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  // int zg_getsockopt_bytes(void *sock, int opt, uint8_t *out, int cap)
+  zg_getsockopt_bytes: {
+    args: [FFIType.ptr, FFIType.i32, FFIType.ptr, FFIType.i32],
+    returns: FFIType.i32,
+  },
+  // int zg_endpoint(void *sock, int op, const char *addr)
+  zg_endpoint: { args: [FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  // int zg_send_batch(void *sock, const uint8_t *buf, int len, int32_t *stats)
+  zg_send_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  // zg_rx_t *zg_rx_new(void)
+  zg_rx_new: { args: [], returns: FFIType.ptr },
+  // void zg_rx_free(zg_rx_t *rx)
+  zg_rx_free: { args: [FFIType.ptr], returns: FFIType.void },
+  // int zg_rx_pending(zg_rx_t *rx)
+  zg_rx_pending: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // int zg_recv_batch(void *sock, zg_rx_t *rx, uint8_t *buf, int cap, int32_t *index,
+  //                   int maxMessages, int maxFrames, int32_t *stats)
+  zg_recv_batch: {
+    args: [
+      FFIType.ptr,
+      FFIType.ptr,
+      FFIType.ptr,
+      FFIType.i32,
+      FFIType.ptr,
+      FFIType.i32,
+      FFIType.i32,
+      FFIType.ptr,
+    ],
+    returns: FFIType.i32,
+  },
+  // zg_poller_t *zg_poller_new(void *cb, int32_t *err)
+  zg_poller_new: { args: [FFIType.ptr, FFIType.ptr], returns: FFIType.ptr },
+  // int zg_poller_add(zg_poller_t *p, int fd)
+  zg_poller_add: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  // int zg_poller_remove(zg_poller_t *p, int fd)
+  zg_poller_remove: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+  // int zg_poller_start(zg_poller_t *p)
+  zg_poller_start: { args: [FFIType.ptr], returns: FFIType.i32 },
+  // void zg_poller_rearm(zg_poller_t *p)
+  zg_poller_rearm: { args: [FFIType.ptr], returns: FFIType.void },
+  // double zg_poller_wakeups(zg_poller_t *p)
+  zg_poller_wakeups: { args: [FFIType.ptr], returns: FFIType.f64 },
+  // int zg_poller_stop(zg_poller_t *p)
+  zg_poller_stop: { args: [FFIType.ptr], returns: FFIType.i32 },
+} as const
+
+type ZmqRaw = Library<typeof ZMQ_SYMBOLS>
+type ShimRaw = Library<typeof SHIM_SYMBOLS>
+
+let libraryPathOverride: string | null = process.env.ZGATE_LIBZMQ ?? null
+let instance: ZmqLib | null = null
+
+/**
+ * Load libzmq from `path` instead of searching (tests, packaging). Must be called before
+ * the first loadZmq(); `null` restores the search. Also settable with env ZGATE_LIBZMQ.
+ */
+export function setZmqLibraryPath(path: string | null): void {
+  if (instance !== null) throw new Error('setZmqLibraryPath() after libzmq was already loaded')
+  libraryPathOverride = path
+}
+
+/** The libzmq candidates, in the order they are tried. */
+export function libzmqCandidates(): string[] {
+  if (libraryPathOverride !== null) return [libraryPathOverride]
+  const out: string[] = []
+  const pkgDir = zeromqPackageDir()
+  if (pkgDir !== null) {
+    const base = join(pkgDir, 'build', process.platform, process.arch, 'node')
+    let dirs: string[] = []
+    try {
+      dirs = readdirSync(base)
+    } catch {
+      // No prebuilt addons for this platform: only the system library remains.
+    }
+    // glibc/libc builds first, newest first, then musl, then the legacy numbered folders.
+    const rank = (d: string): number =>
+      d.startsWith('glibc-') || d.startsWith('libc-') ? 0 : d.startsWith('musl-') ? 1 : 2
+    const abi = (d: string): number => Number.parseInt(d.replace(/^\D+/, ''), 10) || 0
+    dirs.sort((a, b) => rank(a) - rank(b) || abi(b) - abi(a))
+    for (const d of dirs) out.push(join(base, d, 'addon.node'))
+  }
+  if (process.platform === 'darwin') out.push('libzmq.5.dylib', 'libzmq.dylib')
+  else out.push('libzmq.so.5', 'libzmq.so')
+  return out
+}
+
+/** The installed `zeromq` package folder, resolved from this file (not the cwd), or null. */
+function zeromqPackageDir(): string | null {
+  try {
+    return dirname(Bun.resolveSync('zeromq/package.json', import.meta.dir))
+  } catch {
+    return null
+  }
+}
+
+function openLibzmq(): { raw: ZmqRaw; path: string } {
+  const tried: string[] = []
+  for (const path of libzmqCandidates()) {
+    try {
+      return { raw: dlopen(path, ZMQ_SYMBOLS), path }
+    } catch (err) {
+      tried.push(`${path} (${firstLine(err)})`)
+    }
+  }
+  throw new ZmqLoadError(`Could not load libzmq; tried: ${tried.join('; ')}.`)
+}
+
+function firstLine(err: unknown): string {
+  const text = err instanceof Error ? err.message : String(err)
+  const nl = text.indexOf('\n')
+  return nl < 0 ? text : text.slice(0, nl)
+}
+
+/** The shim's source, next to the package root (works from any cwd, via bun link too). */
+export const SHIM_SOURCE_PATH = join(import.meta.dir, '..', '..', 'native', 'zgate-shim.c')
+
+function compileShim(raw: ZmqRaw, libPath: string): ShimRaw {
+  let shim: ShimRaw
+  try {
+    shim = cc({ source: SHIM_SOURCE_PATH, library: ['pthread'], symbols: SHIM_SYMBOLS })
+  } catch (err) {
+    throw new ZmqLoadError(`Could not compile ${SHIM_SOURCE_PATH} with bun:ffi cc: ${firstLine(err)}.`)
+  }
+  const table = new BigUint64Array(SHIM_IMPORTS.length)
+  const symbols: Record<string, unknown> = raw.symbols
+  for (let i = 0; i < SHIM_IMPORTS.length; i++) {
+    const fn = nativeAddress(symbols[SHIM_IMPORTS[i]!])
+    if (fn === 0) throw new ZmqLoadError(`libzmq at ${libPath} has no symbol ${SHIM_IMPORTS[i]}.`)
+    table[i] = BigInt(fn)
+  }
+  if (shim.symbols.zg_init(table, table.length) !== 0) {
+    throw new ZmqLoadError('zgate-shim.c and ffi.ts disagree on the libzmq function table.')
+  }
+  if (shim.symbols.zg_msg_size_bytes() !== ZMQ_MSG_T_SIZE_BYTES) {
+    throw new ZmqLoadError('zgate-shim.c does not see zmq_msg_t as 64 bytes.')
+  }
+  return shim
+}
+
+/** Bun attaches the native address as `.ptr` to every dlopen'd symbol (not in bun-types). */
+function nativeAddress(fn: unknown): number {
+  const addr = (fn as { ptr?: number | bigint | null } | undefined)?.ptr
+  return addr == null ? 0 : Number(addr)
+}
+
+/** bun-types allows a `ptr` result to be a bigint; Bun returns numbers (52-bit addresses). */
+function asPointer(p: Pointer | bigint | null): Pointer | null {
+  return typeof p === 'bigint' ? (Number(p) as Pointer) : p
+}
+
+function build(): ZmqLib {
+  const { raw, path } = openLibzmq()
+  const z = raw.symbols
+  const s = compileShim(raw, path).symbols
+  const major = new Int32Array(1)
+  const minor = new Int32Array(1)
+  const patch = new Int32Array(1)
+  z.zmq_version(major, minor, patch)
+  const lib: ZmqLib = {
+    path,
+    version: `${major[0]}.${minor[0]}.${patch[0]}`,
+    ctxNew: () => asPointer(z.zmq_ctx_new()),
+    ctxSet: z.zmq_ctx_set,
+    ctxTerm: s.zg_ctx_term,
+    strerror: (errnum) => String(z.zmq_strerror(errnum)),
+    socket: (ctx, type, err) => asPointer(s.zg_socket(ctx, type, err)),
+    close: s.zg_close,
+    setsockopt: s.zg_setsockopt,
+    setsockoptInt: s.zg_setsockopt_int,
+    getsockoptInt: s.zg_getsockopt_int,
+    getsockoptBytes: s.zg_getsockopt_bytes,
+    endpoint: s.zg_endpoint,
+    sendRaw: z.zmq_send,
+    recvRaw: z.zmq_recv,
+    sendBatch: s.zg_send_batch,
+    rxNew: () => asPointer(s.zg_rx_new()),
+    rxFree: s.zg_rx_free,
+    rxPending: s.zg_rx_pending,
+    recvBatch: s.zg_recv_batch,
+    pollerNew: (cb, err) => asPointer(s.zg_poller_new(cb, err)),
+    pollerAdd: s.zg_poller_add,
+    pollerRemove: s.zg_poller_remove,
+    pollerStart: s.zg_poller_start,
+    pollerRearm: s.zg_poller_rearm,
+    pollerWakeups: s.zg_poller_wakeups,
+    pollerStop: s.zg_poller_stop,
+  }
+  return process.env.ZGATE_TRACE_FFI ? traced(lib) : lib
+}
+
+/** The process-wide libzmq binding, loaded on first use. Throws ZmqLoadError. */
+export function loadZmq(): ZmqLib {
+  if (instance === null) instance = build()
+  return instance
+}
+
+/**
+ * A thread-safe JSCallback taking no arguments, for the poller thread. Lives here so this
+ * file stays the only one touching bun:ffi; the caller must keep it and close() it.
+ */
+export function threadsafeCallback(fn: () => void): JSCallback {
+  return new JSCallback(fn, { args: [], returns: FFIType.void, threadsafe: true })
+}
+
+// --- ZGATE_TRACE_FFI: wrappers built only when tracing is on ---
+
+function traced(lib: ZmqLib): ZmqLib {
+  const out: Record<string, unknown> = { ...lib }
+  for (const [name, value] of Object.entries(lib)) {
+    if (typeof value !== 'function') continue
+    const fn = value as (...args: unknown[]) => unknown
+    out[name] = (...args: unknown[]): unknown => {
+      const t0 = performance.now()
+      const result = fn(...args)
+      const us = ((performance.now() - t0) * 1000).toFixed(1)
+      process.stderr.write(`[zgate ffi] ${name}(${args.map(show).join(', ')}) -> ${show(result)} ${us}us\n`)
+      return result
+    }
+  }
+  process.stderr.write(`[zgate ffi] libzmq ${lib.version} from ${lib.path}\n`)
+  return out as unknown as ZmqLib
+}
+
+function show(v: unknown): string {
+  if (ArrayBuffer.isView(v)) {
+    const view = v as ArrayBufferView
+    return `<${view.constructor.name} ${view.byteLength}B>`
+  }
+  if (typeof v === 'string') return JSON.stringify(v)
+  return String(v)
+}

@@ -1,0 +1,734 @@
+// ZHTTP packet parsing and writing (src/zhttp/packet.ts) against zhttp.md 2.1-3.9 and
+// checklist items 12-16 and 65. Inputs are built with a small reference encoder written here.
+
+import { describe, expect, test } from 'bun:test'
+import { heapStats, memoryUsage } from 'bun:jsc'
+import { PACKET_HEADERS_MAX, PACKET_IDS_MAX } from '../../src/limits.ts'
+import * as zp from '../../src/zhttp/packet.ts'
+import { HandlerPacket, IdBatch, PACKET_OK, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { TnWriter } from '../../src/zhttp/tnetstring.ts'
+
+// --- reference encoder (zhttp.md 2.3: "a correct encoder for tests") ---
+
+/** A map with explicit entries: keeps order, allows duplicates and non-string keys. */
+class Pairs {
+  constructor(readonly entries: [Val, Val][]) {}
+}
+/** A float, written as its text. */
+class Flt {
+  constructor(readonly text: string) {}
+}
+type Scalar = string | Uint8Array | number | bigint | boolean | null
+/** A plain object is a map in insertion order; undefined values are left out. */
+interface ValMap {
+  [k: string]: Val | undefined
+}
+type Val = Scalar | Val[] | Pairs | Flt | ValMap
+
+const te = new TextEncoder()
+const latin1 = (b: Uint8Array): string => String.fromCharCode(...b)
+const bytesOf = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+function tn(v: Val): Uint8Array {
+  const frame = (data: Uint8Array, type: string): Uint8Array =>
+    concat([bytesOf(`${data.length}:`), data, bytesOf(type)])
+  if (typeof v === 'string') return frame(te.encode(v), ',')
+  if (v instanceof Uint8Array) return frame(v, ',')
+  if (typeof v === 'number' || typeof v === 'bigint') return frame(bytesOf(String(v)), '#')
+  if (typeof v === 'boolean') return frame(bytesOf(String(v)), '!')
+  if (v === null) return frame(new Uint8Array(0), '~')
+  if (v instanceof Flt) return frame(bytesOf(v.text), '^')
+  if (Array.isArray(v)) return frame(concat(v.map(tn)), ']')
+  const entries = v instanceof Pairs ? v.entries : Object.entries(v)
+  const present = entries.filter((e): e is [Val, Val] => e[1] !== undefined)
+  return frame(concat(present.flatMap(([k, x]) => [tn(k), tn(x)])), '}')
+}
+
+/** `T` + tnetstring. */
+const pkt = (v: Val): Uint8Array => concat([bytesOf('T'), tn(v)])
+/** A gateway packet as the reference encoder writes it, as latin1 text. */
+const gw = (...entries: [Val, Val][]): string => latin1(pkt(new Pairs(entries)))
+const FROM: [Val, Val] = ['from', 'condure']
+const EXT: [Val, Val] = ['ext', { multi: true }]
+const BAD_UTF8 = Uint8Array.from([0x66, 0xc0, 0x80])
+const HEADER_SIZE = zp.PACKET_ERR_HEADER_SIZE
+const HEADER_TYPE = zp.PACKET_ERR_TYPE_HEADERS
+const KEY = zp.PACKET_ERR_KEY
+
+const text = (p: HandlerPacket, s: number, e: number): string | null =>
+  s < 0 ? null : new TextDecoder().decode(p.buf.subarray(s, e))
+
+const idsOf = (p: HandlerPacket): (string | null)[] =>
+  Array.from({ length: p.idCount }, (_, i) => text(p, p.idStart[i], p.idEnd[i]))
+const headersOf = (p: HandlerPacket): (string | null)[][] =>
+  Array.from({ length: p.headerCount }, (_, i) => [
+    text(p, p.headerNameStart[i], p.headerNameEnd[i]),
+    text(p, p.headerValueStart[i], p.headerValueEnd[i]),
+  ])
+
+function parse(bytes: Uint8Array, p = new HandlerPacket()): number {
+  return parseHandlerPacket(bytes, 0, bytes.length, p)
+}
+
+/** A view that throws on any index read outside [lo, hi). */
+function fenced(b: Uint8Array, lo: number, hi: number): Uint8Array {
+  return new Proxy(b, {
+    get(target, prop) {
+      if (typeof prop === 'string' && /^-?\d+$/.test(prop)) {
+        const i = Number(prop)
+        if (i < lo || i >= hi) throw new Error(`read out of range: ${i} not in [${lo}, ${hi})`)
+        return target[i]
+      }
+      const v = Reflect.get(target, prop, target) as unknown
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    },
+  })
+}
+
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** A realistic handler response (zhttp.md 3.4), ~200 bytes. */
+const RESPONSE: Val = {
+  from: 'handler-1',
+  id: '0-12-1a',
+  seq: 3,
+  code: 200,
+  reason: 'OK',
+  headers: [
+    ['Content-Type', 'text/plain; charset=utf-8'],
+    ['Cache-Control', 'no-cache'],
+    ['Set-Cookie', 'a=1'],
+    ['Set-Cookie', 'b=2'],
+  ],
+  body: 'hello world\n',
+  more: true,
+}
+
+// --- parsing ---
+
+describe('parseHandlerPacket: zhttp.md examples', () => {
+  test('section 2.2 PUB example, after the caller strips "condure "', () => {
+    const doc = 'T60:4:from,2:h1,2:id,5:0-0-0,3:seq,1:0#4:code,3:200#4:body,2:hi,}'
+    const frame = bytesOf(`condure ${doc}`)
+    const p = new HandlerPacket()
+    const start = frame.indexOf(0x20) + 1
+    expect(parseHandlerPacket(frame, start, frame.length, p)).toBe(PACKET_OK)
+    expect(p.buf).toBe(frame)
+    expect(text(p, p.fromStart, p.fromEnd)).toBe('h1')
+    expect(p.idCount).toBe(1)
+    expect(text(p, p.idStart[0], p.idEnd[0])).toBe('0-0-0')
+    expect(p.seq).toBe(0)
+    expect(p.idSeq[0]).toBe(0)
+    expect(p.type).toBe(zp.TYPE_DATA)
+    expect(p.code).toBe(200)
+    expect(text(p, p.bodyStart, p.bodyEnd)).toBe('hi')
+    const rest = [p.reasonStart, p.credits, p.headerCount, p.more, p.hasContentType]
+    expect(rest).toEqual([-1, -1, 0, false, false])
+  })
+
+  test('appendix B handler packets', () => {
+    const p = new HandlerPacket()
+    const credit = pkt({ from: 'h1', id: '0-0-2', seq: 0, type: 'credit', credits: 4 })
+    expect(parse(credit, p)).toBe(PACKET_OK)
+    expect([p.type, p.credits, p.seq]).toEqual([zp.TYPE_CREDIT, 4, 0])
+    const head = { from: 'h1', id: '0-0-2', seq: 2, code: 200, reason: 'OK' }
+    expect(parse(pkt({ ...head, headers: [], more: true }), p)).toBe(PACKET_OK)
+    const got = [p.type, p.code, p.headerCount, p.more, p.bodyStart]
+    expect(got).toEqual([zp.TYPE_DATA, 200, 0, true, -1])
+    expect(text(p, p.reasonStart, p.reasonEnd)).toBe('OK')
+    expect(parse(pkt({ from: 'h1', id: '0-0-2', seq: 4, body: 'part2' }), p)).toBe(PACKET_OK)
+    expect([p.more, text(p, p.bodyStart, p.bodyEnd)]).toEqual([false, 'part2'])
+  })
+
+  test('a realistic response: every field lands where it should', () => {
+    const p = new HandlerPacket()
+    expect(parse(pkt(RESPONSE), p)).toBe(PACKET_OK)
+    expect(p.headerCount).toBe(4)
+    expect(headersOf(p)).toEqual((RESPONSE as { headers: string[][] }).headers)
+    expect([text(p, p.fromStart, p.fromEnd), idsOf(p)]).toEqual(['handler-1', ['0-12-1a']])
+    expect(text(p, p.bodyStart, p.bodyEnd)).toBe('hello world\n')
+    expect([p.code, p.seq, p.more]).toEqual([200, 3, true])
+  })
+})
+
+describe('parseHandlerPacket: types (zhttp.md 3.1)', () => {
+  // Index = TYPE_* value; then near misses, which are all unknown.
+  const names = ['', 'error', 'credit', 'keep-alive', 'cancel', 'handoff-start']
+  names.push('handoff-proceed', 'close', 'ping', 'pong')
+  const cases: [string | undefined, number][] = names.map((n, i) => [n, i])
+  cases.push([undefined, zp.TYPE_DATA])
+  for (const n of ['Cancel', 'keep-alivf', 'pang', 'whatever']) cases.push([n, zp.TYPE_UNKNOWN])
+  expect([zp.TYPE_DATA, zp.TYPE_ERROR, zp.TYPE_PONG, zp.TYPE_UNKNOWN]).toEqual([0, 1, 9, 10])
+  for (const [name, want] of cases) {
+    test(`type ${JSON.stringify(name)}`, () => {
+      const p = new HandlerPacket()
+      const v: { [k: string]: Val } = { from: 'h', id: 'x' }
+      if (name !== undefined) v.type = name
+      expect(parse(pkt(v), p)).toBe(PACKET_OK)
+      expect(p.type).toBe(want)
+      if (name !== undefined) expect(text(p, p.typeStart, p.typeEnd)).toBe(name)
+    })
+  }
+
+  test('error condition, compared without allocating', () => {
+    const p = new HandlerPacket()
+    const rej = { from: 'h', id: 'x', type: 'error', condition: 'rejected', code: 403 }
+    const rejected = pkt({ ...rej, reason: 'No', headers: [['X', 'y']], body: 'no' })
+    expect(parse(rejected, p)).toBe(PACKET_OK)
+    expect(zp.packetFieldEquals(p, p.conditionStart, p.conditionEnd, 'rejected')).toBe(true)
+    expect(zp.packetFieldEquals(p, p.conditionStart, p.conditionEnd, 'rejecte')).toBe(false)
+    expect([p.code, p.headerCount]).toEqual([403, 1])
+    expect(parse(pkt({ from: 'h', id: 'x', type: 'cancel' }), p)).toBe(PACKET_OK)
+    expect(zp.packetFieldEquals(p, p.conditionStart, p.conditionEnd, '')).toBe(false)
+  })
+
+  test('content-type: only exactly "binary" is binary (zhttp.md 3.4)', () => {
+    const p = new HandlerPacket()
+    const cases = [['binary', true], ['text', false], ['Binary', false], ['binaryx', false]]
+    for (const [ct, bin] of [...cases, ['', false]] as [string, boolean][]) {
+      expect(parse(pkt({ id: 'x', 'content-type': ct, body: 'b' }), p)).toBe(PACKET_OK)
+      expect([p.hasContentType, p.binary]).toEqual([true, bin])
+    }
+    expect(parse(pkt({ id: 'x' }), p)).toBe(PACKET_OK)
+    expect([p.hasContentType, p.binary]).toEqual([false, false])
+  })
+
+  test('booleans and request-only fields', () => {
+    const p = new HandlerPacket()
+    const v = { id: 'x', more: false, stream: true, 'max-size': 10, timeout: 0 }
+    expect(parse(pkt({ ...v, 'peer-address': '::1', 'peer-port': 65535 }), p)).toBe(PACKET_OK)
+    expect([p.more, p.stream]).toEqual([false, true])
+  })
+})
+
+describe('parseHandlerPacket: ids (zhttp.md 3.1)', () => {
+  test('plain form: top-level seq goes to idSeq[0], whatever the field order', () => {
+    const p = new HandlerPacket()
+    expect(parse(pkt(new Pairs([['seq', 7], ['id', 'a']])), p)).toBe(PACKET_OK)
+    expect([p.idCount, p.seq, p.idSeq[0]]).toEqual([1, 7, 7])
+    expect(parse(pkt({ id: 'a' }), p)).toBe(PACKET_OK)
+    expect([p.idCount, p.seq, p.idSeq[0]]).toEqual([1, -1, -1])
+  })
+
+  test('list form: each element carries its own optional seq', () => {
+    const p = new HandlerPacket()
+    const id = [{ id: '0-0-0', seq: 5 }, { id: '0-1-1', seq: 2 }, { seq: 0, id: '1-0-3' }]
+    const v = { from: 'h', id: [...id, { id: '1-2-3', 'x-extra': 1 }], seq: 9 }
+    expect(parse(pkt(v), p)).toBe(PACKET_OK)
+    expect(p.idCount).toBe(4)
+    expect(idsOf(p)).toEqual(['0-0-0', '0-1-1', '1-0-3', '1-2-3'])
+    expect(Array.from(p.idSeq.subarray(0, 4))).toEqual([5, 2, 0, -1])
+    expect(p.seq).toBe(9)
+  })
+
+  test('128 ids accepted, 129 rejected as too many ids (checklist 15)', () => {
+    const ids = (n: number): Val[] =>
+      Array.from({ length: n }, (_, i) => ({ id: `0-${i}-0`, seq: i }))
+    const p = new HandlerPacket()
+    const full = pkt({ from: 'h', id: ids(PACKET_IDS_MAX), type: 'keep-alive' })
+    expect(parse(full, p)).toBe(PACKET_OK)
+    expect(p.idCount).toBe(128)
+    expect(p.idSeq[127]).toBe(127)
+    const over = pkt({ from: 'h', id: ids(PACKET_IDS_MAX + 1) })
+    expect(parse(over, p)).toBe(zp.PACKET_ERR_TOO_MANY_IDS)
+    expect(zp.packetErrorText(zp.PACKET_ERR_TOO_MANY_IDS)).toBe('too many ids')
+  })
+
+  test('empty list, absent id', () => {
+    const p = new HandlerPacket()
+    expect(parse(pkt({ id: [] }), p)).toBe(PACKET_OK)
+    expect(p.idCount).toBe(0)
+    expect(parse(pkt({ from: 'h' }), p)).toBe(PACKET_OK)
+    expect(p.idCount).toBe(0)
+  })
+})
+
+describe('parseHandlerPacket: headers (zhttp.md 3.4)', () => {
+  const hs = (n: number): Val[] => Array.from({ length: n }, (_, i) => [`H${i}`, `v${i}`])
+  test('64 accepted, 65 rejected as too many headers (checklist 14)', () => {
+    const p = new HandlerPacket()
+    expect(parse(pkt({ id: 'x', code: 200, headers: hs(PACKET_HEADERS_MAX) }), p)).toBe(PACKET_OK)
+    expect(p.headerCount).toBe(64)
+    expect(text(p, p.headerValueStart[63], p.headerValueEnd[63])).toBe('v63')
+    const over = pkt({ id: 'x', code: 200, headers: hs(PACKET_HEADERS_MAX + 1) })
+    expect(parse(over, p)).toBe(zp.PACKET_ERR_TOO_MANY_HEADERS)
+    expect(zp.packetErrorText(zp.PACKET_ERR_TOO_MANY_HEADERS)).toBe('too many headers')
+    // A later valid packet still parses into the same scratch (checklist 14).
+    expect(parse(pkt({ id: 'x', code: 204, headers: hs(1) }), p)).toBe(PACKET_OK)
+    expect([p.code, p.headerCount]).toEqual([204, 1])
+  })
+
+  test('binary and empty header values', () => {
+    const p = new HandlerPacket()
+    const bin = Uint8Array.from([0, 0xff, 0x3a, 0x2c])
+    expect(parse(pkt({ id: 'x', headers: [['', bin]] }), p)).toBe(PACKET_OK)
+    expect(p.headerNameEnd[0] - p.headerNameStart[0]).toBe(0)
+    expect(p.buf.slice(p.headerValueStart[0], p.headerValueEnd[0])).toEqual(bin)
+  })
+})
+
+describe('parseHandlerPacket: rejected packets (zhttp.md 2.1, 2.3, checklist 12-13)', () => {
+  const reject: [string, Uint8Array, number][] = [
+    ['empty payload', new Uint8Array(0), zp.PACKET_ERR_FORMAT],
+    ['no T prefix', tn({ id: 'x' }), zp.PACKET_ERR_FORMAT],
+    ['lower-case t', concat([bytesOf('t'), tn({ id: 'x' })]), zp.PACKET_ERR_FORMAT],
+    ['JSON', bytesOf('J{"id":"x"}'), zp.PACKET_ERR_FORMAT],
+    ['T alone', bytesOf('T'), zp.PACKET_ERR_TNETSTRING],
+    ['malformed tnetstring', bytesOf('T5:abc}'), zp.PACKET_ERR_TNETSTRING],
+    ['top level list', pkt(['id', 'x']), zp.PACKET_ERR_NOT_MAP],
+    ['top level string', pkt('hello'), zp.PACKET_ERR_NOT_MAP],
+    ['odd map', bytesOf('T5:2:id,}'), zp.PACKET_ERR_TNETSTRING],
+    ['bad child frame', bytesOf('T8:2:id,1:x}'), zp.PACKET_ERR_TNETSTRING],
+    ['int key', pkt(new Pairs([[1, 'x']])), zp.PACKET_ERR_KEY],
+    ['list key', pkt(new Pairs([[['id'], 'x']])), zp.PACKET_ERR_KEY],
+    ['non-UTF-8 unknown key', pkt(new Pairs([[BAD_UTF8, 'x']])), KEY],
+    ['non-UTF-8 key in an id', pkt({ id: [new Pairs([['id', 'a'], [BAD_UTF8, 1]])] }), KEY],
+    ['id element not a map', pkt({ id: ['a', 'b'] }), zp.PACKET_ERR_TYPE_ID],
+    ['id element without id', pkt({ id: [{ seq: 1 }] }), zp.PACKET_ERR_ID_MISSING],
+    ['id element id int', pkt({ id: [{ id: 5 }] }), zp.PACKET_ERR_TYPE_ID],
+    ['id element seq string', pkt({ id: [{ id: 'a', seq: '1' }] }), zp.PACKET_ERR_TYPE_SEQ],
+    ['id element seq negative', pkt({ id: [{ id: 'a', seq: -1 }] }), zp.PACKET_ERR_NEG_SEQ],
+    ['id as int', pkt({ id: 5 }), zp.PACKET_ERR_TYPE_ID],
+    ['id as map', pkt({ id: { id: 'a' } }), zp.PACKET_ERR_TYPE_ID],
+    ['header not a list', pkt({ id: 'x', headers: ['Host'] }), zp.PACKET_ERR_TYPE_HEADERS],
+    ['header with 1 element', pkt({ id: 'x', headers: [['Host']] }), zp.PACKET_ERR_HEADER_SIZE],
+    ['header with 0 elements', pkt({ id: 'x', headers: [[]] }), zp.PACKET_ERR_HEADER_SIZE],
+    ['header with 3 elements', pkt({ id: 'x', headers: [['a', 'b', 'c']] }), HEADER_SIZE],
+    ['header value int', pkt({ id: 'x', headers: [['Content-Length', 5]] }), HEADER_TYPE],
+    ['header name null', pkt({ id: 'x', headers: [[null, 'v']] }), zp.PACKET_ERR_TYPE_HEADERS],
+    ['headers as map', pkt({ id: 'x', headers: { Host: 'x' } }), zp.PACKET_ERR_TYPE_HEADERS],
+    ['seq past 2^53', pkt({ id: 'x', seq: 2n ** 53n + 1n }), zp.PACKET_ERR_INT_RANGE],
+    ['credits i64 max', pkt({ id: 'x', credits: 2n ** 63n - 1n }), zp.PACKET_ERR_INT_RANGE],
+    ['ext as bool', pkt({ id: 'x', ext: true }), zp.PACKET_ERR_TYPE_EXT],
+    ['ext as list', pkt({ id: 'x', ext: [] }), zp.PACKET_ERR_TYPE_EXT],
+  ]
+  for (const [name, bytes, code] of reject) {
+    test(name, () => {
+      expect(parse(bytes)).toBe(code)
+    })
+  }
+
+  // Every known field with a value of the wrong tnetstring type.
+  const wrongType: [string, Val, number][] = [
+    ['from', 5, zp.PACKET_ERR_TYPE_FROM], ['from', ['h'], zp.PACKET_ERR_TYPE_FROM],
+    ['id', true, zp.PACKET_ERR_TYPE_ID], ['seq', '1', zp.PACKET_ERR_TYPE_SEQ],
+    ['seq', new Flt('1.0'), zp.PACKET_ERR_TYPE_SEQ], ['type', 1, zp.PACKET_ERR_TYPE_TYPE],
+    ['type', null, zp.PACKET_ERR_TYPE_TYPE], ['code', '200', zp.PACKET_ERR_TYPE_CODE],
+    ['reason', 200, zp.PACKET_ERR_TYPE_REASON], ['headers', 'Host: x', zp.PACKET_ERR_TYPE_HEADERS],
+    ['content-type', false, zp.PACKET_ERR_TYPE_CONTENT_TYPE], ['body', [], zp.PACKET_ERR_TYPE_BODY],
+    ['body', null, zp.PACKET_ERR_TYPE_BODY], ['credits', '100', zp.PACKET_ERR_TYPE_CREDITS],
+    ['credits', true, zp.PACKET_ERR_TYPE_CREDITS], ['more', 1, zp.PACKET_ERR_TYPE_MORE],
+    ['more', 'true', zp.PACKET_ERR_TYPE_MORE], ['stream', 1, zp.PACKET_ERR_TYPE_STREAM],
+    ['condition', 5, zp.PACKET_ERR_TYPE_CONDITION],
+    ['max-size', 'big', zp.PACKET_ERR_TYPE_MAX_SIZE], ['timeout', true, zp.PACKET_ERR_TYPE_TIMEOUT],
+    ['peer-address', 127, zp.PACKET_ERR_TYPE_PEER_ADDRESS],
+    ['peer-port', '80', zp.PACKET_ERR_TYPE_PEER_PORT], ['ext', 'multi', zp.PACKET_ERR_TYPE_EXT],
+  ]
+  for (const [field, value, code] of wrongType) {
+    test(`wrong type for ${field}: ${latin1(tn(value))}`, () => {
+      // The bad field sits between valid ones: the whole packet is rejected.
+      const v = new Pairs([['from', 'h'], ['id', 'x'], [field, value], ['body', 'b']])
+      expect(parse(pkt(v))).toBe(code)
+      expect(zp.packetErrorText(code)).toBe(`wrong type for field ${field}`)
+    })
+  }
+
+  const negative: [string, number][] = [
+    ['seq', zp.PACKET_ERR_NEG_SEQ],
+    ['code', zp.PACKET_ERR_NEG_CODE],
+    ['credits', zp.PACKET_ERR_NEG_CREDITS],
+    ['max-size', zp.PACKET_ERR_NEG_MAX_SIZE],
+    ['timeout', zp.PACKET_ERR_NEG_TIMEOUT],
+    ['peer-port', zp.PACKET_ERR_NEG_PEER_PORT],
+  ]
+  for (const [field, code] of negative) {
+    test(`negative ${field}`, () => {
+      expect(parse(pkt({ id: 'x', [field]: -1 }))).toBe(code)
+      expect(zp.packetErrorText(code)).toBe(`negative ${field}`)
+      // Zero is fine, and "-0" reads as 0.
+      expect(parse(pkt({ id: 'x', [field]: 0 }))).toBe(PACKET_OK)
+      const body = `${latin1(tn(field))}2:-0#`
+      expect(parse(bytesOf(`T${body.length}:${body}}`))).toBe(PACKET_OK)
+    })
+  }
+
+  test('error texts: one per code, first one as condure words it', () => {
+    expect(zp.packetErrorText(zp.PACKET_ERR_FORMAT)).toBe('unrecognized data format')
+    expect(zp.packetErrorText(zp.PACKET_ERR_TYPE_CREDITS)).toBe('wrong type for field credits')
+    expect(zp.packetErrorText(zp.PACKET_ERR_KEY)).toBe('map key must be a utf-8 string')
+    expect(zp.packetErrorText(1)).toBe('unknown packet error')
+    const texts = new Set<string>()
+    for (let c = -1; c >= zp.PACKET_ERR_NEG_PEER_PORT; c--) texts.add(zp.packetErrorText(c))
+    expect(texts.size).toBe(-zp.PACKET_ERR_NEG_PEER_PORT)
+    expect(texts.has('unknown packet error')).toBe(false)
+  })
+})
+
+describe('parseHandlerPacket: tolerated input (zhttp.md 2.1, 3.10, checklist 16)', () => {
+  test('unknown fields of any type are ignored', () => {
+    const p = new HandlerPacket()
+    const v = {
+      'user-data': { a: [1, 2, { b: null }], f: new Flt('1.5') },
+      from: 'h1',
+      'router-resp': true,
+      ext: { multi: true, other: 'x' },
+      id: '0-0-0',
+      'x-float': new Flt('-2.5e3'),
+      'x-null': null,
+      'x-utf8-ключ': 'ok',
+      seq: 1,
+      method: 5,
+      body: 'b',
+    }
+    expect(parse(pkt(v), p)).toBe(PACKET_OK)
+    expect([text(p, p.fromStart, p.fromEnd), idsOf(p), p.seq]).toEqual(['h1', ['0-0-0'], 1])
+  })
+
+  test('ext contents are not inspected', () => {
+    expect(parse(pkt({ id: 'x', ext: new Pairs([[5, 'not even a string key']]) }))).toBe(PACKET_OK)
+  })
+
+  test('bytes after the top-level tnetstring are ignored', () => {
+    const p = new HandlerPacket()
+    const bytes = concat([pkt({ id: 'x', body: 'b' }), bytesOf('trailing garbage 9999:')])
+    expect(parse(bytes, p)).toBe(PACKET_OK)
+    expect(text(p, p.bodyStart, p.bodyEnd)).toBe('b')
+  })
+
+  test('duplicate keys: the last one wins', () => {
+    const p = new HandlerPacket()
+    const v = new Pairs([['headers', [['a', '1'], ['b', '2']]], ['headers', [['c', '3']]]])
+    v.entries.push(['code', 1], ['code', 2])
+    expect(parse(pkt(v), p)).toBe(PACKET_OK)
+    expect([headersOf(p), p.code]).toEqual([[['c', '3']], 2])
+  })
+
+  test('the scratch is reset between packets', () => {
+    const p = new HandlerPacket()
+    expect(parse(pkt(RESPONSE), p)).toBe(PACKET_OK)
+    expect(parse(pkt({ id: 'y' }), p)).toBe(PACKET_OK)
+    const got = [p.fromStart, p.seq, p.code, p.reasonStart, p.headerCount, p.bodyStart]
+    expect([...got, p.more, p.credits]).toEqual([-1, -1, -1, -1, 0, -1, false, -1])
+  })
+
+  test('offsets honour a start inside a larger buffer', () => {
+    const p = new HandlerPacket()
+    const inner = pkt({ id: 'x', body: 'payload' })
+    const bytes = concat([bytesOf('prefix bytes '), inner, bytesOf('after')])
+    expect(parseHandlerPacket(bytes, 13, 13 + inner.length, p)).toBe(PACKET_OK)
+    expect(text(p, p.bodyStart, p.bodyEnd)).toBe('payload')
+  })
+})
+
+describe('parseHandlerPacket: hostile input', () => {
+  test('truncated at every split point: an error, no throw, no read past end', () => {
+    const id = [{ id: '0-1-2', seq: 3 }, { id: '0-1-3' }]
+    const full = pkt({ ...(RESPONSE as ValMap), id, ext: { multi: true } })
+    const p = new HandlerPacket()
+    expect(parseHandlerPacket(fenced(full, 0, full.length), 0, full.length, p)).toBe(PACKET_OK)
+    for (let cut = 0; cut < full.length; cut++) {
+      expect(parseHandlerPacket(fenced(full, 0, cut), 0, cut, p)).toBeLessThan(0)
+      expect(parseHandlerPacket(full.slice(0, cut), 0, cut, p)).toBeLessThan(0)
+    }
+  })
+
+  test('random mutations never throw or read out of range', () => {
+    const id = [{ id: '0-1-2', seq: 3 }]
+    const ext = { multi: true }
+    const base = pkt({ ...(RESPONSE as ValMap), id, ext, 'content-type': 'binary' })
+    const r = rng(3)
+    const p = new HandlerPacket()
+    const seen = new Set<number>()
+    for (let i = 0; i < 5000; i++) {
+      const b = base.slice()
+      for (let j = 0; j < 1 + Math.floor(r() * 3); j++) {
+        // Digits and the grammar's bytes (`:` and type bytes) do the most damage.
+        const choices = [0x30 + Math.floor(r() * 10), 0x3a, 0x2c, 0x23, 0x5d, 0x7d, 0x21, 0x2d]
+        choices.push(Math.floor(r() * 256))
+        b[Math.floor(r() * b.length)] = choices[Math.floor(r() * choices.length)]
+      }
+      const end = r() < 0.2 ? Math.floor(r() * b.length) : b.length
+      seen.add(parseHandlerPacket(fenced(b, 0, end), 0, end, p))
+    }
+    expect(seen.has(PACKET_OK)).toBe(true)
+    expect(seen.size).toBeGreaterThan(5)
+  })
+
+  test('random valid packets parse to exactly what was encoded', () => {
+    const r = rng(4)
+    const p = new HandlerPacket()
+    const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]
+    for (let i = 0; i < 500; i++) {
+      const fields: [string, Val][] = []
+      const want: Record<string, unknown> = {}
+      if (r() < 0.8) fields.push(['from', (want.from = `h${i}`)])
+      const listForm = r() < 0.3
+      const idCount = listForm ? Math.floor(r() * 5) : 1
+      const ids = Array.from({ length: idCount }, (_, j) => `${j}-${i}-${j}`)
+      if (listForm) fields.push(['id', ids.map((id, j) => (j % 2 ? { id } : { id, seq: j }))])
+      else fields.push(['id', ids[0]])
+      want.ids = ids
+      if (r() < 0.7) fields.push(['seq', (want.seq = Math.floor(r() * 2 ** 32))])
+      if (r() < 0.5) fields.push(['code', (want.code = pick([0, 101, 200, 404, 65535]))])
+      if (r() < 0.5) fields.push(['reason', (want.reason = pick(['', 'OK', 'Not Found', 'é']))])
+      if (r() < 0.5) fields.push(['body', (want.body = 'x'.repeat(Math.floor(r() * 300)))])
+      if (r() < 0.5) fields.push(['credits', (want.credits = Math.floor(r() * 1e6))])
+      if (r() < 0.5) fields.push(['more', (want.more = r() < 0.5)])
+      const headers = Array.from({ length: Math.floor(r() * 4) }, (_, j) => [`N${j}`, `v${i}`])
+      if (headers.length > 0 || r() < 0.3) fields.push(['headers', headers])
+      if (r() < 0.3) fields.push([`unknown-${i}`, pick<Val>([null, 1, 'x', [1], { a: 1 }])])
+      // Field order is not significant (zhttp.md 2.3).
+      for (let j = fields.length - 1; j > 0; j--) {
+        const k = Math.floor(r() * (j + 1))
+        ;[fields[j], fields[k]] = [fields[k], fields[j]]
+      }
+      expect(parse(pkt(new Pairs(fields)), p)).toBe(PACKET_OK)
+      expect(text(p, p.fromStart, p.fromEnd)).toBe((want.from as string) ?? null)
+      expect(idsOf(p)).toEqual(ids)
+      const seqs = listForm ? ids.map((_, j) => (j % 2 ? -1 : j)) : [(want.seq as number) ?? -1]
+      expect(Array.from(p.idSeq.subarray(0, p.idCount))).toEqual(seqs)
+      expect(p.seq).toBe((want.seq as number) ?? -1)
+      expect(p.code).toBe((want.code as number) ?? -1)
+      expect(text(p, p.reasonStart, p.reasonEnd)).toBe((want.reason as string) ?? null)
+      expect(text(p, p.bodyStart, p.bodyEnd)).toBe((want.body as string) ?? null)
+      expect(p.credits).toBe((want.credits as number) ?? -1)
+      expect(p.more).toBe((want.more as boolean) ?? false)
+      expect(headersOf(p)).toEqual(headers)
+    }
+  })
+})
+
+describe('parseHandlerPacket allocates nothing', () => {
+  // heapStats() object counts only move at a collection, so they catch retained objects (a
+  // leak) but not short-lived garbage. bun:jsc memoryUsage().current (allocator bytes) does
+  // move with garbage between collections; the control loop proves the probe can see it.
+  const bytes = pkt(RESPONSE)
+  const p = new HandlerPacket()
+  const N = 100_000
+  const bytesPerOp = (f: () => void): number => {
+    // Long enough a warm-up that JIT tier-ups (which allocate) are done before measuring.
+    for (let i = 0; i < 20_000; i++) f()
+    Bun.gc(true)
+    const before = memoryUsage().current
+    for (let i = 0; i < N; i++) f()
+    return (memoryUsage().current - before) / N
+  }
+  let sink: Uint8Array | null = null
+
+  test('no transient allocation per parse', () => {
+    const parseOnce = (): void => {
+      if (parseHandlerPacket(bytes, 0, bytes.length, p) !== PACKET_OK) throw new Error('parse')
+    }
+    // Best of 5: pages committed by anything else (a late JIT compile) only raise a reading.
+    const parseCost = Math.min(...Array.from({ length: 5 }, () => bytesPerOp(parseOnce)))
+    const control = Math.max(
+      bytesPerOp(() => {
+        sink = bytes.subarray(1)
+      }),
+      bytesPerOp(() => {
+        sink = bytes.subarray(2)
+      }),
+    )
+    expect(sink).not.toBeNull()
+    expect(control).toBeGreaterThan(8)
+    expect(parseCost).toBeLessThan(1)
+  })
+
+  test('no retained objects after 100k parses', () => {
+    for (let i = 0; i < 2000; i++) parseHandlerPacket(bytes, 0, bytes.length, p)
+    Bun.gc(true)
+    const before = heapStats().objectCount
+    for (let i = 0; i < N; i++) parseHandlerPacket(bytes, 0, bytes.length, p)
+    Bun.gc(true)
+    expect(heapStats().objectCount - before).toBeLessThan(50)
+  })
+})
+
+// --- writing ---
+
+describe('writing gateway → handler packets', () => {
+  const out = new Uint8Array(65536)
+  const w = new TnWriter()
+  const written = (from: number): string => latin1(out.subarray(from, w.pos))
+  const cid = bytesOf('xx0-0-2yy')
+
+  test('the section 4.3 first request packet, composed with TnWriter, is byte-exact', () => {
+    w.reset(out, 0)
+    w.raw(0x54) // T
+    w.beginMap()
+    w.encoded(zp.KEY_FROM)
+    w.ascii('cid')
+    w.encoded(zp.KEY_ID)
+    w.ascii('0-0-0')
+    w.encoded(zp.KEY_SEQ)
+    w.int(0)
+    w.encoded(zp.EXT_MULTI_FIELD)
+    w.encoded(zp.KEY_METHOD)
+    w.ascii('GET')
+    w.encoded(zp.KEY_URI)
+    w.ascii('http://example.com:8080/path?x=1')
+    w.encoded(zp.KEY_HEADERS)
+    w.beginList()
+    for (const [n, v] of [['Host', 'example.com:8080'], ['User-Agent', 't']]) {
+      w.beginList()
+      w.ascii(n)
+      w.ascii(v)
+      w.endList()
+    }
+    w.endList()
+    w.encoded(zp.KEY_CREDITS)
+    w.int(8192)
+    w.encoded(zp.KEY_STREAM)
+    w.bool(true)
+    w.encoded(zp.KEY_PEER_ADDRESS)
+    w.ascii('127.0.0.1')
+    w.encoded(zp.KEY_PEER_PORT)
+    w.int(33020)
+    w.endMap()
+    const doc =
+      'T266:4:from,3:cid,2:id,5:0-0-0,3:seq,1:0#3:ext,15:5:multi,4:true!}6:method,3:GET,' +
+      '3:uri,32:http://example.com:8080/path?x=1,7:headers,53:27:4:Host,16:example.com:8080,]' +
+      '18:10:User-Agent,1:t,]]7:credits,4:8192#6:stream,4:true!12:peer-address,9:127.0.0.1,' +
+      '9:peer-port,5:33020#}'
+    expect(written(0)).toBe(doc)
+    expect(w.pos).toBe(1 + 4 + 266 + 1)
+  })
+
+  test('credit packet: condure order, credits always present (zhttp.md 3.6)', () => {
+    w.reset(out, 3)
+    const n = zp.writeSimplePacket(w, bytesOf('condure'), 7, cid, 2, 7, 3, 'credit', 5)
+    const want = gw(FROM, ['id', '0-0-2'], ['seq', 3], EXT, ['type', 'credit'], ['credits', 5])
+    expect(written(3)).toBe(want)
+    expect(n).toBe(want.length)
+    const exact = 'T95:4:from,7:condure,2:id,5:0-0-2,3:seq,1:3#3:ext,15:5:multi,4:true!}'
+    expect(written(3)).toBe(`${exact}4:type,6:credit,7:credits,1:5#}`)
+    w.reset(out, 0)
+    zp.writeSimplePacket(w, bytesOf('condure'), 7, cid, 2, 7, 4, 'credit', 0)
+    expect(written(0)).toContain('7:credits,1:0#}')
+  })
+
+  test('keep-alive, cancel, handoff-proceed carry no credits; data without type', () => {
+    const from = bytesOf('condure-with-padding')
+    for (const type of ['keep-alive', 'cancel', 'handoff-proceed']) {
+      w.reset(out, 0)
+      zp.writeSimplePacket(w, from, 7, cid, 2, 7, 12, type, 99)
+      expect(written(0)).toBe(gw(FROM, ['id', '0-0-2'], ['seq', 12], EXT, ['type', type]))
+    }
+    w.reset(out, 0)
+    zp.writeSimplePacket(w, from, 7, cid, 2, 7, 2, null, 0)
+    expect(written(0)).toBe(gw(FROM, ['id', '0-0-2'], ['seq', 2], EXT))
+  })
+
+  test('req mode: no from, no seq (zhttp.md 4.11)', () => {
+    w.reset(out, 0)
+    zp.writeSimplePacket(w, null, 0, cid, 2, 7, -1, null, 0)
+    expect(written(0)).toBe('T38:2:id,5:0-0-2,3:ext,15:5:multi,4:true!}}')
+  })
+
+  test('what we write, we parse back', () => {
+    w.reset(out, 0)
+    const u32Max = 4294967295
+    const len = zp.writeSimplePacket(w, bytesOf('condure'), 7, cid, 2, 7, u32Max, 'credit', 8192)
+    const p = new HandlerPacket()
+    expect(parseHandlerPacket(out, 0, len, p)).toBe(PACKET_OK)
+    expect([p.type, p.seq, p.credits, p.idSeq[0]]).toEqual([zp.TYPE_CREDIT, u32Max, 8192, u32Max])
+    expect(len).toBeLessThanOrEqual(zp.SIMPLE_PACKET_OVERHEAD_MAX_BYTES + 7 + 5 + 6)
+  })
+
+  test('batched keep-alive: list form with per-id seq (zhttp.md 4.8)', () => {
+    const batch = new IdBatch()
+    const a = bytesOf('0-0-0')
+    const b = bytesOf('__0-1-1')
+    expect(batch.add(a, 0, 5, 5)).toBe(true)
+    expect(batch.add(b, 2, 7, 2)).toBe(true)
+    w.reset(out, 0)
+    const n = zp.writeMultiIdPacket(w, bytesOf('condure'), 7, batch, batch.count, 'keep-alive')
+    const id = [{ id: '0-0-0', seq: 5 }, { id: '0-1-1', seq: 2 }]
+    const want = gw(FROM, ['id', id], EXT, ['type', 'keep-alive'])
+    expect(written(0)).toBe(want)
+    expect(n).toBe(want.length)
+    const p = new HandlerPacket()
+    expect(parseHandlerPacket(out, 0, n, p)).toBe(PACKET_OK)
+    const got = [p.idCount, p.idSeq[0], p.idSeq[1], p.seq, p.type]
+    expect(got).toEqual([2, 5, 2, -1, zp.TYPE_KEEP_ALIVE])
+  })
+
+  test('a single-session batch uses the plain id and seq (checklist 65)', () => {
+    const batch = new IdBatch()
+    batch.add(bytesOf('0-3-1a'), 0, 6, 9)
+    w.reset(out, 0)
+    zp.writeMultiIdPacket(w, bytesOf('condure'), 7, batch, 1, 'cancel')
+    expect(written(0)).toBe(gw(FROM, ['id', '0-3-1a'], ['seq', 9], EXT, ['type', 'cancel']))
+    w.reset(out, 0)
+    expect(zp.writeMultiIdPacket(w, bytesOf('condure'), 7, batch, 0, 'cancel')).toBe(0)
+    expect(w.pos).toBe(0)
+  })
+
+  test('a full batch of 128 ids fits its size bound and parses back', () => {
+    const batch = new IdBatch()
+    const ids = Array.from({ length: 128 }, (_, i) => bytesOf(`1-${i}-${(i * 7919).toString(16)}`))
+    for (let i = 0; i < 128; i++) expect(batch.add(ids[i], 0, ids[i].length, i * 1000)).toBe(true)
+    expect(batch.add(ids[0], 0, 1, 0)).toBe(false)
+    w.reset(out, 0)
+    const n = zp.writeMultiIdPacket(w, bytesOf('condure'), 7, batch, batch.count, 'keep-alive')
+    const perId = ids.reduce((s, id) => s + zp.MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES + id.length, 0)
+    const bound = zp.SIMPLE_PACKET_OVERHEAD_MAX_BYTES + 7 + 10 + perId
+    expect(n).toBeLessThanOrEqual(bound)
+    const p = new HandlerPacket()
+    expect(parseHandlerPacket(out, 0, n, p)).toBe(PACKET_OK)
+    expect(p.idCount).toBe(128)
+    expect(latin1(out.subarray(p.idStart[127], p.idEnd[127]))).toBe(latin1(ids[127]))
+    expect(p.idSeq[127]).toBe(127000)
+    batch.clear()
+    expect(batch.count).toBe(0)
+    expect(batch.bufs[0].length).toBe(0)
+  })
+
+  test('a seq < 0 in a batch omits that element seq', () => {
+    const batch = new IdBatch()
+    batch.add(bytesOf('a'), 0, 1, -1)
+    batch.add(bytesOf('b'), 0, 1, 0)
+    w.reset(out, 0)
+    zp.writeMultiIdPacket(w, null, 0, batch, 2, 'cancel')
+    expect(written(0)).toBe(gw(['id', [{ id: 'a' }, { id: 'b', seq: 0 }]], EXT, ['type', 'cancel']))
+  })
+
+  test('writing allocates nothing', () => {
+    const from = bytesOf('condure')
+    const batch = new IdBatch()
+    for (let i = 0; i < 4; i++) batch.add(cid, 2, 7, i)
+    const once = (): void => {
+      w.reset(out, 0)
+      zp.writeSimplePacket(w, from, 7, cid, 2, 7, 17, 'credit', 8192)
+      zp.writeMultiIdPacket(w, from, 7, batch, 4, 'keep-alive')
+    }
+    for (let i = 0; i < 20_000; i++) once()
+    const costs: number[] = []
+    for (let t = 0; t < 5; t++) {
+      Bun.gc(true)
+      const before = memoryUsage().current
+      for (let i = 0; i < 100_000; i++) once()
+      costs.push((memoryUsage().current - before) / 100_000)
+    }
+    expect(Math.min(...costs)).toBeLessThan(1)
+  })
+})

@@ -1,0 +1,687 @@
+// The fast tnetstring codec (src/zhttp/tnetstring.ts) checked against a slow, obviously
+// correct reference decoder/encoder written here from the grammar in zhttp.md 2.3.
+
+import { describe, expect, test } from 'bun:test'
+import {
+  TN_BOOL,
+  TN_ERR_BOOL,
+  TN_ERR_FLOAT,
+  TN_ERR_INCOMPLETE,
+  TN_ERR_INT,
+  TN_ERR_LENGTH,
+  TN_ERR_NULL,
+  TN_ERR_PAST_END,
+  TN_ERR_TYPE,
+  TN_FLOAT,
+  TN_INT,
+  TN_LIST,
+  TN_MAP,
+  TN_NULL,
+  TN_OK,
+  TN_STRING,
+  TN_WRITER_DEPTH_MAX,
+  TnSpan,
+  TnWriter,
+  decodeTn,
+  isUtf8,
+  readTnInt,
+  spanEquals,
+  spanEqualsAscii,
+  tnAsciiBytes,
+  tnBool,
+  tnErrorText,
+} from '../../src/zhttp/tnetstring.ts'
+
+// --- reference model ---
+
+/** Reference values: bytes, int (bigint), float (its text), bool, null, list, map (pairs). */
+type Ref =
+  | { k: 'str'; b: Uint8Array }
+  | { k: 'int'; n: bigint }
+  | { k: 'float'; s: string }
+  | { k: 'bool'; v: boolean }
+  | { k: 'null' }
+  | { k: 'list'; items: Ref[] }
+  | { k: 'map'; pairs: [Ref, Ref][] }
+
+const latin1 = (b: Uint8Array): string => String.fromCharCode(...b)
+const bytesOf = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
+const str = (s: string): Ref => ({ k: 'str', b: new TextEncoder().encode(s) })
+const int = (n: number | bigint): Ref => ({ k: 'int', n: BigInt(n) })
+
+class RefError extends Error {}
+
+/** Recursive reference decoder: whole-frame regexes over a latin1 string, nothing clever. */
+function refDecode(b: Uint8Array, pos: number, end: number): { v: Ref; next: number } {
+  const text = latin1(b.subarray(pos, end))
+  const m = /^(\d{1,9}):/.exec(text)
+  if (m === null) throw new RefError('length')
+  const len = Number(m[1])
+  const dataStart = pos + m[0].length
+  const dataEnd = dataStart + len
+  if (dataEnd >= end) throw new RefError('past end')
+  const data = b.subarray(dataStart, dataEnd)
+  const body = latin1(data)
+  const next = dataEnd + 1
+  switch (String.fromCharCode(b[dataEnd])) {
+    case ',':
+      return { v: { k: 'str', b: data.slice() }, next }
+    case '#':
+      if (!/^-?\d+$/.test(body)) throw new RefError('int')
+      return { v: { k: 'int', n: BigInt(body) }, next }
+    case '^':
+      if (!/^[0-9+\-.eE]+$/.test(body)) throw new RefError('float')
+      return { v: { k: 'float', s: body }, next }
+    case '!':
+      if (body !== 'true' && body !== 'false') throw new RefError('bool')
+      return { v: { k: 'bool', v: body === 'true' }, next }
+    case '~':
+      if (body !== '') throw new RefError('null')
+      return { v: { k: 'null' }, next }
+    case ']': {
+      const items: Ref[] = []
+      for (let p = dataStart; p < dataEnd; ) {
+        const r = refDecode(b, p, dataEnd)
+        items.push(r.v)
+        p = r.next
+      }
+      return { v: { k: 'list', items }, next }
+    }
+    case '}': {
+      const flat: Ref[] = []
+      for (let p = dataStart; p < dataEnd; ) {
+        const r = refDecode(b, p, dataEnd)
+        flat.push(r.v)
+        p = r.next
+      }
+      if (flat.length % 2 !== 0) throw new RefError('odd map')
+      const pairs: [Ref, Ref][] = []
+      for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]])
+      return { v: { k: 'map', pairs }, next }
+    }
+  }
+  throw new RefError('type')
+}
+
+/** Reference encoder, as zhttp.md 2.3 describes it: lengths from the encoded children. */
+function refEncode(v: Ref): Uint8Array<ArrayBuffer> {
+  const frame = (data: Uint8Array, type: string): Uint8Array<ArrayBuffer> => {
+    const head = bytesOf(`${data.length}:`)
+    const out = new Uint8Array(head.length + data.length + 1)
+    out.set(head, 0)
+    out.set(data, head.length)
+    out[out.length - 1] = type.charCodeAt(0)
+    return out
+  }
+  const concat = (parts: Uint8Array[]): Uint8Array<ArrayBuffer> => {
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+    let o = 0
+    for (const p of parts) {
+      out.set(p, o)
+      o += p.length
+    }
+    return out
+  }
+  switch (v.k) {
+    case 'str':
+      return frame(v.b, ',')
+    case 'int':
+      return frame(bytesOf(v.n.toString()), '#')
+    case 'float':
+      return frame(bytesOf(v.s), '^')
+    case 'bool':
+      return frame(bytesOf(v.v ? 'true' : 'false'), '!')
+    case 'null':
+      return frame(new Uint8Array(0), '~')
+    case 'list':
+      return frame(concat(v.items.map(refEncode)), ']')
+    case 'map':
+      return frame(concat(v.pairs.flatMap(([a, b]) => [refEncode(a), refEncode(b)])), '}')
+  }
+}
+
+/** Writes a Ref with the fast writer. */
+function fastEncode(w: TnWriter, v: Ref): void {
+  switch (v.k) {
+    case 'str':
+      w.bytes(v.b, 0, v.b.length)
+      return
+    case 'int':
+      w.int(Number(v.n))
+      return
+    case 'float': {
+      // The writer has no float method (condure never emits one); frame it by hand.
+      const f = tnAsciiBytes(v.s)
+      f[f.length - 1] = TN_FLOAT
+      w.encoded(f)
+      return
+    }
+    case 'bool':
+      w.bool(v.v)
+      return
+    case 'null':
+      w.nul()
+      return
+    case 'list':
+      w.beginList()
+      for (const item of v.items) fastEncode(w, item)
+      w.endList()
+      return
+    case 'map':
+      w.beginMap()
+      for (const [a, b] of v.pairs) {
+        fastEncode(w, a)
+        fastEncode(w, b)
+      }
+      w.endMap()
+  }
+}
+
+/** Walks the fast decoder over a whole value; returns the Ref or the first error code. */
+function fastDecode(b: Uint8Array, start: number, end: number): { v: Ref; next: number } | number {
+  const s = new TnSpan()
+  const r = decodeTn(b, start, end, s)
+  if (r !== TN_OK) return r
+  const next = s.next
+  switch (s.type) {
+    case TN_STRING:
+      return { v: { k: 'str', b: b.slice(s.dataStart, s.dataEnd) }, next }
+    case TN_INT: {
+      const n = readTnInt(b, s.dataStart, s.dataEnd)
+      if (Number.isNaN(n)) return -100
+      return { v: { k: 'int', n: BigInt(n) }, next }
+    }
+    case TN_FLOAT:
+      return { v: { k: 'float', s: latin1(b.subarray(s.dataStart, s.dataEnd)) }, next }
+    case TN_BOOL:
+      return { v: { k: 'bool', v: tnBool(s) }, next }
+    case TN_NULL:
+      return { v: { k: 'null' }, next }
+  }
+  const items: Ref[] = []
+  for (let p = s.dataStart; p < s.dataEnd; ) {
+    const c = fastDecode(b, p, s.dataEnd)
+    if (typeof c === 'number') return c
+    items.push(c.v)
+    p = c.next
+  }
+  if (s.type === TN_LIST) return { v: { k: 'list', items }, next }
+  if (items.length % 2 !== 0) return -101
+  const pairs: [Ref, Ref][] = []
+  for (let i = 0; i < items.length; i += 2) pairs.push([items[i], items[i + 1]])
+  return { v: { k: 'map', pairs }, next }
+}
+
+/** refDecode with its int range rule matched to readTnInt (|n| ≤ 2^53), or null on error. */
+function refDecodeOrNull(b: Uint8Array, start: number, end: number): Ref | null {
+  try {
+    const r = refDecode(b, start, end)
+    const ok = (v: Ref): boolean =>
+      v.k === 'int'
+        ? (v.n < 0n ? -v.n : v.n) <= 2n ** 53n
+        : v.k === 'list'
+          ? v.items.every(ok)
+          : v.k === 'map'
+            ? v.pairs.every(([a, c]) => ok(a) && ok(c))
+            : true
+    return ok(r.v) ? r.v : null
+  } catch (e) {
+    if (e instanceof RefError) return null
+    throw e
+  }
+}
+
+/** A view that throws on any index read outside [lo, hi), to prove the decoder stays in range. */
+function fenced(b: Uint8Array, lo: number, hi: number): Uint8Array {
+  return new Proxy(b, {
+    get(target, prop) {
+      if (typeof prop === 'string' && /^-?\d+$/.test(prop)) {
+        const i = Number(prop)
+        if (i < lo || i >= hi) throw new Error(`read out of range: ${i} not in [${lo}, ${hi})`)
+        return target[i]
+      }
+      const v = Reflect.get(target, prop, target) as unknown
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
+    },
+  })
+}
+
+/** Deterministic PRNG (mulberry32) so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+function randomRef(r: () => number, depth: number): Ref {
+  const pick = Math.floor(r() * (depth > 3 ? 5 : 7))
+  switch (pick) {
+    case 0: {
+      const b = new Uint8Array(Math.floor(r() * (r() < 0.1 ? 300 : 12)))
+      for (let i = 0; i < b.length; i++) b[i] = Math.floor(r() * 256)
+      return { k: 'str', b }
+    }
+    case 1: {
+      const mag = [0, 9, 10, 1234567, 2 ** 31, 2 ** 53][Math.floor(r() * 6)]
+      return int(r() < 0.3 ? -mag : mag)
+    }
+    case 2:
+      return { k: 'bool', v: r() < 0.5 }
+    case 3:
+      return { k: 'null' }
+    case 4:
+      return { k: 'float', s: ['1.5', '-0.25', '1e10', '3'][Math.floor(r() * 4)] }
+    case 5:
+      return {
+        k: 'list',
+        items: Array.from({ length: Math.floor(r() * 5) }, () => randomRef(r, depth + 1)),
+      }
+    default:
+      return {
+        k: 'map',
+        pairs: Array.from({ length: Math.floor(r() * 4) }, (): [Ref, Ref] => [
+          str(`k${Math.floor(r() * 100)}`),
+          randomRef(r, depth + 1),
+        ]),
+      }
+  }
+}
+
+function writeAll(v: Ref, cap = 1 << 20): Uint8Array {
+  const out = new Uint8Array(cap)
+  const w = new TnWriter(out, 0)
+  fastEncode(w, v)
+  expect(w.depth).toBe(0)
+  return out.slice(0, w.pos)
+}
+
+const seq5: [Ref, Ref] = [str('seq'), int(5)]
+const sampleNested: Ref = {
+  k: 'map',
+  pairs: [
+    [str('from'), str('h1')],
+    [str('id'), { k: 'list', items: [{ k: 'map', pairs: [[str('id'), str('0-0-0')], seq5] }] }],
+    [str('headers'), { k: 'list', items: [{ k: 'list', items: [str('Host'), str('x')] }] }],
+    [str('more'), { k: 'bool', v: true }],
+    [str('n'), { k: 'null' }],
+    [str('f'), { k: 'float', s: '1.5' }],
+    [str('neg'), int(-42)],
+    [str('bin'), { k: 'str', b: Uint8Array.from([0, 0x3a, 0x2c, 0xff, 0x7d]) }],
+  ],
+}
+
+// --- tests ---
+
+describe('type bytes', () => {
+  test('match the zhttp.md 2.3 table', () => {
+    expect([TN_STRING, TN_INT, TN_FLOAT, TN_BOOL, TN_NULL, TN_LIST, TN_MAP]).toEqual(
+      [...',#^!~]}'].map((c) => c.charCodeAt(0)),
+    )
+  })
+})
+
+describe('decodeTn', () => {
+  const span = new TnSpan()
+  const dec = (s: string, start = 0, end = s.length): number =>
+    decodeTn(bytesOf(s), start, end, span)
+
+  test('scalar frames give offsets into the input', () => {
+    expect(dec('5:hello,')).toBe(TN_OK)
+    const fields = (): number[] => [span.type, span.start, span.dataStart, span.dataEnd, span.next]
+    expect(fields()).toEqual([TN_STRING, 0, 2, 7, 8])
+    expect(dec('xx0:,yy', 2, 5)).toBe(TN_OK)
+    expect([span.type, span.dataStart, span.dataEnd, span.next]).toEqual([TN_STRING, 4, 4, 5])
+    expect(dec('4:true!')).toBe(TN_OK)
+    expect(span.type).toBe(TN_BOOL)
+    expect(tnBool(span)).toBe(true)
+    expect(dec('5:false!')).toBe(TN_OK)
+    expect(tnBool(span)).toBe(false)
+    expect(dec('0:~')).toBe(TN_OK)
+    expect(span.type).toBe(TN_NULL)
+    expect(dec('3:-12#')).toBe(TN_OK)
+    expect(span.type).toBe(TN_INT)
+    expect(dec('4:-1.5^')).toBe(TN_OK)
+    expect(span.type).toBe(TN_FLOAT)
+    expect(dec('0:]')).toBe(TN_OK)
+    expect(span.type).toBe(TN_LIST)
+    expect(dec('0:}')).toBe(TN_OK)
+    expect(span.type).toBe(TN_MAP)
+  })
+
+  test('leading zeros in a length are read (decoding is liberal), 9 digits at most', () => {
+    expect(dec('03:abc,')).toBe(TN_OK)
+    expect(span.dataEnd).toBe(6)
+    expect(dec('000000003:abc,')).toBe(TN_OK)
+    expect(dec('0000000003:abc,')).toBe(TN_ERR_LENGTH)
+  })
+
+  test('each error code', () => {
+    expect(dec('')).toBe(TN_ERR_INCOMPLETE)
+    expect(dec('12')).toBe(TN_ERR_INCOMPLETE)
+    expect(dec(':a,')).toBe(TN_ERR_LENGTH)
+    expect(dec('-1:a,')).toBe(TN_ERR_LENGTH)
+    expect(dec('+1:a,')).toBe(TN_ERR_LENGTH)
+    expect(dec(' 1:a,')).toBe(TN_ERR_LENGTH)
+    expect(dec('1 :a,')).toBe(TN_ERR_LENGTH)
+    expect(dec('1234567890:')).toBe(TN_ERR_LENGTH)
+    expect(dec('1234567890')).toBe(TN_ERR_LENGTH)
+    expect(dec('999999999:abc,')).toBe(TN_ERR_PAST_END)
+    expect(dec('5:ab,')).toBe(TN_ERR_PAST_END)
+    expect(dec('1:a')).toBe(TN_ERR_PAST_END)
+    expect(dec('1:a,', 0, 3)).toBe(TN_ERR_PAST_END)
+    expect(dec('1:ax')).toBe(TN_ERR_TYPE)
+    expect(dec('1:a:')).toBe(TN_ERR_TYPE)
+    expect(dec('4:True!')).toBe(TN_ERR_BOOL)
+    expect(dec('3:yes!')).toBe(TN_ERR_BOOL)
+    expect(dec('0:!')).toBe(TN_ERR_BOOL)
+    expect(dec('0:#')).toBe(TN_ERR_INT)
+    expect(dec('1:-#')).toBe(TN_ERR_INT)
+    expect(dec('2:1a#')).toBe(TN_ERR_INT)
+    expect(dec('2:+1#')).toBe(TN_ERR_INT)
+    expect(dec('2: 1#')).toBe(TN_ERR_INT)
+    expect(dec('1:a~')).toBe(TN_ERR_NULL)
+    expect(dec('0:^')).toBe(TN_ERR_FLOAT)
+    expect(dec('3:1x0^')).toBe(TN_ERR_FLOAT)
+  })
+
+  test('error texts are distinct and short', () => {
+    const codes = [TN_ERR_INCOMPLETE, TN_ERR_LENGTH, TN_ERR_PAST_END, TN_ERR_TYPE]
+    codes.push(TN_ERR_BOOL, TN_ERR_INT, TN_ERR_NULL, TN_ERR_FLOAT)
+    const texts = codes.map(tnErrorText)
+    expect(new Set(texts).size).toBe(codes.length)
+    expect(tnErrorText(TN_ERR_INCOMPLETE)).toBe('incomplete length prefix')
+    expect(tnErrorText(-999)).toBe('unknown tnetstring error')
+  })
+
+  test('an end past the buffer is clamped, never read', () => {
+    const b = bytesOf('3:ab')
+    expect(decodeTn(fenced(b, 0, 4), 0, 100, span)).toBe(TN_ERR_PAST_END)
+  })
+
+  test('truncation at every split point fails without throwing or reading out of range', () => {
+    const full = refEncode(sampleNested)
+    for (let cut = 0; cut < full.length; cut++) {
+      // A short buffer holding just the prefix...
+      const short = full.slice(0, cut)
+      expect(decodeTn(short, 0, cut, span)).toBeLessThan(0)
+      expect(fastDecode(short, 0, cut)).toBeLessThan(0 as never)
+      // ...and the whole buffer bounded only by `end`, fenced so a read past it throws.
+      const b = fenced(full, 0, cut)
+      expect(decodeTn(b, 0, cut, span)).toBeLessThan(0)
+      expect(fastDecode(b, 0, cut)).toBeLessThan(0 as never)
+    }
+    const whole = fastDecode(fenced(full, 0, full.length), 0, full.length)
+    expect(whole).toEqual({ v: sampleNested, next: full.length })
+  })
+})
+
+describe('readTnInt', () => {
+  const read = (s: string): number => readTnInt(bytesOf(s), 0, s.length)
+  test('values', () => {
+    expect(read('0')).toBe(0)
+    expect(Object.is(read('-0'), 0)).toBe(true)
+    expect(read('007')).toBe(7)
+    expect(read('123')).toBe(123)
+    expect(read('-45')).toBe(-45)
+    expect(read('4294967296')).toBe(2 ** 32)
+    expect(read('9007199254740991')).toBe(Number.MAX_SAFE_INTEGER)
+    expect(read('9007199254740992')).toBe(2 ** 53)
+    expect(read('-9007199254740992')).toBe(-(2 ** 53))
+    expect(read('00009007199254740992')).toBe(2 ** 53)
+  })
+  test('invalid gives NaN', () => {
+    const bad = ['', '-', '+5', '1a', 'a1', ' 1', '1.0', '--1', '9007199254740993']
+    bad.push('9007199254740999', '90071992547409920', '99999999999999999999', '-9007199254740993')
+    for (const s of bad) {
+      expect(read(s)).toBeNaN()
+    }
+  })
+  test('agrees with BigInt on many values around the limit', () => {
+    const r = rng(7)
+    for (let i = 0; i < 2000; i++) {
+      const base = BigInt(Math.floor(r() * 2 ** 53)) * (r() < 0.5 ? 1n : 2n)
+      const n = base + BigInt(Math.floor(r() * 20))
+      const s = (r() < 0.5 ? '-' : '') + n.toString()
+      const want = (n <= 2n ** 53n) ? Number(BigInt(s)) : NaN
+      expect(read(s)).toBe(want)
+    }
+  })
+})
+
+describe('span helpers', () => {
+  const b = bytesOf('xxfrom,yy')
+  test('spanEquals / spanEqualsAscii', () => {
+    expect(spanEquals(b, 2, 6, bytesOf('from'))).toBe(true)
+    expect(spanEquals(b, 2, 6, bytesOf('frOm'))).toBe(false)
+    expect(spanEquals(b, 2, 5, bytesOf('from'))).toBe(false)
+    expect(spanEquals(b, 2, 2, new Uint8Array(0))).toBe(true)
+    expect(spanEqualsAscii(b, 2, 6, 'from')).toBe(true)
+    expect(spanEqualsAscii(b, 2, 6, 'fro')).toBe(false)
+    expect(spanEqualsAscii(b, 2, 6, 'frox')).toBe(false)
+  })
+  test('isUtf8 agrees with a fatal TextDecoder', () => {
+    const td = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
+    const valid = (x: Uint8Array): boolean => {
+      try {
+        td.decode(x)
+        return true
+      } catch {
+        return false
+      }
+    }
+    // Each boundary of the validator: overlongs, surrogates, past U+10FFFF, truncations.
+    const fixed = [
+      [], [0x41], [0xc2, 0x80], [0xc1, 0x80], [0xe0, 0x9f, 0x80], [0xe0, 0xa0, 0x80],
+      [0xed, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xf0, 0x8f, 0xbf, 0xbf], [0xf0, 0x90, 0x80, 0x80],
+      [0xf4, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xe2, 0x82],
+      [0xf0, 0x9f, 0x98], [0x80], [0xff],
+    ]
+    for (const f of fixed) {
+      const x = Uint8Array.from(f)
+      expect(isUtf8(fenced(x, 0, x.length), 0, x.length)).toBe(valid(x))
+    }
+    const r = rng(11)
+    for (let i = 0; i < 20000; i++) {
+      const x = new Uint8Array(1 + Math.floor(r() * 6))
+      for (let j = 0; j < x.length; j++) {
+        // Bias towards lead/continuation bytes so multi-byte paths get exercised.
+        x[j] = r() < 0.5 ? 0x80 + Math.floor(r() * 0x80) : Math.floor(r() * 256)
+      }
+      expect(isUtf8(fenced(x, 0, x.length), 0, x.length)).toBe(valid(x))
+    }
+  })
+})
+
+describe('TnWriter', () => {
+  const out = new Uint8Array(4096)
+  const w = new TnWriter()
+  const written = (): string => latin1(out.subarray(0, w.pos))
+
+  test('scalars are canonical', () => {
+    w.reset(out, 0)
+    w.bytes(bytesOf('hello'), 1, 4)
+    w.ascii('')
+    w.ascii('from')
+    w.int(0)
+    w.int(9)
+    w.int(10)
+    w.int(-42)
+    w.bool(true)
+    w.bool(false)
+    w.nul()
+    w.raw(0x54)
+    expect(written()).toBe('3:ell,0:,4:from,1:0#1:9#2:10#3:-42#4:true!5:false!0:~T')
+  })
+
+  test('ints at the edges', () => {
+    const edges = [1, 99, 100, 999, 1000, 2 ** 31 - 1, 2 ** 31, 2 ** 32 + 5, 1e15, 2 ** 53]
+    for (const n of [...edges, -(2 ** 53), -1, -10]) {
+      w.reset(out, 0)
+      w.int(n)
+      const digits = BigInt(n).toString()
+      expect(written()).toBe(`${digits.length}:${digits}#`)
+    }
+  })
+
+  test('utf8 matches TextEncoder, including lone surrogates', () => {
+    const te = new TextEncoder()
+    const samples = ['', 'abc', 'é', 'ü€', '日本語', '😀', 'a😀b', 'ÿ', '\u07ff\u0800\uffff']
+    // Lone surrogates: high at the end, low alone, high followed by a high.
+    samples.push('\ud800', 'x\udc00y', '\ud83d', '\ud83d\ud83d\ude00')
+    for (const s of samples) {
+      w.reset(out, 0)
+      w.utf8(s)
+      expect(out.slice(0, w.pos)).toEqual(refEncode({ k: 'str', b: te.encode(s) }))
+    }
+  })
+
+  test('ascii writes one byte per char (latin1)', () => {
+    w.reset(out, 0)
+    w.ascii('\u00ff\u0041')
+    expect(Array.from(out.subarray(0, w.pos))).toEqual([0x32, 0x3a, 0xff, 0x41, 0x2c])
+  })
+
+  test('binary bytes and large copies', () => {
+    const all = Uint8Array.from({ length: 256 }, (_, i) => i)
+    for (const [s, e] of [[0, 256], [10, 60], [0, 63], [0, 64], [1, 65]]) {
+      w.reset(out, 7)
+      w.bytes(all, s, e)
+      expect(out.slice(7, w.pos)).toEqual(refEncode({ k: 'str', b: all.slice(s, e) }))
+    }
+    const big = new Uint8Array(200_000).map((_, i) => (i * 31) & 0xff)
+    const bigOut = new Uint8Array(200_100)
+    w.reset(bigOut, 0)
+    w.bytes(big, 0, big.length)
+    expect(latin1(bigOut.subarray(0, 7))).toBe('200000:')
+    expect(bigOut.subarray(7, 200_007)).toEqual(big)
+    expect(bigOut[200_007]).toBe(TN_STRING)
+  })
+
+  test('containers at every length-digit boundary', () => {
+    const bigOut = new Uint8Array(300_000)
+    // A one-child container of payload n has content digits(n) + 2 + n bytes, so these cover
+    // every content length from 3 to ~1200 (1 → 4 prefix digits: the reserve is 3 digits,
+    // so content moves left or stays) and 5- and 6-digit lengths (content moves right).
+    const sizes = Array.from({ length: 1200 }, (_, i) => i)
+    sizes.push(9_993, 9_994, 99_992, 99_993, 250_000)
+    for (const n of sizes) {
+      const payload = new Uint8Array(n).fill(0x61)
+      for (const v of [
+        { k: 'list', items: [{ k: 'str', b: payload }] },
+        { k: 'map', pairs: [[{ k: 'str', b: new Uint8Array(0) }, { k: 'str', b: payload }]] },
+      ] as Ref[]) {
+        w.reset(bigOut, 5)
+        fastEncode(w, v)
+        const want = refEncode(v)
+        expect(w.pos - 5).toBe(want.length)
+        expect(bigOut.subarray(5, w.pos)).toEqual(want)
+      }
+    }
+  })
+
+  test('empty and nested containers', () => {
+    w.reset(out, 0)
+    w.beginList()
+    w.endList()
+    w.beginMap()
+    w.endMap()
+    w.beginList()
+    w.beginList()
+    w.beginMap()
+    w.endMap()
+    w.endList()
+    w.endList()
+    expect(written()).toBe('0:]0:}6:3:0:}]]')
+  })
+
+  test('nesting to the depth limit, then a RangeError', () => {
+    w.reset(out, 0)
+    for (let i = 0; i < TN_WRITER_DEPTH_MAX; i++) w.beginList()
+    for (let i = 0; i < TN_WRITER_DEPTH_MAX; i++) w.endList()
+    let want: Ref = { k: 'list', items: [] }
+    for (let i = 1; i < TN_WRITER_DEPTH_MAX; i++) want = { k: 'list', items: [want] }
+    expect(out.slice(0, w.pos)).toEqual(refEncode(want))
+    w.reset(out, 0)
+    for (let i = 0; i < TN_WRITER_DEPTH_MAX; i++) w.beginList()
+    expect(() => w.beginList()).toThrow(RangeError)
+  })
+
+  test('reset re-points the writer; remaining() counts free bytes', () => {
+    const a = new Uint8Array(10)
+    const b = new Uint8Array(20)
+    w.reset(a, 2)
+    expect(w.remaining()).toBe(8)
+    w.ascii('ab')
+    expect(w.remaining()).toBe(3)
+    w.beginMap()
+    w.reset(b, 0)
+    expect(w.depth).toBe(0)
+    expect(w.remaining()).toBe(20)
+    expect(latin1(a.subarray(2, 7))).toBe('2:ab,')
+  })
+
+  test('tnAsciiBytes frames a constant', () => {
+    expect(latin1(tnAsciiBytes('from'))).toBe('4:from,')
+    expect(latin1(tnAsciiBytes('0123456789'))).toBe('10:0123456789,')
+    expect(latin1(tnAsciiBytes(''))).toBe('0:,')
+  })
+})
+
+describe('fast codec against the reference', () => {
+  test('round trip of a nested sample, byte-identical to the reference encoder', () => {
+    const bytes = writeAll(sampleNested)
+    expect(bytes).toEqual(refEncode(sampleNested))
+    expect(refDecode(bytes, 0, bytes.length).v).toEqual(sampleNested)
+    expect(fastDecode(bytes, 0, bytes.length)).toEqual({ v: sampleNested, next: bytes.length })
+  })
+
+  test('random values: writer = reference encoder, fast decoder = reference decoder', () => {
+    const r = rng(1)
+    for (let i = 0; i < 1500; i++) {
+      const v = randomRef(r, 0)
+      const bytes = writeAll(v)
+      expect(bytes).toEqual(refEncode(v))
+      expect(fastDecode(bytes, 0, bytes.length)).toEqual({ v, next: bytes.length })
+    }
+  })
+
+  test('mutated inputs: both decoders agree on success and value, nothing throws', () => {
+    const r = rng(2)
+    let failed = 0
+    let decoded = 0
+    for (let i = 0; i < 3000; i++) {
+      const bytes = refEncode(randomRef(r, 0))
+      const edits = 1 + Math.floor(r() * 3)
+      for (let j = 0; j < edits; j++) {
+        const at = Math.floor(r() * bytes.length)
+        // Digits and the grammar's bytes (`:` and the type bytes) do the most damage.
+        const choices = [0x30 + Math.floor(r() * 10), 0x3a, 0x2c, 0x23, 0x5d, 0x7d, 0x21, 0x7e]
+        choices.push(0x5e, 0x2d, Math.floor(r() * 256))
+        bytes[at] = choices[Math.floor(r() * choices.length)]
+      }
+      const cut = r() < 0.3 ? Math.floor(r() * bytes.length) : bytes.length
+      const ref = refDecodeOrNull(bytes, 0, cut)
+      const fast = fastDecode(fenced(bytes, 0, cut), 0, cut)
+      if (ref === null) {
+        expect(typeof fast).toBe('number')
+        failed++
+      } else {
+        expect(fast).toMatchObject({ v: ref })
+        decoded++
+      }
+    }
+    // Both outcomes must be well represented for the comparison to mean something.
+    expect(failed).toBeGreaterThan(500)
+    expect(decoded).toBeGreaterThan(200)
+  })
+
+  test('trailing bytes after a frame are left alone', () => {
+    const bytes = bytesOf('3:abc,GARBAGE')
+    expect(fastDecode(bytes, 0, bytes.length)).toEqual({ v: str('abc'), next: 6 })
+  })
+})
