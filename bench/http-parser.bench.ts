@@ -10,8 +10,8 @@ import type { AllocRow } from './util.ts'
 
 /** Ops per allocation measurement: enough to tell 0 from one cell per op (bench/util.ts). */
 const ALLOC_OPS = 1_000_000
-/** Chunked bodies per allocation measurement: each is dozens of step() calls. */
-const ALLOC_BODIES = 50_000
+/** Chunked bodies per allocation measurement: each is up to hundreds of step() calls. */
+const ALLOC_BODIES = 200_000
 /** The credits a handler grants by default (--buffer-size, zhttp.md 4.3): data per step. */
 const MAX_DATA_BYTES = 8192
 /** The chunked body size the bench decodes. */
@@ -48,7 +48,8 @@ const BROWSER = ascii(
     'Referer: https://www.example.com/\r\n' +
     'Accept-Encoding: gzip, deflate, br, zstd\r\n' +
     'Accept-Language: en-GB,en-US;q=0.9,en;q=0.8\r\n' +
-    'Cookie: _ga=GA1.2.1234567890.1700000000; sid=9f8e7d6c5b4a39281706f5e4d3c2b1a0\r\n' +
+    'Cookie: _ga=GA1.2.1234567890.1700000000; _gid=GA1.2.987654321.1700000000; ' +
+    'prefs=theme%3Ddark%26lang%3Den-GB; sid=9f8e7d6c5b4a39281706f5e4d3c2b1a0\r\n' +
     '\r\n',
 )
 

@@ -8,11 +8,13 @@ import {
   EXT_MULTI_FIELD,
   HandlerPacket,
   IdBatch,
+  KEY_BODY,
   KEY_CREDITS,
   KEY_FROM,
   KEY_HEADERS,
   KEY_ID,
   KEY_METHOD,
+  KEY_MORE,
   KEY_PEER_ADDRESS,
   KEY_PEER_PORT,
   KEY_SEQ,
@@ -112,10 +114,11 @@ const CID = bytesOf('0-12-1a')
 const PEER_ADDRESS = bytesOf('127.0.0.1')
 const URI_PREFIX = bytesOf('http://example.com:8080')
 
-/** The first request packet (zhttp.md 4.3) composed the way the session code will. */
-function writeFirstRequest(w: TnWriter): void {
+/** The first request packet (zhttp.md 4.3) composed the way the session code will. The
+ * container length-digit guesses are parameters so that their cost can be compared. */
+function writeFirstRequest(w: TnWriter, mapDigits = 3, listDigits = 3, pairDigits = 2): void {
   w.raw(0x54) // T
-  w.beginMap()
+  w.beginMap(mapDigits)
   w.encoded(KEY_FROM)
   w.bytes(INSTANCE_ID, 0, INSTANCE_ID.length)
   w.encoded(KEY_ID)
@@ -132,9 +135,9 @@ function writeFirstRequest(w: TnWriter): void {
   w.rawBytes(REQUEST_HEAD, TARGET_START, TARGET_END)
   w.endString()
   w.encoded(KEY_HEADERS)
-  w.beginList()
+  w.beginList(listDigits)
   for (let i = 0; i < HEADER_COUNT; i++) {
-    w.beginList()
+    w.beginList(pairDigits)
     w.bytes(REQUEST_HEAD, nameStart[i], nameEnd[i])
     w.bytes(REQUEST_HEAD, valueStart[i], valueEnd[i])
     w.endList()
@@ -236,7 +239,7 @@ w.reset(out, 0)
 writeFirstRequestAsciiKeys(w)
 if (w.pos !== firstRequestLen) throw new Error('ascii-keys variant differs')
 w.reset(out, 0)
-const creditLen = writeSimplePacket(w, INSTANCE_ID, INSTANCE_ID.length, CID, 0, 7, 17, 'credit', 8192)
+const creditLen = writeSimplePacket(w, INSTANCE_ID, 7, CID, 0, 7, 17, 'credit', 8192)
 w.reset(out, 0)
 const batchLen = writeMultiIdPacket(w, INSTANCE_ID, 7, batch128, 128, 'keep-alive')
 console.log(
@@ -245,6 +248,28 @@ console.log(
     `keep-alive x128 ${batchLen} B`,
 )
 
+/** A request body packet (zhttp.md 4.4) carrying a full 8 KiB chunk, copied from the middle
+ * of a connection read buffer (so it is a slice: one view allocation, see TnWriter.rawBytes). */
+const READ_BUFFER = new Uint8Array(16384).fill(0x61)
+const BODY_START = 100
+const BODY_END = BODY_START + 8192
+function writeBodyPacket(w: TnWriter): void {
+  w.raw(0x54) // T
+  w.beginMap(4)
+  w.encoded(KEY_FROM)
+  w.bytes(INSTANCE_ID, 0, INSTANCE_ID.length)
+  w.encoded(KEY_ID)
+  w.bytes(CID, 0, CID.length)
+  w.encoded(KEY_SEQ)
+  w.int(1)
+  w.encoded(EXT_MULTI_FIELD)
+  w.encoded(KEY_BODY)
+  w.bytes(READ_BUFFER, BODY_START, BODY_END)
+  w.encoded(KEY_MORE)
+  w.bool(true)
+  w.endMap()
+}
+
 const cases: [string, () => void][] = [
   ['decodeTn walk, response', () => do_not_optimize(walk(response, 1, response.length, 0))],
   [
@@ -252,10 +277,31 @@ const cases: [string, () => void][] = [
     () => do_not_optimize(parseHandlerPacket(response, 0, response.length, packet)),
   ],
   [
-    'encode first request (KEY_* bytes)',
+    'encode first request (KEY_*, 3/3/2)',
     () => {
       w.reset(out, 0)
       writeFirstRequest(w)
+    },
+  ],
+  [
+    'first request, every guess 1 digit',
+    () => {
+      w.reset(out, 0)
+      writeFirstRequest(w, 1, 1, 1)
+    },
+  ],
+  [
+    'first request, every guess 2 digits',
+    () => {
+      w.reset(out, 0)
+      writeFirstRequest(w, 2, 2, 2)
+    },
+  ],
+  [
+    'first request, every guess 3 digits',
+    () => {
+      w.reset(out, 0)
+      writeFirstRequest(w, 3, 3, 3)
     },
   ],
   [
@@ -263,6 +309,13 @@ const cases: [string, () => void][] = [
     () => {
       w.reset(out, 0)
       writeFirstRequestAsciiKeys(w)
+    },
+  ],
+  [
+    'encode body packet, 8 KiB body',
+    () => {
+      w.reset(out, 0)
+      writeBodyPacket(w)
     },
   ],
   [

@@ -34,6 +34,7 @@
 #define ZG_ZMQ_DONTWAIT 1
 #define ZG_ZMQ_SNDMORE 2
 #define ZG_ZMQ_EVENTS 15
+#define ZG_ZMQ_POLLOUT 2
 #define ZG_ZMQ_LINGER 17
 /** zmq_msg_t is an opaque 64-byte, pointer-aligned struct (zmq.h). */
 typedef struct { void *align; unsigned char rest[56]; } zg_msg_t;
@@ -48,7 +49,8 @@ enum zg_stat {
     ZG_STAT_MESSAGES = 1, // messages sent / received by this call
     ZG_STAT_DROPPED = 2,  // messages dropped by this call
     ZG_STAT_BYTES = 3,    // send: bytes consumed; recv: bytes written to buf
-    ZG_STAT_EVENTS = 4,   // send: ZMQ_EVENTS after the batch; recv: frames written
+    ZG_STAT_EVENTS = 4,   // send: ZMQ_EVENTS after the batch
+    ZG_STAT_FRAMES = 4,   // recv: frames written
     ZG_STAT_BLOCKED = 5,  // 1 when the call stopped at EAGAIN with work left
 };
 
@@ -171,16 +173,17 @@ int zg_endpoint(void *sock, int op, const char *addr) {
 
 // --- batched multipart send ---
 
-static uint32_t zg_read_u32(const uint8_t *p) {
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
+/** Read a u32 frame header. A macro: TinyCC never inlines functions. x86-64 and arm64 are
+ *  little endian and allow unaligned loads; memcpy keeps it well defined. */
+#define ZG_READ_U32(dst, p) memcpy(&(dst), (p), 4)
 
 /**
  * Send the framed messages in buf[0, len) with ZMQ_DONTWAIT, in order. Returns the bytes
  * consumed, always a message boundary: the caller keeps buf[ret, len) for a later call.
  *
  * libzmq behaviour relied on (4.3.x socket_base_t::send, lb_t, router_t, dist_t):
- * - EAGAIN on the FIRST frame of a message means nothing of it was queued: stop there.
+ * - EAGAIN on the FIRST frame of a message means nothing of it was queued: stop there
+ *   (after one retry if ZMQ_EVENTS shows the socket became writable, see below).
  * - Once a first frame is accepted, PUSH/DEALER (lb_t) and ROUTER accept the remaining
  *   frames: pipe_t::check_hwm counts whole messages, so the HWM cannot trip mid-message.
  *   The one exception is the peer's pipe dying between two frames: lb_t rolls back,
@@ -190,9 +193,13 @@ static uint32_t zg_read_u32(const uint8_t *p) {
  * - ROUTER with ROUTER_MANDATORY fails the first (routing id) frame with EHOSTUNREACH for
  *   an unknown peer without queueing anything: skip that message and count it as dropped.
  * - PUB (dist_t) never returns EAGAIN; it drops at the HWM itself.
+ * With want_events, ZMQ_EVENTS is read afterwards into ZG_STAT_EVENTS (for sockets the
+ * poller watches: sending may have consumed their ZMQ_FD signal). It costs a syscall.
  */
-int zg_send_batch(void *sock, const uint8_t *buf, int len, int32_t *stats) {
+int zg_send_batch(void *sock, const uint8_t *buf, int len, int want_events, int32_t *stats) {
+    int (*send)(void *, const void *, size_t, int) = Z.send;
     int off = 0;
+    int retried_at = -1;
     stats[ZG_STAT_ERRNO] = 0;
     stats[ZG_STAT_MESSAGES] = 0;
     stats[ZG_STAT_DROPPED] = 0;
@@ -203,7 +210,7 @@ int zg_send_batch(void *sock, const uint8_t *buf, int len, int32_t *stats) {
         uint32_t hdr;
         do {
             if (len - end < ZG_FRAME_HEADER_BYTES) goto malformed;
-            hdr = zg_read_u32(buf + end);
+            ZG_READ_U32(hdr, buf + end);
             uint32_t flen = hdr & ZG_FRAME_LEN_MASK;
             if ((uint32_t)(len - end - ZG_FRAME_HEADER_BYTES) < flen) goto malformed;
             end += ZG_FRAME_HEADER_BYTES + (int)flen;
@@ -212,15 +219,31 @@ int zg_send_batch(void *sock, const uint8_t *buf, int len, int32_t *stats) {
         int p = off;
         int failed = 0;
         int stop = 0;
+        int retry = 0;
         while (p < end) {
-            hdr = zg_read_u32(buf + p);
+            ZG_READ_U32(hdr, buf + p);
             int flen = (int)(hdr & ZG_FRAME_LEN_MASK);
             int flags = ZG_ZMQ_DONTWAIT | ((hdr & ZG_FRAME_MORE) ? ZG_ZMQ_SNDMORE : 0);
-            int rc = Z.send(sock, buf + p + ZG_FRAME_HEADER_BYTES, (size_t)flen, flags);
+            int rc = send(sock, buf + p + ZG_FRAME_HEADER_BYTES, (size_t)flen, flags);
             if (rc < 0 && !failed) {
                 int e = Z.errno_();
                 if (p == off) {
                     if (e == EHOSTUNREACH) { failed = 1; break; }
+                    if (e == EAGAIN && retried_at != off) {
+                        // zmq_send processes pending commands at most about once per ms
+                        // (socket_base_t::send throttles process_commands), so the peer's
+                        // "activate_write" may be queued unseen. Reading ZMQ_EVENTS
+                        // processes commands unthrottled; if the socket is writable now,
+                        // try this message once more. Without this a polled sender could
+                        // stall: the fd signal is consumed, yet nothing was sent.
+                        int ev = 0;
+                        size_t evlen = sizeof ev;
+                        retried_at = off;
+                        if (Z.getsockopt(sock, ZG_ZMQ_EVENTS, &ev, &evlen) == 0 && (ev & ZG_ZMQ_POLLOUT)) {
+                            retry = 1;
+                            break;
+                        }
+                    }
                     if (e == EAGAIN || e == EINTR) stats[ZG_STAT_BLOCKED] = 1;
                     else stats[ZG_STAT_ERRNO] = e;
                     stop = 1;
@@ -232,6 +255,7 @@ int zg_send_batch(void *sock, const uint8_t *buf, int len, int32_t *stats) {
             }
             p += ZG_FRAME_HEADER_BYTES + flen;
         }
+        if (retry) continue;
         if (stop) break;
         if (failed) stats[ZG_STAT_DROPPED]++;
         else stats[ZG_STAT_MESSAGES]++;
@@ -239,10 +263,11 @@ int zg_send_batch(void *sock, const uint8_t *buf, int len, int32_t *stats) {
         if (stats[ZG_STAT_ERRNO] != 0) break;
     }
     stats[ZG_STAT_BYTES] = off;
-    {
+    stats[ZG_STAT_EVENTS] = 0;
+    if (want_events) {
         int ev = 0;
         size_t evlen = sizeof ev;
-        stats[ZG_STAT_EVENTS] = Z.getsockopt(sock, ZG_ZMQ_EVENTS, &ev, &evlen) == 0 ? ev : 0;
+        if (Z.getsockopt(sock, ZG_ZMQ_EVENTS, &ev, &evlen) == 0) stats[ZG_STAT_EVENTS] = ev;
     }
     return off;
 
@@ -309,15 +334,57 @@ int zg_rx_pending(zg_rx_t *rx) { return rx->nparts > 0 || rx->complete; }
  */
 int zg_recv_batch(void *sock, zg_rx_t *rx, uint8_t *buf, int cap, int32_t *index,
                   int maxMessages, int maxFrames, int32_t *stats) {
+    // Locals instead of globals and struct fields: TinyCC does not optimize, and this
+    // loop runs once per message.
+    int (*msg_init)(zg_msg_t *) = Z.msg_init;
+    int (*msg_recv)(zg_msg_t *, void *, int) = Z.msg_recv;
+    void *(*msg_data)(zg_msg_t *) = Z.msg_data;
+    size_t (*msg_size)(const zg_msg_t *) = Z.msg_size;
+    int (*msg_more)(const zg_msg_t *) = Z.msg_more;
+    int (*msg_close)(zg_msg_t *) = Z.msg_close;
     int32_t *first = index;
     int32_t *offs = index + maxMessages + 1;
     int nmsg = 0;
     int nfr = 0;
     int pos = 0;
+    int dropped = 0;
     stats[ZG_STAT_ERRNO] = 0;
-    stats[ZG_STAT_DROPPED] = 0;
     stats[ZG_STAT_BLOCKED] = 0;
     while (nmsg < maxMessages) {
+        if (rx->nparts == 0 && !rx->dropping) {
+            // Fast path: a single-frame message that fits is copied out at once, without
+            // the held-parts bookkeeping. Anything else continues on the general path.
+            zg_msg_t *m = rx->parts;
+            msg_init(m);
+            if (msg_recv(m, sock, ZG_ZMQ_DONTWAIT) < 0) {
+                int e = Z.errno_();
+                msg_close(m);
+                if (e != EAGAIN && e != EINTR) stats[ZG_STAT_ERRNO] = e;
+                goto done;
+            }
+            size_t n = msg_size(m);
+            int more = msg_more(m);
+            if (!more && n <= (size_t)(cap - pos) && nfr < maxFrames) {
+                first[nmsg] = nfr;
+                if (n > 0) memcpy(buf + pos, msg_data(m), n);
+                offs[2 * nfr] = pos;
+                pos += (int)n;
+                offs[2 * nfr + 1] = pos;
+                nfr++;
+                nmsg++;
+                msg_close(m);
+                continue;
+            }
+            rx->nparts = 1;
+            rx->size = (int64_t)n;
+            if (rx->size > cap || maxFrames < 1) {
+                zg_rx_reset(rx);
+                if (more) rx->dropping = 1;
+                else dropped++;
+                continue;
+            }
+            if (!more) rx->complete = 1;
+        }
         while (!rx->complete) {
             if (rx->nparts == rx->cap) {
                 zg_msg_t *grown = (zg_msg_t *)realloc(rx->parts, sizeof(zg_msg_t) * rx->cap * 2);
@@ -331,32 +398,34 @@ int zg_recv_batch(void *sock, zg_rx_t *rx, uint8_t *buf, int cap, int32_t *index
                 }
             }
             zg_msg_t *m = &rx->parts[rx->nparts];
-            Z.msg_init(m);
-            if (Z.msg_recv(m, sock, ZG_ZMQ_DONTWAIT) < 0) {
+            msg_init(m);
+            if (msg_recv(m, sock, ZG_ZMQ_DONTWAIT) < 0) {
                 int e = Z.errno_();
-                Z.msg_close(m);
+                msg_close(m);
                 if (e != EAGAIN && e != EINTR) stats[ZG_STAT_ERRNO] = e;
                 goto done;
             }
-            int more = Z.msg_more(m);
+            int more = msg_more(m);
             if (rx->dropping) {
-                Z.msg_close(m);
+                msg_close(m);
                 if (!more) {
                     rx->dropping = 0;
-                    stats[ZG_STAT_DROPPED]++;
+                    dropped++;
+                    break; // back to the outer loop: the next message may take the fast path
                 }
                 continue;
             }
-            rx->size += (int64_t)Z.msg_size(m);
+            rx->size += (int64_t)msg_size(m);
             rx->nparts++;
             if (rx->size > cap || rx->nparts > maxFrames) {
                 zg_rx_reset(rx);
                 if (more) rx->dropping = 1;
-                else stats[ZG_STAT_DROPPED]++;
+                else { dropped++; break; }
                 continue;
             }
             if (!more) rx->complete = 1;
         }
+        if (!rx->complete) continue; // a message was just dropped
         if (pos + rx->size > cap || nfr + rx->nparts > maxFrames) {
             stats[ZG_STAT_BLOCKED] = 1;
             break;
@@ -364,11 +433,11 @@ int zg_recv_batch(void *sock, zg_rx_t *rx, uint8_t *buf, int cap, int32_t *index
         first[nmsg] = nfr;
         for (int i = 0; i < rx->nparts; i++) {
             zg_msg_t *m = &rx->parts[i];
-            int n = (int)Z.msg_size(m);
-            if (n > 0) memcpy(buf + pos, Z.msg_data(m), (size_t)n);
+            size_t n = msg_size(m);
+            if (n > 0) memcpy(buf + pos, msg_data(m), n);
             offs[2 * nfr] = pos;
-            offs[2 * nfr + 1] = pos + n;
-            pos += n;
+            pos += (int)n;
+            offs[2 * nfr + 1] = pos;
             nfr++;
         }
         zg_rx_reset(rx);
@@ -378,8 +447,9 @@ int zg_recv_batch(void *sock, zg_rx_t *rx, uint8_t *buf, int cap, int32_t *index
 done:
     first[nmsg] = nfr;
     stats[ZG_STAT_MESSAGES] = nmsg;
+    stats[ZG_STAT_DROPPED] = dropped;
     stats[ZG_STAT_BYTES] = pos;
-    stats[ZG_STAT_EVENTS] = nfr;
+    stats[ZG_STAT_FRAMES] = nfr;
     return nmsg;
 }
 

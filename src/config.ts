@@ -16,6 +16,8 @@ import {
   DEFAULT_STREAM_TIMEOUT_S,
   DEFAULT_WORKERS,
   DEFAULT_ZCLIENT_SPEC,
+  KEEP_ALIVE_INTERVAL_MS,
+  SESSION_TIMEOUT_MS,
   TOTAL_MAXCONN_MAX,
   WORKERS_MAX,
 } from './limits.ts'
@@ -68,6 +70,10 @@ export interface Config {
   tlsIdentitiesDir: string
   compression: boolean
   sizes: boolean
+  /** Session timer (fixed at 60 s in Condure); ZGATE_SESSION_TIMEOUT_MS shortens it in tests. */
+  sessionTimeoutMs: number
+  /** Keep-alive period (45 s); ZGATE_KEEP_ALIVE_INTERVAL_MS shortens it in tests. */
+  keepAliveIntervalMs: number
 }
 
 /** A configuration problem: `message` is the sentence to log, `exitCode` 1 or 2. */
@@ -268,6 +274,16 @@ function collect(argv: string[]): Map<string, string[]> {
   return values
 }
 
+/**
+ * Condure's fixed timers, overridable through the environment so that end-to-end tests can
+ * observe a 60 s timeout in a second. Not a documented flag: production uses the defaults.
+ */
+function envMs(name: string, dflt: number): number {
+  const text = process.env[name]
+  if (text === undefined || !/^[0-9]+$/.test(text) || Number(text) === 0) return dflt
+  return Number(text)
+}
+
 export function parseServeArgs(argv: string[]): Config {
   const v = collect(argv)
   const one = (name: string): string | undefined => v.get(name)?.[0]
@@ -306,6 +322,8 @@ export function parseServeArgs(argv: string[]): Config {
     tlsIdentitiesDir: one('tls-identities-dir') ?? '.',
     compression: v.has('compression'),
     sizes: v.has('sizes'),
+    sessionTimeoutMs: envMs('ZGATE_SESSION_TIMEOUT_MS', SESSION_TIMEOUT_MS),
+    keepAliveIntervalMs: envMs('ZGATE_KEEP_ALIVE_INTERVAL_MS', KEEP_ALIVE_INTERVAL_MS),
   }
   const modeText = one('ipc-file-mode')
   if (modeText !== undefined) {

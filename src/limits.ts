@@ -31,8 +31,6 @@ export const SESSION_TIMEOUT_MS = 60_000
 export const KEEP_ALIVE_INTERVAL_MS = 45_000
 /** The housekeeping tick: timers resolution and keep-alive slice cadence. */
 export const TICK_MS = 100
-/** Slices per keep-alive period: each tick visits ceil(slots / this) slots. */
-export const KEEP_ALIVE_SLICES = KEEP_ALIVE_INTERVAL_MS / TICK_MS
 /** Time given to shutdown cancels and in-flight writes after SIGTERM before exiting. */
 export const SHUTDOWN_GRACE_MS = 1_500
 

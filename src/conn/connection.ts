@@ -38,7 +38,7 @@ import {
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
-import { SESSION_TIMEOUT_MS, URI_SIZE_MAX_BYTES, HANDLER_ADDRESS_MAX_BYTES } from '../limits.ts'
+import { URI_SIZE_MAX_BYTES, HANDLER_ADDRESS_MAX_BYTES } from '../limits.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { mapParseError } from './parse-errors.ts'
 
@@ -151,7 +151,7 @@ export class Connection {
     this.bodyDone = true
     this.wBodyBytes = 0
     // Condure restarts both timers for each request cycle (zhttp.md 4.2).
-    this.sessionDeadline = now + SESSION_TIMEOUT_MS
+    this.sessionDeadline = now + s.sessionTimeoutMs
     this.streamDeadline = now + s.streamTimeoutMs
     s.armTimer(this, Math.min(this.sessionDeadline, this.streamDeadline))
   }
@@ -249,7 +249,7 @@ export class Connection {
             this.fail(E.RESP_HEADERS_TOO_LARGE)
             return end
           }
-          this.scanPos = Math.max(0, end - start - 3)
+          this.scanPos = end - start
           return start
         }
         if (headEnd - start > this.server.bufferSize) {
@@ -335,7 +335,7 @@ export class Connection {
       if (n === 0) return start
       const last = n === this.bodyRemaining
       if (!s.stream.sendBody(this.handler, this.slot, this.counter, this.outSeq, buf, start, start + n, !last)) {
-        return start // outbox full: retried when it drains
+        return this.outboxFull(end)
       }
       this.outSeq++
       this.credits -= n
@@ -355,7 +355,7 @@ export class Connection {
     const n = d.dataEnd - d.dataStart
     if (n > 0 || d.done) {
       if (!s.stream.sendBody(this.handler, this.slot, this.counter, this.outSeq, buf, d.dataStart, d.dataEnd, !d.done)) {
-        return start
+        return this.outboxFull(end)
       }
       this.outSeq++
       this.credits -= n
@@ -363,6 +363,15 @@ export class Connection {
       s.scheduleFlush()
     }
     return pos
+  }
+
+  /**
+   * The outbox could not take a packet: it holds OUTBOX_SIZE_MAX_BYTES that handlers are not
+   * reading. The session cannot continue without losing body bytes, so it ends here.
+   */
+  private outboxFull(end: number): number {
+    this.abort(false)
+    return end
   }
 
   // --- handler input -----------------------------------------------------------------
@@ -392,7 +401,7 @@ export class Connection {
       this.releaseHandler()
       this.handler = h
     }
-    this.sessionDeadline = s.now + SESSION_TIMEOUT_MS
+    this.sessionDeadline = s.now + s.sessionTimeoutMs
     if (this.state === ST_ORPHAN) {
       // The client left before the handler spoke: now there is someone to tell.
       this.sendTyped('cancel', -1)

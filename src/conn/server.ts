@@ -14,7 +14,6 @@ import type { Config, ListenSpec } from '../config.ts'
 import { log, logEnabled, DEBUG, INFO, WARN, TRACE } from '../log.ts'
 import {
   TICK_MS,
-  KEEP_ALIVE_SLICES,
   BATCH_IDS_MAX,
   SEND_RETRY_MS,
 } from '../limits.ts'
@@ -44,6 +43,7 @@ type ClientSocket = Socket<Connection | null>
 export class Server {
   readonly bufferSize: number
   readonly streamTimeoutMs: number
+  readonly sessionTimeoutMs: number
   readonly handlers = new HandlerTable()
   readonly head = new RequestHead()
   readonly stream: StreamClient
@@ -82,6 +82,7 @@ export class Server {
   ) {
     this.bufferSize = cfg.bufferSize
     this.streamTimeoutMs = cfg.streamTimeoutS * 1000
+    this.sessionTimeoutMs = cfg.sessionTimeoutMs
     this.pool = new BufferPool(cfg.bufferSize, BUFFERS_PER_SLAB)
     const capacity = cfg.streamMaxconn
     this.conns = new Array<Connection | null>(capacity).fill(null)
@@ -384,7 +385,8 @@ export class Server {
    */
   private sendKeepAlives(): void {
     const slots = this.conns.length
-    const slice = Math.ceil(slots / KEEP_ALIVE_SLICES)
+    // Slices per period: each tick visits ceil(slots / slices) slots.
+    const slice = Math.ceil(slots / Math.max(1, Math.floor(this.cfg.keepAliveIntervalMs / TICK_MS)))
     const end = Math.min(this.kaCursor + slice, slots)
     let pendingHandler = -1
     let count = 0

@@ -24,6 +24,13 @@ import { REQUEST_HEADERS_MAX, URI_SIZE_MAX_BYTES } from '../limits.ts'
 
 /** Largest Content-Length held exactly by a JS number; larger values are refused (400). */
 const CONTENT_LENGTH_MAX_BYTES = Number.MAX_SAFE_INTEGER
+/**
+ * Empty lines skipped before a request line (RFC 9112 2.2: at least one SHOULD be ignored).
+ * Bounded because findHeadEnd() re-skips them on every call: unbounded, a client trickling
+ * CRLFs would cost quadratic time. Past the bound, the next CR or LF starts the request line,
+ * which is then malformed (400).
+ */
+const LEADING_EMPTY_LINES_MAX_BYTES = 64
 /** Length of `HTTP/x.y`, the only HTTP-version shape (RFC 9112 2.3). */
 const HTTP_VERSION_SIZE_BYTES = 8
 
@@ -168,12 +175,13 @@ export class RequestHead {
 
 /**
  * Skips the empty lines (CRLF or bare LF) RFC 9112 2.2 lets a server ignore before the request
- * line. Returns the first offset that is not part of one, or -1 when the input ends inside a
- * CR that may still become CRLF.
+ * line, up to LEADING_EMPTY_LINES_MAX_BYTES. Returns the first offset that is not part of one,
+ * or -1 when the input ends inside a CR that may still become CRLF.
  */
 function skipLeadingEmptyLines(buf: Uint8Array, start: number, end: number): number {
   let i = start
-  while (i < end) {
+  const limit = start + LEADING_EMPTY_LINES_MAX_BYTES
+  while (i < end && i < limit) {
     const c = buf[i]
     if (c === 0x0a) {
       i++ // LF
@@ -198,32 +206,45 @@ function skipLeadingEmptyLines(buf: Uint8Array, start: number, end: number): num
  * the function backs up 2 bytes itself and never rescans more. Leading empty lines are skipped
  * again on each call (a short loop bounded by the caller's buffer) so they never count as the
  * terminator.
+ *
+ * The terminator is LF LF or LF CR LF: two line-end bytes in a row. So the scan looks at every
+ * second byte only, and where it meets a CR or LF checks whether a terminator starts there or
+ * one byte before. This halves the reads of the common case, a head full of text.
  */
 export function findHeadEnd(buf: Uint8Array, start: number, end: number, scanFrom: number): number {
   const lineStart = skipLeadingEmptyLines(buf, start, end)
   if (lineStart < 0) return -1
   let i = scanFrom - 2
   if (i < lineStart) i = lineStart
-  for (; i < end; i++) {
-    if (buf[i] !== 0x0a) continue // LF
-    // The line ending at this LF is non-empty; the next one is empty if it is LF or CR LF.
-    const next = i + 1
-    if (next === end) return -1
-    const c = buf[next]
-    if (c === 0x0a) return next + 1
-    if (c === 0x0d) {
-      if (next + 1 === end) return -1
-      if (buf[next + 1] === 0x0a) return next + 2
+  for (; i < end; i += 2) {
+    const c = buf[i]
+    if (c !== 0x0a && c !== 0x0d) continue // LF, CR
+    // The terminator's first LF is at i - 1 or i (the other byte of the pair is then a CR or
+    // LF too); checking i - 1 first keeps the earliest match.
+    if (i > lineStart) {
+      const found = terminatorAt(buf, i - 1, end)
+      if (found >= 0) return found
     }
+    const found = terminatorAt(buf, i, end)
+    if (found >= 0) return found
   }
+  return -1
+}
+
+/** Offset past an LF LF or LF CR LF starting at j and complete before end, else -1. */
+function terminatorAt(buf: Uint8Array, j: number, end: number): number {
+  if (buf[j] !== 0x0a || j + 1 >= end) return -1 // LF
+  const c = buf[j + 1]
+  if (c === 0x0a) return j + 2 // LF
+  if (c === 0x0d && j + 2 < end && buf[j + 2] === 0x0a) return j + 3 // CR LF
   return -1
 }
 
 /** Field name equals a lower-case literal, ignoring ASCII case. */
 function nameIs(buf: Uint8Array, s: number, e: number, lower: string): boolean {
   if (e - s !== lower.length) return false
-  // `| 0x20` folds A-Z onto a-z. The literals hold only a-z and '-' (0x2d); the only other bytes
-  // that fold onto those are CR (0x0d), never inside a name, and nothing else, so it is exact.
+  // `| 0x20` folds A-Z onto a-z. The literals hold only a-z and '-' (0x2d); the only other byte
+  // folding onto one of those is CR (0x0d), which never appears in a field name or value.
   for (let i = 0; i < lower.length; i++) {
     if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false
   }
@@ -278,12 +299,12 @@ function parseContentLength(buf: Uint8Array, s: number, e: number): number {
       i++
     }
     if (i === digitsStart) return PARSE_ERR_CONTENT_LENGTH // empty element or not a digit
+    while (i < e && (buf[i] === 0x20 || buf[i] === 0x09)) i++ // OWS after it
+    if (i < e && buf[i] !== 0x2c) return PARSE_ERR_CONTENT_LENGTH // not ','
     if (result !== -1 && n !== result) return PARSE_ERR_CONTENT_LENGTH_CONFLICT
     result = n
-    while (i < e && (buf[i] === 0x20 || buf[i] === 0x09)) i++ // OWS after it
     if (i === e) return result
-    if (buf[i] !== 0x2c) return PARSE_ERR_CONTENT_LENGTH // ','
-    i++
+    i++ // ','
   }
 }
 

@@ -192,20 +192,16 @@ export class HandlerPacket {
   }
 }
 
-/** True when p.buf[start, end) is the ASCII string `ascii`; false for an absent field (-1),
+/** True when p.buf[s, e) is the ASCII string `str`; false for an absent field (s = -1),
  * e.g. `packetFieldEquals(p, p.conditionStart, p.conditionEnd, 'rejected')` (zhttp.md 3.5). */
-export function packetFieldEquals(
-  p: HandlerPacket,
-  start: number,
-  end: number,
-  ascii: string,
-): boolean {
-  return start >= 0 && spanEqualsAscii(p.buf, start, end, ascii)
+export function packetFieldEquals(p: HandlerPacket, s: number, e: number, str: string): boolean {
+  return s >= 0 && spanEqualsAscii(p.buf, s, e, str)
 }
 
 // --- parsing ---
 
-// Field numbers for the key dispatch.
+// Field numbers for the key dispatch, in the order of the PACKET_ERR_TYPE_* codes, so that a
+// field's wrong-type code is PACKET_ERR_TYPE_FROM + F_FROM - f.
 const F_UNKNOWN = 0
 const F_FROM = 1
 const F_ID = 2
@@ -293,13 +289,25 @@ function typeOf(buf: Uint8Array, s: number, e: number): number {
   return TYPE_UNKNOWN
 }
 
-/** The value of an int ≥ 0 field, or the field's negative error code. */
-function readUint(buf: Uint8Array, v: TnSpan, typeErr: number, negErr: number): number {
-  if (v.type !== TN_INT) return typeErr
-  const n = readTnInt(buf, v.dataStart, v.dataEnd)
-  if (n !== n) return PACKET_ERR_INT_RANGE // NaN: decodeTn checked the digits, so too big
-  return n < 0 ? negErr : n
-}
+// The tnetstring type each known field must have (zhttp.md 2.3, 3.1-3.9), indexed by F_*;
+// `id` may also be a list (3.1).
+const FIELD_TYPES = Uint8Array.of(
+  0,
+  // from, id, seq, type, code, reason
+  ...[TN_STRING, TN_STRING, TN_INT, TN_STRING, TN_INT, TN_STRING],
+  // headers, content-type, body, credits, more, stream
+  ...[TN_LIST, TN_STRING, TN_STRING, TN_INT, TN_BOOL, TN_BOOL],
+  // condition, max-size, timeout, peer-address, peer-port, ext
+  ...[TN_STRING, TN_INT, TN_INT, TN_STRING, TN_INT, TN_MAP],
+)
+// Int fields must be ≥ 0 (zhttp.md 2.3): the code for a negative one, indexed by F_*.
+const NEGATIVE_CODES = new Int8Array(FIELD_TYPES.length)
+NEGATIVE_CODES[F_SEQ] = PACKET_ERR_NEG_SEQ
+NEGATIVE_CODES[F_CODE] = PACKET_ERR_NEG_CODE
+NEGATIVE_CODES[F_CREDITS] = PACKET_ERR_NEG_CREDITS
+NEGATIVE_CODES[F_MAX_SIZE] = PACKET_ERR_NEG_MAX_SIZE
+NEGATIVE_CODES[F_TIMEOUT] = PACKET_ERR_NEG_TIMEOUT
+NEGATIVE_CODES[F_PEER_PORT] = PACKET_ERR_NEG_PEER_PORT
 
 // Scratch spans, one per nesting role. The parser is synchronous and never re-entered, so
 // module-level scratch is safe (each worker has its own module instance).
@@ -336,102 +344,80 @@ export function parseHandlerPacket(
     if (k.type !== TN_STRING) return PACKET_ERR_KEY
     if (decodeTn(buf, k.next, mapEnd, v) !== TN_OK) return PACKET_ERR_TNETSTRING
     pos = v.next
-    let n: number
-    switch (fieldOf(buf, k.dataStart, k.dataEnd)) {
+    const f = fieldOf(buf, k.dataStart, k.dataEnd)
+    if (f === F_UNKNOWN) {
+      // Skipped whatever its value (zhttp.md 3.10), but the key must still be UTF-8 (2.3).
+      if (!isUtf8(buf, k.dataStart, k.dataEnd)) return PACKET_ERR_KEY
+      continue
+    }
+    // Type check first, for every known field alike: one wrong type drops the packet (2.3).
+    if (v.type !== FIELD_TYPES[f] && !(f === F_ID && v.type === TN_LIST)) {
+      return PACKET_ERR_TYPE_FROM + F_FROM - f
+    }
+    let n = 0
+    if (v.type === TN_INT) {
+      n = readTnInt(buf, v.dataStart, v.dataEnd)
+      if (n !== n) return PACKET_ERR_INT_RANGE // NaN: decodeTn checked the digits, so too big
+      if (n < 0) return NEGATIVE_CODES[f]
+    }
+    switch (f) {
       case F_FROM:
-        if (v.type !== TN_STRING) return PACKET_ERR_TYPE_FROM
         out.fromStart = v.dataStart
         out.fromEnd = v.dataEnd
         break
       case F_ID:
-        if (v.type === TN_STRING) {
+        idIsString = v.type === TN_STRING
+        if (idIsString) {
           out.idCount = 1
           out.idStart[0] = v.dataStart
           out.idEnd[0] = v.dataEnd
-          idIsString = true
-          break
+        } else {
+          n = parseIdList(buf, v, out)
+          if (n !== PACKET_OK) return n
         }
-        if (v.type !== TN_LIST) return PACKET_ERR_TYPE_ID
-        n = parseIdList(buf, v, out)
-        if (n !== PACKET_OK) return n
-        idIsString = false
         break
       case F_SEQ:
-        n = readUint(buf, v, PACKET_ERR_TYPE_SEQ, PACKET_ERR_NEG_SEQ)
-        if (n < 0) return n
         out.seq = n
         break
       case F_TYPE:
-        if (v.type !== TN_STRING) return PACKET_ERR_TYPE_TYPE
         out.type = typeOf(buf, v.dataStart, v.dataEnd)
         out.typeStart = v.dataStart
         out.typeEnd = v.dataEnd
         break
       case F_CODE:
-        n = readUint(buf, v, PACKET_ERR_TYPE_CODE, PACKET_ERR_NEG_CODE)
-        if (n < 0) return n
         out.code = n
         break
       case F_REASON:
-        if (v.type !== TN_STRING) return PACKET_ERR_TYPE_REASON
         out.reasonStart = v.dataStart
         out.reasonEnd = v.dataEnd
         break
       case F_HEADERS:
-        if (v.type !== TN_LIST) return PACKET_ERR_TYPE_HEADERS
         n = parseHeaders(buf, v, out)
         if (n !== PACKET_OK) return n
         break
       case F_CONTENT_TYPE:
-        if (v.type !== TN_STRING) return PACKET_ERR_TYPE_CONTENT_TYPE
         out.hasContentType = true
         out.binary = spanEquals(buf, v.dataStart, v.dataEnd, V_BINARY)
         break
       case F_BODY:
-        if (v.type !== TN_STRING) return PACKET_ERR_TYPE_BODY
         out.bodyStart = v.dataStart
         out.bodyEnd = v.dataEnd
         break
       case F_CREDITS:
-        n = readUint(buf, v, PACKET_ERR_TYPE_CREDITS, PACKET_ERR_NEG_CREDITS)
-        if (n < 0) return n
         out.credits = n
         break
       case F_MORE:
-        if (v.type !== TN_BOOL) return PACKET_ERR_TYPE_MORE
         out.more = tnBool(v)
         break
       case F_STREAM:
-        if (v.type !== TN_BOOL) return PACKET_ERR_TYPE_STREAM
         out.stream = tnBool(v)
         break
       case F_CONDITION:
-        if (v.type !== TN_STRING) return PACKET_ERR_TYPE_CONDITION
         out.conditionStart = v.dataStart
         out.conditionEnd = v.dataEnd
         break
-      // Request-only fields (zhttp.md 3.3): checked like condure does, then ignored.
-      case F_MAX_SIZE:
-        n = readUint(buf, v, PACKET_ERR_TYPE_MAX_SIZE, PACKET_ERR_NEG_MAX_SIZE)
-        if (n < 0) return n
-        break
-      case F_TIMEOUT:
-        n = readUint(buf, v, PACKET_ERR_TYPE_TIMEOUT, PACKET_ERR_NEG_TIMEOUT)
-        if (n < 0) return n
-        break
-      case F_PEER_ADDRESS:
-        if (v.type !== TN_STRING) return PACKET_ERR_TYPE_PEER_ADDRESS
-        break
-      case F_PEER_PORT:
-        n = readUint(buf, v, PACKET_ERR_TYPE_PEER_PORT, PACKET_ERR_NEG_PEER_PORT)
-        if (n < 0) return n
-        break
-      case F_EXT:
-        // Received ext values are ignored (zhttp.md 3.1), but the field must be a map.
-        if (v.type !== TN_MAP) return PACKET_ERR_TYPE_EXT
-        break
-      default:
-        if (!isUtf8(buf, k.dataStart, k.dataEnd)) return PACKET_ERR_KEY
+      // max-size, timeout, peer-address, peer-port (request-only, 3.3) and ext (whose received
+      // value is ignored, 3.1) are only type-checked.
     }
   }
   // The plain form carries its seq at the top level (zhttp.md 3.1); map it onto id 0 so the
@@ -467,8 +453,10 @@ function parseIdList(buf: Uint8Array, list: TnSpan, out: HandlerPacket): number 
         idStart = v.dataStart
         idEnd = v.dataEnd
       } else if (spanEquals(buf, k.dataStart, k.dataEnd, FIELD_KEYS[F_SEQ])) {
-        seq = readUint(buf, v, PACKET_ERR_TYPE_SEQ, PACKET_ERR_NEG_SEQ)
-        if (seq < 0) return seq
+        if (v.type !== TN_INT) return PACKET_ERR_TYPE_SEQ
+        seq = readTnInt(buf, v.dataStart, v.dataEnd)
+        if (seq !== seq) return PACKET_ERR_INT_RANGE
+        if (seq < 0) return PACKET_ERR_NEG_SEQ
       } else if (!isUtf8(buf, k.dataStart, k.dataEnd)) {
         return PACKET_ERR_KEY
       }
@@ -566,7 +554,8 @@ export function writeSimplePacket(
 ): number {
   const start = w.pos
   w.raw(CH_T)
-  w.beginMap()
+  // ~100 bytes with a 7-byte from and a short type: guess 3 length digits.
+  w.beginMap(3)
   if (from !== null) {
     w.encoded(KEY_FROM)
     w.bytes(from, 0, fromLen)
@@ -644,15 +633,17 @@ export function writeMultiIdPacket(
   }
   const start = w.pos
   w.raw(CH_T)
-  w.beginMap()
+  // An element `{id, seq}` is ~30 bytes: past ~30 ids the lengths reach 4 digits.
+  const digits = count > 30 ? 4 : 3
+  w.beginMap(digits)
   if (from !== null) {
     w.encoded(KEY_FROM)
     w.bytes(from, 0, fromLen)
   }
   w.encoded(KEY_ID)
-  w.beginList()
+  w.beginList(digits)
   for (let i = 0; i < count; i++) {
-    w.beginMap()
+    w.beginMap(2)
     w.encoded(KEY_ID)
     w.bytes(ids.bufs[i], ids.starts[i], ids.ends[i])
     if (ids.seqs[i] >= 0) {

@@ -4,6 +4,7 @@
 // Packets are written straight into the sockets' outboxes (no intermediate copy) and leave in
 // one batched FFI crossing per socket when the server flushes (once per event-loop turn).
 
+import { chmodSync } from 'node:fs'
 import { log, INFO } from '../log.ts'
 import { HWM_PERCENT_OF_MAXCONN } from '../limits.ts'
 import type { Config } from '../config.ts'
@@ -77,7 +78,12 @@ export class StreamClient {
         if (cfg.zclientConnect) sock.connect(ep)
         else {
           sock.bind(ep)
-          if (ep.startsWith('ipc://')) this.boundIpcPaths.push(ep.slice('ipc://'.length))
+          if (ep.startsWith('ipc://')) {
+            const path = ep.slice('ipc://'.length)
+            this.boundIpcPaths.push(path)
+            // --ipc-file-mode (zhttp.md 1.1): applied to every ipc endpoint zgate binds.
+            if (cfg.ipcFileMode > 0) chmodSync(path, cfg.ipcFileMode)
+          }
         }
       }
       log(INFO, 'zgate::app', `zhttp client ${verb} ${e.out} ${e.outStream} ${e.in}`)

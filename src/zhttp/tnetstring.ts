@@ -19,14 +19,20 @@
 export const TN_LENGTH_DIGITS_MAX = 9
 /** Nesting depth the writer supports; ZHTTP packets use 3 (map → headers list → pair). */
 export const TN_WRITER_DEPTH_MAX = 16
-/** A container's length is unknown until it ends, so the writer reserves this many bytes for
- * `<digits>:` and shifts the content when the real prefix differs. 4 bytes (3 digits) means
- * the large containers of a typical packet (the top map and the headers list, 100-999 bytes)
- * never move; measured against 2, 3 and 5 in bench/tnetstring.bench.ts. */
-const CONTAINER_PREFIX_RESERVE_BYTES = 4
-/** Copies shorter than this use a plain loop: cheaper than a native call, and it needs no
- * subarray view of the source (which would allocate). Measured in bench/tnetstring.bench.ts. */
-const COPY_LOOP_MAX_BYTES = 64
+/** A container's length is unknown until it ends, so begin*() reserves room for this many
+ * length digits (plus `:`) unless told otherwise, and end*() moves the content (one
+ * copyWithin) when the guess was wrong. 2 fits the small containers that are most numerous
+ * (a header pair, an id element); callers pass 3 or 4 for a top-level map or a headers list.
+ * Measured in bench/tnetstring.bench.ts. */
+export const TN_CONTAINER_DIGITS_GUESS = 2
+/** Copies up to this many bytes from another buffer use an unrolled JS loop; longer ones use
+ * set(subarray), a native memcpy that costs a ~50 ns view allocation. The loop (≈0.3 ns/byte)
+ * breaks even around 200 bytes (bench/tnetstring.bench.ts), so header values never allocate
+ * and only body-sized copies do, one small view each. */
+const COPY_LOOP_MAX_BYTES = 256
+/** Moves within the output buffer shorter than this use a loop; copyWithin (no allocation,
+ * ~12 ns per call) above. */
+const MOVE_LOOP_MAX_BYTES = 16
 
 // --- type bytes (zhttp.md 2.3 table) ---
 /** `,` byte string: raw bytes, binary-safe. */
@@ -63,17 +69,10 @@ export const TN_ERR_NULL = -7
 /** A `^` body that is empty or has a byte outside `0-9 + - . e E`. */
 export const TN_ERR_FLOAT = -8
 
-const TN_ERROR_TEXTS: readonly string[] = [
-  'ok',
-  'incomplete length prefix',
-  'bad length prefix',
-  'length past end',
-  'bad type byte',
-  'bad boolean',
-  'bad integer',
-  'bad null',
-  'bad float',
-]
+// Indexed by -code.
+const TN_ERROR_TEXTS: readonly string[] = ['ok', 'incomplete length prefix', 'bad length prefix']
+  .concat(['length past end', 'bad type byte', 'bad boolean', 'bad integer', 'bad null'])
+  .concat(['bad float'])
 
 /** A short message for a TN_ERR_* code (a constant string, no allocation). */
 export function tnErrorText(code: number): string {
@@ -98,23 +97,15 @@ const INT_LIMIT_MOD_10 = 2
 /** One decoded frame, as offsets into the decoded buffer. Reuse one per nesting level. */
 export class TnSpan {
   /** Type byte (TN_STRING ... TN_MAP). */
-  type: number
+  type = 0
   /** Offset of the first length digit, i.e. where the whole frame starts. */
-  start: number
+  start = 0
   /** Offset of the first data byte. */
-  dataStart: number
+  dataStart = 0
   /** Offset just past the last data byte (where the type byte sits). */
-  dataEnd: number
+  dataEnd = 0
   /** Offset just past the type byte: where a following sibling starts. */
-  next: number
-
-  constructor() {
-    this.type = 0
-    this.start = 0
-    this.dataStart = 0
-    this.dataEnd = 0
-    this.next = 0
-  }
+  next = 0
 }
 
 /**
@@ -181,22 +172,13 @@ function isIntBody(buf: Uint8Array, s: number, e: number): boolean {
   return true
 }
 
+const TRUE_BODY = Uint8Array.of(0x74, 0x72, 0x75, 0x65) // true
+const FALSE_BODY = Uint8Array.of(0x66, 0x61, 0x6c, 0x73, 0x65) // false
+const TRUE_FRAME = Uint8Array.of(0x34, CH_COLON, ...TRUE_BODY, TN_BOOL) // 4:true!
+const FALSE_FRAME = Uint8Array.of(0x35, CH_COLON, ...FALSE_BODY, TN_BOOL) // 5:false!
+
 function isBoolBody(buf: Uint8Array, s: number, e: number): boolean {
-  const n = e - s
-  // 'true' = 74 72 75 65, 'false' = 66 61 6c 73 65
-  if (n === 4) {
-    return buf[s] === 0x74 && buf[s + 1] === 0x72 && buf[s + 2] === 0x75 && buf[s + 3] === 0x65
-  }
-  if (n === 5) {
-    return (
-      buf[s] === 0x66 &&
-      buf[s + 1] === 0x61 &&
-      buf[s + 2] === 0x6c &&
-      buf[s + 3] === 0x73 &&
-      buf[s + 4] === 0x65
-    )
-  }
-  return false
+  return spanEquals(buf, s, e, TRUE_BODY) || spanEquals(buf, s, e, FALSE_BODY)
 }
 
 // Floats are never read by zgate; this only keeps garbage out, like condure's structural pass.
@@ -292,23 +274,33 @@ export function isUtf8(buf: Uint8Array, s: number, e: number): boolean {
   return true
 }
 
-/** Decimal digits of a non-negative integer up to 2^53 (powers of 10 up to 1e16 are exact). */
+/** Decimal digits of a non-negative integer up to 2^53 (powers of 10 up to 1e16 are exact).
+ * The short cases first: lengths and seqs are almost always under 10^4. */
 function decimalDigits(v: number): number {
-  let d = 1
-  let p = 10
-  while (v >= p) {
-    d++
-    p *= 10
-  }
+  if (v < 10) return 1
+  if (v < 100) return 2
+  if (v < 1000) return 3
+  if (v < 10000) return 4
+  let d = 5
+  for (let p = 100000; v >= p; p *= 10) d++
   return d
 }
 
-/** Writes the digits of non-negative integer `v`, exactly `d` of them, ending before `end`. */
+/** Writes the `d` digits of non-negative integer `v` so that they end just before `end`. */
 function writeDigits(buf: Uint8Array, end: number, d: number, v: number): void {
-  for (let i = end - 1; i >= end - d; i--) {
+  let i = end - 1
+  // Int32 arithmetic is several times faster in JSC than Math.floor on doubles, but wraps past
+  // 2^31: peel digits in double arithmetic until what is left fits.
+  while (v > 0x7fffffff) {
     const q = Math.floor(v / 10)
-    buf[i] = CH_0 + (v - q * 10)
+    buf[i--] = CH_0 + (v - q * 10)
     v = q
+  }
+  let n = v | 0
+  for (const stop = end - d; i >= stop; i--) {
+    const q = (n / 10) | 0
+    buf[i] = CH_0 + (n - q * 10)
+    n = q
   }
 }
 
@@ -317,8 +309,9 @@ const EMPTY_BYTES = new Uint8Array(0)
 
 /**
  * Writes tnetstrings into a caller-supplied buffer at `pos`; re-point it with reset().
- * Capacity is the caller's job (check remaining()): typed-array writes past the end are
- * silently dropped, so an undersized buffer gives a truncated packet, never an exception.
+ * Capacity is the caller's job (check remaining() first): byte writes past the end are
+ * silently dropped and a copy of over COPY_LOOP_MAX_BYTES past it throws a RangeError, so an
+ * undersized buffer gives a broken packet or an exception, never a write out of bounds.
  * Typical use: `w.raw(0x54) // 'T'`, `w.beginMap()`, `w.ascii('id')`, `w.bytes(...)`, ...,
  * `w.endMap()`.
  */
@@ -327,14 +320,17 @@ export class TnWriter {
   pos: number
   /** Open containers. */
   depth: number
-  /** Content start of each open container, innermost last. */
-  private readonly openStarts: Int32Array
+  /** Where each open container's length prefix starts, innermost last. */
+  private readonly openPrefixes: Int32Array
+  /** Where each open container's content starts (after the reserved prefix). */
+  private readonly openContents: Int32Array
 
   constructor(buf: Uint8Array = EMPTY_BYTES, pos = 0) {
     this.buf = buf
     this.pos = pos
     this.depth = 0
-    this.openStarts = new Int32Array(TN_WRITER_DEPTH_MAX)
+    this.openPrefixes = new Int32Array(TN_WRITER_DEPTH_MAX)
+    this.openContents = new Int32Array(TN_WRITER_DEPTH_MAX)
   }
 
   /** Points the writer at `buf`, writing from `pos`, with no open containers. */
@@ -356,15 +352,7 @@ export class TnWriter {
 
   /** Raw bytes copied verbatim: for pre-encoded tnetstring fragments such as packet keys. */
   encoded(src: Uint8Array): void {
-    const n = src.length
-    if (n < COPY_LOOP_MAX_BYTES) {
-      const buf = this.buf
-      const p = this.pos
-      for (let i = 0; i < n; i++) buf[p + i] = src[i]
-    } else {
-      this.buf.set(src, this.pos)
-    }
-    this.pos += n
+    this.rawBytes(src, 0, src.length)
   }
 
   /** Byte string `,` holding src[s, e). */
@@ -376,17 +364,26 @@ export class TnWriter {
 
   /** Raw bytes src[s, e), unframed: content inside beginString()/endString(). */
   rawBytes(src: Uint8Array, s: number, e: number): void {
-    const n = e - s
     const buf = this.buf
     const p = this.pos
-    if (n < COPY_LOOP_MAX_BYTES) {
-      for (let i = 0; i < n; i++) buf[p + i] = src[s + i]
+    if (e - s > COPY_LOOP_MAX_BYTES) {
+      // A native memcpy beats a JS loop by far here. A whole array needs no view; a slice
+      // costs one view object (~64 bytes), small next to the bytes it moves.
+      if (s === 0 && e === src.length) buf.set(src, p)
+      else buf.set(src.subarray(s, e), p)
     } else {
-      // One view object per large copy (a body chunk): a native memcpy beats a JS loop by
-      // far there, and the view is small next to the bytes it moves.
-      buf.set(src.subarray(s, e), p)
+      // Unrolled by 4: about twice the speed of the plain loop in JSC.
+      const d = p - s
+      let i = s
+      for (const e4 = e - 3; i < e4; i += 4) {
+        buf[i + d] = src[i]
+        buf[i + d + 1] = src[i + 1]
+        buf[i + d + 2] = src[i + 2]
+        buf[i + d + 3] = src[i + 3]
+      }
+      for (; i < e; i++) buf[i + d] = src[i]
     }
-    this.pos = p + n
+    this.pos = p + e - s
   }
 
   /** Raw chars of an ASCII/latin1 string, unframed (one byte per char). */
@@ -400,13 +397,9 @@ export class TnWriter {
 
   /** Byte string `,` from a JS string of chars ≤ 0xff (ASCII/latin1), one byte per char. */
   ascii(str: string): void {
-    const n = str.length
-    this.lengthPrefix(n)
-    const buf = this.buf
-    const p = this.pos
-    for (let i = 0; i < n; i++) buf[p + i] = str.charCodeAt(i)
-    this.pos = p + n
-    buf[this.pos++] = TN_STRING
+    this.lengthPrefix(str.length)
+    this.rawAscii(str)
+    this.buf[this.pos++] = TN_STRING
   }
 
   /** Byte string `,` holding the UTF-8 encoding of `str`; a lone surrogate becomes U+FFFD,
@@ -427,7 +420,7 @@ export class TnWriter {
     const buf = this.buf
     let p = this.pos
     for (let i = 0; i < n; i++) {
-      let c = str.charCodeAt(i)
+      const c = str.charCodeAt(i)
       if (c < 0x80) {
         buf[p++] = c
       } else if (c < 0x800) {
@@ -474,30 +467,7 @@ export class TnWriter {
 
   /** Boolean `!`: `4:true!` or `5:false!` (zhttp.md 2.3). */
   bool(b: boolean): void {
-    const buf = this.buf
-    let p = this.pos
-    if (b) {
-      // 4:true!
-      buf[p] = 0x34
-      buf[p + 1] = CH_COLON
-      buf[p + 2] = 0x74
-      buf[p + 3] = 0x72
-      buf[p + 4] = 0x75
-      buf[p + 5] = 0x65
-      p += 6
-    } else {
-      // 5:false!
-      buf[p] = 0x35
-      buf[p + 1] = CH_COLON
-      buf[p + 2] = 0x66
-      buf[p + 3] = 0x61
-      buf[p + 4] = 0x6c
-      buf[p + 5] = 0x73
-      buf[p + 6] = 0x65
-      p += 7
-    }
-    buf[p] = TN_BOOL
-    this.pos = p + 1
+    this.rawBytes(b ? TRUE_FRAME : FALSE_FRAME, 0, b ? 7 : 8)
   }
 
   /** Null `0:~` (condure never emits it; here for completeness and tests). */
@@ -513,48 +483,52 @@ export class TnWriter {
   /** A byte string `,` assembled from several pieces (rawBytes, rawAscii, raw) up to
    * endString(), e.g. the `uri` = scheme + `://` + host + target (zhttp.md 4.3). Framed like
    * a container, so its length need not be known up front. */
-  beginString(): void {
-    this.begin()
+  beginString(lengthDigits = TN_CONTAINER_DIGITS_GUESS): void {
+    this.begin(lengthDigits)
   }
 
   endString(): void {
     this.end(TN_STRING)
   }
 
-  beginList(): void {
-    this.begin()
+  /** `lengthDigits`: expected digits of the content length; a wrong guess costs one move. */
+  beginList(lengthDigits = TN_CONTAINER_DIGITS_GUESS): void {
+    this.begin(lengthDigits)
   }
 
   endList(): void {
     this.end(TN_LIST)
   }
 
-  beginMap(): void {
-    this.begin()
+  /** `lengthDigits`: expected digits of the content length; a wrong guess costs one move. */
+  beginMap(lengthDigits = TN_CONTAINER_DIGITS_GUESS): void {
+    this.begin(lengthDigits)
   }
 
   endMap(): void {
     this.end(TN_MAP)
   }
 
-  private begin(): void {
+  private begin(lengthDigits: number): void {
     if (this.depth >= TN_WRITER_DEPTH_MAX) {
       // Only a coding error can get here: packets nest 3 deep.
       throw new RangeError(`tnetstring nesting deeper than ${TN_WRITER_DEPTH_MAX}`)
     }
-    this.pos += CONTAINER_PREFIX_RESERVE_BYTES
-    this.openStarts[this.depth++] = this.pos
+    this.openPrefixes[this.depth] = this.pos
+    // At least one digit; a bad hint only costs a move.
+    this.pos += lengthDigits > 1 ? lengthDigits + 1 : 2
+    this.openContents[this.depth++] = this.pos
   }
 
   // Writes the real `<len>:` in front of the content, moving the content if the reserve was
   // the wrong size, then the type byte.
   private end(type: number): void {
     const buf = this.buf
-    const contentStart = this.openStarts[--this.depth]
+    const depth = --this.depth
+    const contentStart = this.openContents[depth]
     const len = this.pos - contentStart
     const d = decimalDigits(len)
-    const prefixStart = contentStart - CONTAINER_PREFIX_RESERVE_BYTES
-    const newStart = prefixStart + d + 1
+    const newStart = this.openPrefixes[depth] + d + 1
     if (newStart !== contentStart) moveBytes(buf, contentStart, newStart, len)
     writeDigits(buf, newStart - 1, d, len)
     buf[newStart - 1] = CH_COLON
@@ -563,13 +537,24 @@ export class TnWriter {
     this.pos = end + 1
   }
 
-  /** `<n>:` */
+  /** `<n>:`, with the 1- and 2-digit lengths of keys and header fields written inline. */
   private lengthPrefix(n: number): void {
-    const d = decimalDigits(n)
-    const end = this.pos + d
-    writeDigits(this.buf, end, d, n)
-    this.buf[end] = CH_COLON
-    this.pos = end + 1
+    const buf = this.buf
+    let p = this.pos
+    if (n < 10) {
+      buf[p++] = CH_0 + n
+    } else if (n < 100) {
+      const q = (n / 10) | 0
+      buf[p] = CH_0 + q
+      buf[p + 1] = CH_0 + (n - q * 10)
+      p += 2
+    } else {
+      const d = decimalDigits(n)
+      p += d
+      writeDigits(buf, p, d, n)
+    }
+    buf[p] = CH_COLON
+    this.pos = p + 1
   }
 }
 
@@ -579,7 +564,7 @@ function isLowSurrogate(c: number): boolean {
 
 /** Moves buf[from, from + n) to `to` (ranges may overlap). */
 function moveBytes(buf: Uint8Array, from: number, to: number, n: number): void {
-  if (n >= COPY_LOOP_MAX_BYTES) {
+  if (n >= MOVE_LOOP_MAX_BYTES) {
     buf.copyWithin(to, from, from + n)
   } else if (to < from) {
     for (let i = 0; i < n; i++) buf[to + i] = buf[from + i]

@@ -6,8 +6,9 @@
 // with TinyCC and receives libzmq's function pointers, so it never links libzmq itself.
 //
 // Other code sees only `interface ZmqLib`. Its methods ARE the raw FFI functions (no
-// wrapper), except when ZGATE_TRACE_FFI is set at load time: then each one is wrapped to
-// log its arguments, result and duration to stderr. Tracing off costs nothing.
+// wrapper; only the control-path calls that return a pointer or a string convert it).
+// When ZGATE_TRACE_FFI is set (not "0") at load time, each method is wrapped to log its
+// arguments, result and duration to stderr. Tracing off costs nothing.
 //
 // The zeromq package's JavaScript API must never be imported here: it crashes inside Bun.
 
@@ -76,8 +77,11 @@ export interface ZmqLib {
   /** Unbatched zmq_recv, for benchmarks only: errno is not captured. */
   recvRaw(sock: Pointer, buf: Uint8Array, len: number, flags: number): number
 
-  /** Send framed messages from buf[0, len); returns bytes consumed (a message boundary). */
-  sendBatch(sock: Pointer, buf: Uint8Array, len: number, stats: Int32Array): number
+  /**
+   * Send framed messages from buf[0, len); returns bytes consumed (a message boundary).
+   * wantEvents = 1 also reads ZMQ_EVENTS into stats[STAT_EVENTS] (one more syscall).
+   */
+  sendBatch(sock: Pointer, buf: Uint8Array, len: number, wantEvents: number, stats: Int32Array): number
   /** Per-socket receive state holding a message that did not fit yet. */
   rxNew(): Pointer | null
   rxFree(rx: Pointer): void
@@ -212,8 +216,11 @@ const SHIM_SYMBOLS = {
   },
   // int zg_endpoint(void *sock, int op, const char *addr)
   zg_endpoint: { args: [FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
-  // int zg_send_batch(void *sock, const uint8_t *buf, int len, int32_t *stats)
-  zg_send_batch: { args: [FFIType.ptr, FFIType.ptr, FFIType.i32, FFIType.ptr], returns: FFIType.i32 },
+  // int zg_send_batch(void *sock, const uint8_t *buf, int len, int want_events, int32_t *stats)
+  zg_send_batch: {
+    args: [FFIType.ptr, FFIType.ptr, FFIType.i32, FFIType.i32, FFIType.ptr],
+    returns: FFIType.i32,
+  },
   // zg_rx_t *zg_rx_new(void)
   zg_rx_new: { args: [], returns: FFIType.ptr },
   // void zg_rx_free(zg_rx_t *rx)
@@ -254,7 +261,7 @@ const SHIM_SYMBOLS = {
 type ZmqRaw = Library<typeof ZMQ_SYMBOLS>
 type ShimRaw = Library<typeof SHIM_SYMBOLS>
 
-let libraryPathOverride: string | null = process.env.ZGATE_LIBZMQ ?? null
+let libraryPathOverride: string | null = process.env.ZGATE_LIBZMQ || null
 let instance: ZmqLib | null = null
 
 /**
@@ -392,7 +399,8 @@ function build(): ZmqLib {
     pollerWakeups: s.zg_poller_wakeups,
     pollerStop: s.zg_poller_stop,
   }
-  return process.env.ZGATE_TRACE_FFI ? traced(lib) : lib
+  const trace = process.env.ZGATE_TRACE_FFI
+  return trace && trace !== '0' ? traced(lib) : lib
 }
 
 /** The process-wide libzmq binding, loaded on first use. Throws ZmqLoadError. */

@@ -11,8 +11,10 @@
 // - Inbox layout: frame bytes back to back in `buf`, located by `index` (see Inbox).
 // - Only the JS thread touches sockets; the poller thread only watches ZMQ_FD descriptors.
 // - ZMQ_FD is edge-like: it signals when the socket's command mailbox gets work, and any
-//   zmq call on the socket may consume that signal. So after every batch and before every
-//   re-arm we read ZMQ_EVENTS and re-notify ourselves if input is already waiting.
+//   zmq call on the socket may consume that signal. So after each flush() of a polled
+//   socket and before every re-arm we read ZMQ_EVENTS and re-notify ourselves if input is
+//   already waiting. The same fd signals when a blocked sender may write again (the peer
+//   read enough to send "activate_write"), so a polled socket needs no send-retry timer.
 
 import type { JSCallback, Pointer } from 'bun:ffi'
 import { INBOUND_MESSAGE_SIZE_MAX_BYTES, OUTBOX_SIZE_MIN_BYTES } from '../limits.ts'
@@ -364,6 +366,11 @@ export class Inbox {
   count = 0
   /** Bytes of frame data in the last batch. */
   bytes = 0
+  /**
+   * The last recvBatch() stopped because nothing more was waiting (libzmq said EAGAIN), so
+   * ZMQ_FD will signal new input: a drain loop may stop without another (empty) call.
+   */
+  drained = false
 
   constructor(capacity: number, maxMessages: number, maxFrames: number) {
     this.buf = new Uint8Array(capacity)
@@ -524,7 +531,7 @@ export class ZmqSocket {
     if (ob.isOpen) misuse('flush() inside an open message')
     const h = this.live('send')
     const st = this.stats
-    const n = this.lib.sendBatch(h, ob.buf, ob.committed, st)
+    const n = this.lib.sendBatch(h, ob.buf, ob.committed, this.poller !== null ? 1 : 0, st)
     this.sent += st[STAT_MESSAGES]
     this.sendDropped += st[STAT_DROPPED]
     this.blocked = st[STAT_BLOCKED] !== 0
@@ -537,7 +544,8 @@ export class ZmqSocket {
   /**
    * Receive whole messages into `inbox` in one FFI crossing; returns how many (0: none
    * waiting). A message that does not fit stays pending in the shim and comes first next
-   * time. Drain with `while (sock.recvBatch() > 0)` so libzmq re-signals ZMQ_FD.
+   * time. Drain until `inbox.drained` (or until it returns 0) so libzmq re-signals ZMQ_FD:
+   *   do { const n = sock.recvBatch(); handle(n) } while (!sock.inbox.drained)
    */
   recvBatch(): number {
     const h = this.live('recv')
@@ -546,6 +554,7 @@ export class ZmqSocket {
     const n = this.lib.recvBatch(h, this.rx!, ib.buf, ib.buf.length, ib.index, ib.maxMessages, ib.maxFrames, st)
     ib.count = n
     ib.bytes = st[STAT_BYTES]
+    ib.drained = st[STAT_BLOCKED] === 0 && st[STAT_ERRNO] === 0
     this.received += n
     this.recvDropped += st[STAT_DROPPED]
     // A hard error after some messages is reported by the next call, which meets it again.
@@ -580,12 +589,21 @@ const POLLER_NOTIFIED = 2
 /** call: nothing. next: none */
 const POLLER_STOPPED = 3
 
+/** Started pollers, joined at process exit so no thread calls into a dying VM. */
+const livePollers = new Set<ZmqPoller>()
+let exitHookInstalled = false
+
 /**
  * Wakes the JS thread when any registered socket may have work, without spinning: a C
  * thread blocks in poll(2) on their ZMQ_FDs. `onReady` runs on the JS thread, once, and
  * not again until rearm(). onReady must drain every registered socket (recvBatch() until
- * 0) before calling rearm(), or rearm() will re-notify at once.
+ * inbox.drained) before calling rearm(), or rearm() will re-notify at once.
  */
+/** Period of the poller's keep-alive timer: long, it only has to exist. */
+const POLLER_KEEP_ALIVE_MS = 1 << 30
+
+function noop(): void {}
+
 export class ZmqPoller {
   /** onReady calls so far (C wake-ups plus self-notifications). */
   notifications = 0
@@ -598,6 +616,11 @@ export class ZmqPoller {
   private readonly fds: number[] = []
   private immediatePending = false
   private readonly fireBound: () => void
+  /**
+   * A referenced timer while started: without one, Bun's event loop may sleep without
+   * dispatching calls queued by the poller thread (and would exit with nothing else to do).
+   */
+  private keepAlive: ReturnType<typeof setInterval> | null = null
 
   constructor(onReady: () => void) {
     this.lib = loadZmq()
@@ -641,15 +664,30 @@ export class ZmqPoller {
     const rc = this.lib.pollerStart(this.live())
     if (rc < 0) throw zmqError(this.lib, 'ZMQ_POLLER', 'poller start', -rc)
     this.state = POLLER_ARMED
+    this.keepAlive = setInterval(noop, POLLER_KEEP_ALIVE_MS)
+    livePollers.add(this)
+    if (!exitHookInstalled) {
+      exitHookInstalled = true
+      process.on('exit', () => {
+        for (const p of livePollers) p.stop()
+      })
+    }
   }
 
-  /** Call after draining: re-notifies if input already waits, else re-arms the thread. */
+  /**
+   * Call after draining: re-notifies if a socket is already ready, else re-arms the
+   * thread. Ready = input waiting, or unsent messages and POLLOUT (not for ROUTER, whose
+   * POLLOUT is always set: a ROUTER blocked on one full peer needs a retry timer).
+   */
   rearm(): void {
     if (this.state !== POLLER_NOTIFIED) return
     for (let i = 0; i < this.sockets.length; i++) {
-      // Reading ZMQ_EVENTS also consumes the fd's pending signal, so the thread will not
-      // wake for commands we have already handled.
-      if ((this.sockets[i].events() & ZMQ_POLLIN) !== 0) {
+      // Reading ZMQ_EVENTS processes the socket's commands and so consumes its fd signal:
+      // whatever those commands changed must be acted on now, not left to the thread.
+      const s = this.sockets[i]
+      const ev = s.events()
+      const writable = (ev & ZMQ_POLLOUT) !== 0 && s.outbox.pending > 0 && s.type !== ZMQ_ROUTER
+      if ((ev & ZMQ_POLLIN) !== 0 || writable) {
         this.schedule()
         return
       }
@@ -662,6 +700,9 @@ export class ZmqPoller {
   stop(): void {
     if (this.state === POLLER_STOPPED) return
     this.state = POLLER_STOPPED
+    if (this.keepAlive !== null) clearInterval(this.keepAlive)
+    this.keepAlive = null
+    livePollers.delete(this)
     for (const s of this.sockets) s.poller = null
     this.sockets.length = 0
     this.fds.length = 0

@@ -24,6 +24,9 @@ const DEFAULT_WAIT_MS = 5_000
 const CONNECT_TIMEOUT_MS = 5_000
 const IPC_PATH_MAX = 100 // sun_path is 108 bytes; leave room for "-out-stream"
 const PROBE_HOST = 'zgate-harness-probe'
+const READY_LINE = /\] started$/
+const SIGNAL_HANDLER_WAIT_MS = 2_000
+const PIPE_DRAIN_MS = 500 // after exit, how long to wait for the last stdout/stderr lines
 
 // ---------------------------------------------------------------------------------------
 // cleanup registry
@@ -53,6 +56,19 @@ export async function cleanup(): Promise<void> {
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms))
+}
+
+/** Resolves true when `p` settles within `ms`, else false; the timer never outlives it. */
+export async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const t = new Promise<false>((r) => {
+    timer = setTimeout(() => r(false), ms)
+  })
+  const done = p.then(
+    () => true as const,
+    () => true as const,
+  )
+  return Promise.race([done, t]).finally(() => clearTimeout(timer))
 }
 
 /** Races `p` against a timer; rejects with `what()` (evaluated lazily) on timeout. */
@@ -148,13 +164,9 @@ async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<stri
 async function stopProcess(proc: Subprocess, signal: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
   if (proc.exitCode === null && proc.signalCode === null) {
     proc.kill(signal)
-    const done = await Promise.race([proc.exited.then(() => true), sleep(timeoutMs).then(() => false)])
-    if (!done) {
-      proc.kill('SIGKILL')
-      await Promise.race([proc.exited, sleep(PROCESS_KILL_WAIT_MS)])
-    }
+    if (!(await settlesWithin(proc.exited, timeoutMs))) proc.kill('SIGKILL')
   }
-  await Promise.race([proc.exited, sleep(PROCESS_KILL_WAIT_MS)])
+  await settlesWithin(proc.exited, PROCESS_KILL_WAIT_MS)
   liveProcs.delete(proc)
   return proc.exitCode
 }
@@ -230,8 +242,13 @@ export interface GatewayOptions {
   cmd?: string[]
   cwd?: string
   env?: Record<string, string>
-  /** Wait for `listening on` lines plus a TCP connect to each listener (default true). */
+  /** Wait for `listening on` lines, `readyLine` and a TCP connect to each listener (default true). */
   waitReady?: boolean
+  /**
+   * Logged once start-up is complete (condure and zgate: `[INFO] ... [<target>] started`);
+   * signals sent before it may hit default handlers. null: do not wait for it.
+   */
+  readyLine?: RegExp | null
   readyTimeoutMs?: number
 }
 
@@ -263,7 +280,10 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   liveProcs.add(proc)
   const all: { stream: 'stdout' | 'stderr'; line: string }[] = []
   const isDead = () => proc.exitCode !== null || proc.signalCode !== null
-  const dump = () => `${cmd.join(' ')}\n  exit=${proc.exitCode ?? proc.signalCode ?? 'running'}\n  ` + all.map((l) => l.line).join('\n  ')
+  const dump = () => {
+    const exit = proc.exitCode ?? proc.signalCode ?? 'running'
+    return `${cmd.join(' ')}\n  exit=${exit}\n  ${all.map((l) => l.line).join('\n  ')}`
+  }
   const n = new Notifier(() => (isDead() ? `gateway exited (${proc.exitCode ?? proc.signalCode})` : undefined))
   const pump = async (stream: 'stdout' | 'stderr', rs: ReadableStream<Uint8Array>) => {
     for await (const line of linesOf(rs)) {
@@ -273,14 +293,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   }
   const pumps = Promise.all([pump('stdout', proc.stdout), pump('stderr', proc.stderr)]).catch(() => {})
   const exited = proc.exited.then(async () => {
-    await Promise.race([pumps, sleep(500)])
+    await settlesWithin(pumps, PIPE_DRAIN_MS)
     liveProcs.delete(proc)
     n.wake()
     return proc.exitCode
   })
 
   const waitForLine = (re: RegExp, timeoutMs = DEFAULT_WAIT_MS, since = 0): Promise<string> =>
-    n.waitFor(() => all.slice(since).find((l) => re.test(l.line))?.line, timeoutMs, () => `a line matching ${re}:\n${dump()}`)
+    n.waitFor(
+      () => all.slice(since).find((l) => re.test(l.line))?.line,
+      timeoutMs,
+      () => `a line matching ${re}:\n${dump()}`,
+    )
 
   let stopping: Promise<number | null> | undefined
   const listeners = listenTargets(opts.args)
@@ -296,7 +320,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     exited,
     stop: (signal = 'SIGTERM', timeoutMs = PROCESS_STOP_TIMEOUT_MS) => {
       stopping ??= stopProcess(proc, signal, timeoutMs).then(async (code) => {
-        await Promise.race([pumps, sleep(500)])
+        await settlesWithin(pumps, PIPE_DRAIN_MS)
         return code
       })
       return stopping
@@ -313,6 +337,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
         Math.max(deadline - Date.now(), 1),
         () => `${want} "listening on" line(s)`,
       )
+      const readyLine = opts.readyLine === undefined ? READY_LINE : opts.readyLine
+      if (readyLine) await waitForLine(readyLine, Math.max(deadline - Date.now(), 1))
+      await waitSignalHandlers(proc.pid, Math.min(SIGNAL_HANDLER_WAIT_MS, Math.max(deadline - Date.now(), 1)))
       for (const l of listeners) await probeConnect(l, deadline)
     } catch (e) {
       await gw.stop('SIGKILL')
@@ -320,6 +347,36 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     }
   }
   return gw
+}
+
+// Signal numbers on Linux; bit (n - 1) of /proc/PID/status SigCgt is set once n is caught.
+const STOP_SIGNALS = { SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 }
+
+/** Whether `pid` has handlers installed for SIGINT, SIGQUIT and SIGTERM; null if unknown. */
+export async function stopSignalsHandled(pid: number): Promise<boolean | null> {
+  let status: string
+  try {
+    status = await Bun.file(`/proc/${pid}/status`).text()
+  } catch {
+    return null
+  }
+  const m = /^SigCgt:\s*([0-9a-f]+)$/m.exec(status)
+  if (!m) return null
+  const caught = BigInt(`0x${m[1]}`)
+  return Object.values(STOP_SIGNALS).every((n) => (caught >> BigInt(n - 1)) & 1n)
+}
+
+/**
+ * condure logs `started` a moment before it installs its signal handlers, so a SIGTERM
+ * sent right after the line kills it outright. Wait (bounded) until the kernel reports the
+ * handlers; if they never appear, carry on and let the test see the default disposition.
+ */
+async function waitSignalHandlers(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (Date.now() < deadline) {
+    if ((await stopSignalsHandled(pid)) !== false) return
+    await sleep(5)
+  }
 }
 
 /** Connects (and immediately closes) until the listener accepts or the deadline passes. */
@@ -371,8 +428,13 @@ export interface PeerEvent {
   [key: string]: Json | undefined
 }
 
-/** A predicate, or packet fields that must deep-equal (a key set to undefined must be absent; `$sock` matches the socket). */
-export type PacketFilter = ((p: PeerPacket) => boolean) | ({ $sock?: 'pull' | 'router' } & { [field: string]: Json | undefined })
+/**
+ * A predicate, or packet fields that must deep-equal; a key set to undefined must be absent
+ * and `$sock` matches the socket.
+ */
+export type PacketFilter =
+  | ((p: PeerPacket) => boolean)
+  | ({ $sock?: 'pull' | 'router' } & { [field: string]: Json | undefined })
 
 export interface PeerOptions {
   base: string
@@ -437,6 +499,11 @@ function matches(filter: PacketFilter | undefined, p: PeerPacket): boolean {
   return true
 }
 
+function describeFilter(f: PacketFilter | undefined): string {
+  if (f === undefined) return ''
+  return ` matching ${typeof f === 'function' ? f.toString() : JSON.stringify(f)}`
+}
+
 function describePacket(p: PeerPacket): string {
   const s = JSON.stringify(p.error ? { error: p.error, raw: Buffer.from(p.raw).toString('latin1') } : p.packet)
   return `  #${p.index} ${p.sock}: ${s.length > 300 ? `${s.slice(0, 300)}...` : s}`
@@ -447,7 +514,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const instance = opts.instance ?? 'condure'
   const node = Bun.which('node')
   if (node === null) throw new Error('startPeer: node is not installed')
-  const args = [PEER_SCRIPT, '--base', opts.base, '--from', from, '--instance', instance, opts.bind ? '--bind' : '--connect']
+  const args = [PEER_SCRIPT, '--base', opts.base, '--from', from, '--instance', instance]
+  args.push(opts.bind ? '--bind' : '--connect')
   if (opts.auto) args.push('--auto', opts.auto)
   const proc = Bun.spawn([node, ...args], { cwd: REPO_ROOT, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' })
   liveProcs.add(proc)
@@ -518,7 +586,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     })(),
   ]).catch(() => {})
   void proc.exited.then(async () => {
-    await Promise.race([pumps, sleep(500)])
+    await settlesWithin(pumps, PIPE_DRAIN_MS)
     liveProcs.delete(proc)
     for (const a of acks.values()) a.rej(new Error(`peer exited (code ${proc.exitCode})`))
     acks.clear()
@@ -526,7 +594,10 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   })
   const dumpState = () => {
     const q = queue.length ? queue.map(describePacket).join('\n') : '  (none)'
-    const tail = [...events.slice(-8).map((e) => `  ${JSON.stringify(e)}`), ...errLines.slice(-8).map((l) => `  stderr: ${l}`)].join('\n')
+    const tail = [
+      ...events.slice(-8).map((e) => `  ${JSON.stringify(e)}`),
+      ...errLines.slice(-8).map((l) => `  stderr: ${l}`),
+    ].join('\n')
     return `queued packets:\n${q}\nlast events:\n${tail}`
   }
   const waitFor = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
@@ -557,22 +628,31 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           return i < 0 ? undefined : queue.splice(i, 1)[0]
         },
         timeoutMs,
-        `next packet${filter === undefined ? '' : ` matching ${typeof filter === 'function' ? filter.toString() : JSON.stringify(filter)}`}`,
+        `next packet${describeFilter(filter)}`,
       ),
     expectNone: async (filter, ms = 1000) => {
       const start = history.length
       await sleep(ms)
-      const hit = history.slice(start).concat(queue).find((p) => !probeIds.has(String(p.packet.id)) && matches(filter, p))
+      const candidates = history.slice(start).concat(queue)
+      const hit = candidates.find((p) => !probeIds.has(String(p.packet.id)) && matches(filter, p))
       if (hit) throw new Error(`expected no matching packet, got:\n${describePacket(hit)}`)
     },
     packets: () => history.slice(),
     queued: () => queue.slice(),
     events: () => events.slice(),
     stderr: () => errLines.slice(),
-    send: (packet, o) => command({ cmd: 'send', packet: toWire(packet), ...(o?.address === undefined ? {} : { address: o.address }) }),
+    send: (packet, o) => {
+      const cmd: { [key: string]: Json } = { cmd: 'send', packet: toWire(packet) }
+      if (o?.address !== undefined) cmd.address = o.address
+      return command(cmd)
+    },
     sendRaw: (bytes) => command({ cmd: 'sendRaw', b64: Buffer.from(bytes).toString('base64') }),
     waitLinked: (timeoutMs = GATEWAY_READY_TIMEOUT_MS) =>
-      waitFor(() => (linked.pull && linked.router && linked.pub && linked.sub ? true : undefined), timeoutMs, `link ${JSON.stringify(linked)}`).then(() => {}),
+      waitFor(
+        () => (linked.pull && linked.router && linked.pub && linked.sub ? true : undefined),
+        timeoutMs,
+        `link ${JSON.stringify(linked)}`,
+      ).then(() => {}),
     resetLinked: () => {
       linked = { pull: false, router: false, pub: false, sub: false }
     },
@@ -585,7 +665,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
           } catch {
             // already gone
           }
-          await Promise.race([proc.exited, sleep(2000)])
+          await settlesWithin(proc.exited, PROCESS_KILL_WAIT_MS)
         }
         return stopProcess(proc, 'SIGTERM', PROCESS_KILL_WAIT_MS)
       })()
@@ -661,7 +741,11 @@ export interface RawConn {
 
 type RawTarget = number | { port: number; host?: string } | { unix: string }
 
-export async function rawHttp(target: RawTarget, initial?: string | Uint8Array, opts: { connectTimeoutMs?: number } = {}): Promise<RawConn> {
+export async function rawHttp(
+  target: RawTarget,
+  initial?: string | Uint8Array,
+  opts: { connectTimeoutMs?: number } = {},
+): Promise<RawConn> {
   let buf = new Uint8Array(4096)
   let len = 0
   let cursor = 0
@@ -669,7 +753,7 @@ export async function rawHttp(target: RawTarget, initial?: string | Uint8Array, 
   let closeInfo: CloseInfo | undefined
   let resolveClosed: (c: CloseInfo) => void = () => {}
   const closed = new Promise<CloseInfo>((r) => (resolveClosed = r))
-  const n = new Notifier(() => (closeInfo ? `connection closed (${closeInfo.how}${closeInfo.error ? `: ${closeInfo.error}` : ''})` : undefined))
+  const n = new Notifier(() => (closeInfo ? `connection closed (${describeClose(closeInfo)})` : undefined))
   const wake = () => n.wake()
   const finish = (c: CloseInfo) => {
     if (closeInfo) return
@@ -705,16 +789,14 @@ export async function rawHttp(target: RawTarget, initial?: string | Uint8Array, 
     close: (_s: Socket<undefined>, err?: Error) => finish(err ? classify(err) : { how: 'fin' }),
     error: (_s: Socket<undefined>, err: Error) => finish(classify(err)),
   }
-  const describe = typeof target === 'number' ? `127.0.0.1:${target}` : 'unix' in target ? target.unix : `${target.host ?? '127.0.0.1'}:${target.port}`
+  const t = typeof target === 'number' ? { host: '127.0.0.1', port: target } : target
+  const describe = 'unix' in t ? t.unix : `${t.host ?? '127.0.0.1'}:${t.port}`
   const connecting =
-    typeof target === 'object' && 'unix' in target
-      ? Bun.connect({ unix: target.unix, socket: handlers })
-      : Bun.connect({
-          hostname: typeof target === 'number' ? '127.0.0.1' : (target.host ?? '127.0.0.1'),
-          port: typeof target === 'number' ? target : target.port,
-          socket: handlers,
-        })
-  const sock = await withTimeout(connecting, opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS, () => `connect to ${describe}`)
+    'unix' in t
+      ? Bun.connect({ unix: t.unix, socket: handlers })
+      : Bun.connect({ hostname: t.host ?? '127.0.0.1', port: t.port, socket: handlers })
+  const connectMs = opts.connectTimeoutMs ?? CONNECT_TIMEOUT_MS
+  const sock = await withTimeout(connecting, connectMs, () => `connect to ${describe}`)
   cleanups.push(() => conn.close())
   const received = () => buf.slice(0, len)
   const dump = () => JSON.stringify(Buffer.from(buf.subarray(0, len)).toString('latin1').slice(-2000))
@@ -763,7 +845,8 @@ export async function rawHttp(target: RawTarget, initial?: string | Uint8Array, 
     get isClosed() {
       return closeInfo !== undefined
     },
-    waitClosed: (timeoutMs = DEFAULT_WAIT_MS) => withTimeout(closed, timeoutMs, () => `server to close ${describe}; received ${len} bytes: ${dump()}`),
+    waitClosed: (timeoutMs = DEFAULT_WAIT_MS) =>
+      withTimeout(closed, timeoutMs, () => `server to close ${describe}; received ${len} bytes: ${dump()}`),
     end() {
       if (!closeInfo) sock.shutdown()
     },
@@ -783,7 +866,12 @@ export async function rawHttp(target: RawTarget, initial?: string | Uint8Array, 
 
 function classify(err: Error): CloseInfo {
   const code = (err as Error & { code?: string }).code ?? ''
-  return { how: code === 'ECONNRESET' || /reset/i.test(err.message) ? 'reset' : 'error', error: `${code} ${err.message}`.trim() }
+  const how = code === 'ECONNRESET' || /reset/i.test(err.message) ? 'reset' : 'error'
+  return { how, error: `${code} ${err.message}`.trim() }
+}
+
+function describeClose(c: CloseInfo): string {
+  return c.error ? `${c.how}: ${c.error}` : c.how
 }
 
 // ---------------------------------------------------------------------------------------
@@ -866,7 +954,9 @@ export function dechunk(bytes: Uint8Array): Dechunked | null {
     const eol = b.indexOf('\r\n', pos)
     if (eol < 0) return null
     const sizeText = b.toString('latin1', pos, eol).split(';')[0]!.trim()
-    if (!/^[0-9a-fA-F]+$/.test(sizeText)) throw new Error(`bad chunk size line ${JSON.stringify(b.toString('latin1', pos, eol))}`)
+    if (!/^[0-9a-fA-F]+$/.test(sizeText)) {
+      throw new Error(`bad chunk size line ${JSON.stringify(b.toString('latin1', pos, eol))}`)
+    }
     const size = parseInt(sizeText, 16)
     pos = eol + 2
     if (size === 0) break
@@ -920,7 +1010,9 @@ export function responseLength(bytes: Uint8Array, opts: { head?: boolean } = {})
 export function bytesOf(v: Json | undefined): Uint8Array {
   if (v === undefined || v === null) return new Uint8Array(0)
   if (typeof v === 'string') return new TextEncoder().encode(v)
-  if (typeof v === 'object' && !Array.isArray(v) && typeof v.$b64 === 'string') return new Uint8Array(Buffer.from(v.$b64, 'base64'))
+  if (typeof v === 'object' && !Array.isArray(v) && typeof v.$b64 === 'string') {
+    return new Uint8Array(Buffer.from(v.$b64, 'base64'))
+  }
   throw new Error(`not a byte string: ${JSON.stringify(v)}`)
 }
 

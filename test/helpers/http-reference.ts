@@ -3,8 +3,12 @@
 // The unit tests check the fast code against these on shared tables and mutated inputs
 // (style.md rule 8). Bytes map 1:1 onto latin1 characters, so string indexes are byte offsets.
 
-import { REQUEST_HEADERS_MAX, URI_SIZE_MAX_BYTES } from '../../src/limits.ts'
-import { CHUNK_LINE_SIZE_MAX_BYTES, CHUNK_TRAILER_SIZE_MAX_BYTES } from '../../src/limits.ts'
+import {
+  CHUNK_LINE_SIZE_MAX_BYTES,
+  CHUNK_TRAILER_SIZE_MAX_BYTES,
+  REQUEST_HEADERS_MAX,
+  URI_SIZE_MAX_BYTES,
+} from '../../src/limits.ts'
 import * as P from '../../src/http/parser.ts'
 import * as C from '../../src/http/chunked.ts'
 
@@ -46,7 +50,8 @@ const TOKEN_PREFIX = new RegExp(`^${TCHAR}*`)
 const TARGET_PREFIX = /^[\x21-\x7e\x80-\xff]*/
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 const VERSION = /^HTTP\/([0-9])\.([0-9])$/
-const LEADING_EMPTY_LINES = /^(?:\r\n|\n)*/
+/** Mirrors LEADING_EMPTY_LINES_MAX_BYTES in src/http/parser.ts. */
+export const REF_LEADING_EMPTY_LINES_MAX_BYTES = 64
 
 function trimOws(s: string): string {
   return s.replace(/^[ \t]+/, '').replace(/[ \t]+$/, '')
@@ -56,9 +61,20 @@ function listElements(value: string): string[] {
   return value.split(',').map(trimOws)
 }
 
+/** Length of the empty lines before the request line, whole lines while under the bound. */
+function leadingEmptyLines(s: string): number {
+  let lead = 0
+  while (lead < REF_LEADING_EMPTY_LINES_MAX_BYTES) {
+    if (s.startsWith('\r\n', lead)) lead += 2
+    else if (s.startsWith('\n', lead)) lead += 1
+    else break
+  }
+  return lead
+}
+
 /** End of the head (just past the empty line), or -1. */
 export function refFindHeadEnd(s: string): number {
-  const lead = LEADING_EMPTY_LINES.exec(s)![0].length
+  const lead = leadingEmptyLines(s)
   const m = /\n\r?\n/.exec(s.slice(lead))
   return m ? lead + m.index + m[0].length : -1
 }
@@ -148,7 +164,7 @@ function interpret(head: RefHead, name: string, value: string, index: number): n
 export function refParse(s: string): RefResult {
   const end = refFindHeadEnd(s)
   if (end < 0) return fail(P.PARSE_ERR_INCOMPLETE)
-  const lead = LEADING_EMPTY_LINES.exec(s)![0].length
+  const lead = leadingEmptyLines(s)
   // Every line ends in LF; drop the one CR of a CRLF. A CR left inside a line is a bare CR.
   const lines = s
     .slice(lead, end)
@@ -261,11 +277,11 @@ export function refDechunk(s: string): RefChunked {
     const hex = /^[0-9a-fA-F]*/.exec(line.text)![0]
     const ext = line.text.slice(hex.length)
     if (hex === '') return chunkFail(C.CHUNK_ERR_SIZE)
+    if (BigInt('0x' + hex) > 0xffffffffn) return chunkFail(C.CHUNK_ERR_SIZE_TOO_LARGE)
     // after the digits: BWS, `;` or a (bare) CR, which the next check refuses
     if (ext !== '' && !' \t;\r'.includes(ext[0])) return chunkFail(C.CHUNK_ERR_SIZE)
     if (!/^[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?$/.test(ext)) return chunkFail(C.CHUNK_ERR_EXTENSION)
     if (line.text.length > CHUNK_LINE_SIZE_MAX_BYTES) return chunkFail(C.CHUNK_ERR_LINE_TOO_LONG)
-    if (BigInt('0x' + hex) > 0xffffffffn) return chunkFail(C.CHUNK_ERR_SIZE_TOO_LARGE)
     const size = Number(BigInt('0x' + hex))
     pos = line.next
     if (size === 0) break

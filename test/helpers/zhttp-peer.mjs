@@ -119,7 +119,8 @@ export function decodeAt(buf, pos) {
     case '#': {
       if (!/^-?[0-9]+$/.test(text())) throw new Error(`offset ${pos}: bad integer ${JSON.stringify(text())}`)
       const n = BigInt(text())
-      value = n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(n) : { $int: text() }
+      const safe = n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER)
+      value = safe ? Number(n) : { $int: text() }
       break
     }
     case '^': {
@@ -253,20 +254,20 @@ for (const [name, sock] of Object.entries(socks)) {
 
 let quitting = false
 
-async function pumpPull() {
-  for await (const frames of pull) {
+// PULL delivers [payload]; ROUTER delivers [gateway-identity, "", payload].
+async function pumpPackets(name, sock) {
+  for await (const frames of sock) {
     const payload = frames[frames.length - 1]
     const d = decodePayload(payload)
-    emit({ ev: 'packet', sock: 'pull', frames: frames.length, envelope: frames.slice(0, -1).map((f) => f.toString('base64')), raw: payload.toString('base64'), ...d })
-    if (opts.auto === 'hello') autoHello(d.packet)
-  }
-}
-
-async function pumpRouter() {
-  for await (const frames of router) {
-    const payload = frames[frames.length - 1]
-    const d = decodePayload(payload)
-    emit({ ev: 'packet', sock: 'router', frames: frames.length, envelope: frames.slice(0, -1).map((f) => f.toString('base64')), raw: payload.toString('base64'), ...d })
+    emit({
+      ev: 'packet',
+      sock: name,
+      frames: frames.length,
+      envelope: frames.slice(0, -1).map((f) => f.toString('base64')),
+      raw: payload.toString('base64'),
+      ...d,
+    })
+    if (name === 'pull' && opts.auto === 'hello') autoHello(d.packet)
   }
 }
 
@@ -348,8 +349,8 @@ for (const [name, sock] of Object.entries(socks)) {
   else sock.connect(ep)
 }
 
-pumpPull().catch((e) => quitting || emit({ ev: 'error', message: `pull: ${e.message}` }))
-pumpRouter().catch((e) => quitting || emit({ ev: 'error', message: `router: ${e.message}` }))
+pumpPackets('pull', pull).catch((e) => quitting || emit({ ev: 'error', message: `pull: ${e.message}` }))
+pumpPackets('router', router).catch((e) => quitting || emit({ ev: 'error', message: `router: ${e.message}` }))
 pumpSubscriptions().catch((e) => quitting || emit({ ev: 'error', message: `pub: ${e.message}` }))
 
 // Commands run strictly in arrival order.

@@ -547,8 +547,8 @@ describe('TnWriter', () => {
   })
 
   test('binary bytes and large copies', () => {
-    const all = Uint8Array.from({ length: 256 }, (_, i) => i)
-    for (const [s, e] of [[0, 256], [10, 60], [0, 63], [0, 64], [1, 65]]) {
+    const all = Uint8Array.from({ length: 300 }, (_, i) => i & 0xff)
+    for (const [s, e] of [[0, 256], [10, 60], [0, 3], [1, 6], [0, 255], [1, 258]]) {
       w.reset(out, 7)
       w.bytes(all, s, e)
       expect(out.slice(7, w.pos)).toEqual(refEncode({ k: 'str', b: all.slice(s, e) }))
@@ -575,11 +575,35 @@ describe('TnWriter', () => {
         { k: 'list', items: [{ k: 'str', b: payload }] },
         { k: 'map', pairs: [[{ k: 'str', b: new Uint8Array(0) }, { k: 'str', b: payload }]] },
       ] as Ref[]) {
-        w.reset(bigOut, 5)
-        fastEncode(w, v)
         const want = refEncode(v)
-        expect(w.pos - 5).toBe(want.length)
-        expect(bigOut.subarray(5, w.pos)).toEqual(want)
+        // Every length-digit hint, from too small to too large, gives the same bytes.
+        for (const hint of [0, 1, 2, 3, 4, 6]) {
+          w.reset(bigOut, 5)
+          if (v.k === 'list') w.beginList(hint)
+          else w.beginMap(hint)
+          if (v.k === 'map') w.bytes(new Uint8Array(0), 0, 0)
+          w.bytes(payload, 0, n)
+          if (v.k === 'list') w.endList()
+          else w.endMap()
+          expect(w.pos - 5).toBe(want.length)
+          expect(bigOut.subarray(5, w.pos)).toEqual(want)
+        }
+      }
+    }
+  })
+
+  test('beginString / rawBytes / rawAscii / raw assemble one byte string', () => {
+    const src = Uint8Array.from({ length: 600 }, (_, i) => (i * 7) & 0xff)
+    for (const [s, e] of [[0, 0], [1, 4], [0, 255], [0, 256], [3, 260], [0, 600]]) {
+      for (const hint of [1, 2, 3, 4]) {
+        w.reset(out, 1)
+        w.beginString(hint)
+        w.rawAscii('http://')
+        w.rawBytes(src, s, e)
+        w.raw(0x2f)
+        w.endString()
+        const content = new Uint8Array([...bytesOf('http://'), ...src.subarray(s, e), 0x2f])
+        expect(out.slice(1, w.pos)).toEqual(refEncode({ k: 'str', b: content }))
       }
     }
   })
