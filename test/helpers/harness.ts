@@ -7,7 +7,7 @@
 //   (their own PID); cleanup() and a process 'exit' hook reap whatever is still alive.
 // - Sockets are loopback TCP or ipc under a directory from tmpDir().
 
-import { mkdtempSync, rmSync } from 'node:fs'
+import { closeSync, fstatSync, mkdtempSync, openSync, readSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, join, resolve } from 'node:path'
 import type { Socket, Subprocess } from 'bun'
@@ -26,7 +26,7 @@ const IPC_PATH_MAX = 100 // sun_path is 108 bytes; leave room for "-out-stream"
 const PROBE_HOST = 'zgate-harness-probe'
 const READY_LINE = /\] started$/
 const SIGNAL_HANDLER_WAIT_MS = 2_000
-const PIPE_DRAIN_MS = 500 // after exit, how long to wait for the last stdout/stderr lines
+const TAIL_POLL_MS = 5 // how often child log files are polled for new lines
 
 // ---------------------------------------------------------------------------------------
 // cleanup registry
@@ -145,20 +145,88 @@ export function freeTcpBase(): number {
   throw new Error('freeTcpBase: no run of 3 free ports found')
 }
 
-async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const dec = new TextDecoder()
-  let buf = ''
-  for await (const chunk of stream) {
-    buf += dec.decode(chunk, { stream: true })
-    let nl = buf.indexOf('\n')
-    while (nl >= 0) {
-      yield buf.slice(0, nl).replace(/\r$/, '')
-      buf = buf.slice(nl + 1)
-      nl = buf.indexOf('\n')
+/**
+ * Follows a log file a child process writes to. Children write their stdout/stderr to files
+ * rather than pipes: a pipe's ReadableStream in bun 1.4.5 was seen to stall for good
+ * mid-run (no data, no EOF), while a file can always be re-read, and once the process has
+ * exited one last poll yields every line it wrote.
+ */
+class LogTail {
+  private readonly fd: number
+  private pos = 0
+  private partial = ''
+  private readonly dec = new TextDecoder()
+  private readonly timer: ReturnType<typeof setInterval>
+  private closed = false
+
+  constructor(
+    readonly path: string,
+    private readonly onLine: (line: string) => void,
+  ) {
+    this.fd = openSync(path, 'r')
+    this.timer = setInterval(() => this.poll(), TAIL_POLL_MS)
+    this.timer.unref()
+  }
+
+  poll(): void {
+    if (this.closed) return
+    const size = fstatSync(this.fd).size
+    while (this.pos < size) {
+      const buf = Buffer.allocUnsafe(Math.min(size - this.pos, 1 << 16))
+      const n = readSync(this.fd, buf, 0, buf.length, this.pos)
+      if (n <= 0) break
+      this.pos += n
+      this.partial += this.dec.decode(buf.subarray(0, n), { stream: true })
+      let nl = this.partial.indexOf('\n')
+      while (nl >= 0) {
+        this.onLine(this.partial.slice(0, nl).replace(/\r$/, ''))
+        this.partial = this.partial.slice(nl + 1)
+        nl = this.partial.indexOf('\n')
+      }
     }
   }
-  buf += dec.decode()
-  if (buf !== '') yield buf
+
+  /** Final read (call after the writer exited); emits a trailing unterminated line too. */
+  close(): void {
+    if (this.closed) return
+    this.poll()
+    this.closed = true
+    clearInterval(this.timer)
+    closeSync(this.fd)
+    this.partial += this.dec.decode()
+    if (this.partial !== '') this.onLine(this.partial)
+    this.partial = ''
+  }
+}
+
+let logDir = ''
+let logSeq = 0
+
+/** Spawns `cmd` with stdout and stderr going to fresh files under one temp dir. */
+function spawnLogged(
+  cmd: string[],
+  opts: { cwd: string; env?: Record<string, string | undefined>; stdin: 'pipe' | 'ignore' },
+  name: string,
+): { proc: Subprocess<'pipe' | 'ignore', number, number>; outPath: string; errPath: string } {
+  if (logDir === '') {
+    logDir = tmpDir('zgate-e2e-logs-')
+    cleanups.push(() => {
+      logDir = ''
+    })
+  }
+  const base = join(logDir, `${++logSeq}-${name}`)
+  const outPath = `${base}.out`
+  const errPath = `${base}.err`
+  const out = openSync(outPath, 'w')
+  const err = openSync(errPath, 'w')
+  try {
+    const proc = Bun.spawn(cmd, { cwd: opts.cwd, env: opts.env, stdin: opts.stdin, stdout: out, stderr: err })
+    liveProcs.add(proc)
+    return { proc, outPath, errPath }
+  } finally {
+    closeSync(out)
+    closeSync(err)
+  }
 }
 
 async function stopProcess(proc: Subprocess, signal: NodeJS.Signals, timeoutMs: number): Promise<number | null> {
@@ -270,31 +338,28 @@ export interface Gateway {
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const cmd = [...(opts.cmd ?? gatewayCommands().zgate), ...opts.args]
-  const proc = Bun.spawn(cmd, {
-    cwd: opts.cwd ?? REPO_ROOT,
-    env: { ...process.env, ...opts.env },
-    stdin: 'ignore',
-    stdout: 'pipe',
-    stderr: 'pipe',
-  })
-  liveProcs.add(proc)
+  const spawned = spawnLogged(cmd, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdin: 'ignore' }, 'gateway')
+  const proc = spawned.proc
   const all: { stream: 'stdout' | 'stderr'; line: string }[] = []
-  const isDead = () => proc.exitCode !== null || proc.signalCode !== null
+  // Set only after the final read of the log files, so no line is missed by a waiter.
+  let dead = false
+  const isDead = () => dead
   const dump = () => {
     const exit = proc.exitCode ?? proc.signalCode ?? 'running'
     return `${cmd.join(' ')}\n  exit=${exit}\n  ${all.map((l) => l.line).join('\n  ')}`
   }
   const n = new Notifier(() => (isDead() ? `gateway exited (${proc.exitCode ?? proc.signalCode})` : undefined))
-  const pump = async (stream: 'stdout' | 'stderr', rs: ReadableStream<Uint8Array>) => {
-    for await (const line of linesOf(rs)) {
-      all.push({ stream, line })
-      n.wake()
-    }
-  }
-  const pumps = Promise.all([pump('stdout', proc.stdout), pump('stderr', proc.stderr)]).catch(() => {})
-  const exited = proc.exited.then(async () => {
-    await settlesWithin(pumps, PIPE_DRAIN_MS)
+  const tails = (['stdout', 'stderr'] as const).map(
+    (stream) =>
+      new LogTail(stream === 'stdout' ? spawned.outPath : spawned.errPath, (line) => {
+        all.push({ stream, line })
+        n.wake()
+      }),
+  )
+  const exited = proc.exited.then(() => {
+    for (const t of tails) t.close()
     liveProcs.delete(proc)
+    dead = true
     n.wake()
     return proc.exitCode
   })
@@ -320,7 +385,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     exited,
     stop: (signal = 'SIGTERM', timeoutMs = PROCESS_STOP_TIMEOUT_MS) => {
       stopping ??= stopProcess(proc, signal, timeoutMs).then(async (code) => {
-        await settlesWithin(pumps, PIPE_DRAIN_MS)
+        await exited
         return code
       })
       return stopping
@@ -517,15 +582,17 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const args = [PEER_SCRIPT, '--base', opts.base, '--from', from, '--instance', instance]
   args.push(opts.bind ? '--bind' : '--connect')
   if (opts.auto) args.push('--auto', opts.auto)
-  const proc = Bun.spawn([node, ...args], { cwd: REPO_ROOT, stdin: 'pipe', stdout: 'pipe', stderr: 'pipe' })
-  liveProcs.add(proc)
+  const spawned = spawnLogged([node, ...args], { cwd: REPO_ROOT, stdin: 'pipe' }, `peer-${from}`)
+  const proc = spawned.proc as Subprocess<'pipe', number, number>
 
   const history: PeerPacket[] = []
   const queue: PeerPacket[] = []
   const events: PeerEvent[] = []
   const errLines: string[] = []
   const probeIds = new Set<string>()
-  const isDead = () => proc.exitCode !== null || proc.signalCode !== null
+  let dead = false // set after the final read of the peer's output
+  const isDead = () => dead
+  const hasExited = () => proc.exitCode !== null || proc.signalCode !== null
   const n = new Notifier(() => (isDead() ? `peer exited (code ${proc.exitCode})` : undefined))
   const wake = () => n.wake()
   let linked = { pull: false, router: false, pub: false, sub: false }
@@ -577,17 +644,11 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     }
     wake()
   }
-  const pumps = Promise.all([
-    (async () => {
-      for await (const l of linesOf(proc.stdout)) onLine(l)
-    })(),
-    (async () => {
-      for await (const l of linesOf(proc.stderr)) errLines.push(l)
-    })(),
-  ]).catch(() => {})
-  void proc.exited.then(async () => {
-    await settlesWithin(pumps, PIPE_DRAIN_MS)
+  const tails = [new LogTail(spawned.outPath, onLine), new LogTail(spawned.errPath, (l) => errLines.push(l))]
+  void proc.exited.then(() => {
+    for (const t of tails) t.close()
     liveProcs.delete(proc)
+    dead = true
     for (const a of acks.values()) a.rej(new Error(`peer exited (code ${proc.exitCode})`))
     acks.clear()
     wake()
@@ -604,7 +665,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     n.waitFor(check, timeoutMs, () => `peer ${from}: ${what}\n${dumpState()}`)
 
   const write = (obj: Json) => {
-    if (isDead()) throw new Error(`peer exited (code ${proc.exitCode})\n${dumpState()}`)
+    if (hasExited()) throw new Error(`peer exited (code ${proc.exitCode})\n${dumpState()}`)
     proc.stdin.write(`${JSON.stringify(obj)}\n`)
     proc.stdin.flush()
   }
@@ -658,7 +719,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     },
     stop: () => {
       stopping ??= (async () => {
-        if (!isDead()) {
+        if (!hasExited()) {
           try {
             write({ cmd: 'quit' })
             proc.stdin.end()

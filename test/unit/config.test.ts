@@ -1,0 +1,71 @@
+import { describe, expect, test } from 'bun:test'
+import { parseServeArgs, parseListenSpec, expandStreamBase, ConfigError, MODE_REQ } from '../../src/config.ts'
+
+function err(argv: string[]): ConfigError {
+  try {
+    parseServeArgs(argv)
+  } catch (e) {
+    if (e instanceof ConfigError) return e
+    throw e
+  }
+  throw new Error(`no error for ${argv.join(' ')}`)
+}
+
+describe('serve flags (zhttp.md 7.1)', () => {
+  test("defaults are Condure 1.9.1's", () => {
+    const c = parseServeArgs([])
+    expect(c.id).toBe('condure')
+    expect(c.bufferSize).toBe(8192)
+    expect(c.streamMaxconn).toBe(10000)
+    expect(c.streamTimeoutS).toBe(1800)
+    expect(c.listen.map((l) => [l.host, l.port])).toEqual([['0.0.0.0', 8000]])
+    expect(c.zclientStream).toEqual([{ out: 'ipc://client-out', outStream: 'ipc://client-out-stream', in: 'ipc://client-in' }])
+  })
+
+  test('--flag value and --flag=value are the same; repeatable options collect', () => {
+    const a = parseServeArgs(['--buffer-size', '4096', '--listen', '1:1', '--listen=2:2'])
+    const b = parseServeArgs(['--buffer-size=4096', '--listen=1:1', '--listen', '2:2'])
+    expect(a.bufferSize).toBe(4096)
+    expect(a.listen.map((l) => l.spec)).toEqual(['1:1', '2:2'])
+    expect(b).toEqual(a)
+  })
+
+  test('value errors carry Condure sentences and exit 1 (checklist 126-131)', () => {
+    expect(err(['--workers', 'abc']).message).toBe('failed to parse workers: invalid digit found in string')
+    expect(err(['--workers', '2000']).message).toBe('failed to parse workers: value too large')
+    expect(err(['--id', 'a b']).message).toBe('failed to parse id: value cannot be empty or contain a space')
+    expect(err(['--id=']).message).toBe('failed to parse id: value cannot be empty or contain a space')
+    expect(err(['--listen', '70000']).message).toBe('failed to parse listen: invalid port 70000')
+    expect(err(['--listen', '9000,bogus']).message).toBe('failed to parse listen: invalid param: bogus')
+    expect(err(['--req-maxconn', '1', '--workers', '2']).message).toBe('req maxconn must be >= workers')
+    expect(err(['--zclient-stream', 'foo://x']).message).toBe('base spec must be ipc or tcp')
+    for (const a of [['--workers', 'abc'], ['--listen', '70000'], ['--zclient-stream', 'foo://x']]) {
+      expect(err(a).exitCode).toBe(1)
+    }
+  })
+
+  test('usage errors exit 2 (checklist 132)', () => {
+    expect(err(['--bogus']).exitCode).toBe(2)
+    expect(err(['--workers']).exitCode).toBe(2)
+    expect(err(['--workers', '-1']).exitCode).toBe(2)
+    expect(err(['--id', 'a', '--id', 'b']).exitCode).toBe(2)
+    expect(err(['stray']).exitCode).toBe(2)
+  })
+
+  test('listen specs (zhttp.md 7.2)', () => {
+    expect(parseListenSpec('8000')).toMatchObject({ host: '0.0.0.0', port: 8000, path: '' })
+    expect(parseListenSpec('[::1]:9000')).toMatchObject({ host: '::1', port: 9000 })
+    expect(parseListenSpec('127.0.0.1:1,req').mode).toBe(MODE_REQ)
+    expect(parseListenSpec('/tmp/s,local,mode=660')).toMatchObject({ path: '/tmp/s', fileMode: 0o660 })
+    expect(parseListenSpec('1,tls,default-cert=x')).toMatchObject({ tls: true, defaultCert: 'x' })
+  })
+
+  test('spec bases expand to three endpoints (zhttp.md 1.2)', () => {
+    expect(expandStreamBase('tcp://127.0.0.1:5000')).toEqual({
+      out: 'tcp://127.0.0.1:5000',
+      outStream: 'tcp://127.0.0.1:5001',
+      in: 'tcp://127.0.0.1:5002',
+    })
+    expect(() => expandStreamBase('tcp://127.0.0.1')).toThrow('tcp base spec must specify port')
+  })
+})
