@@ -31,6 +31,8 @@ export const SESSION_TIMEOUT_MS = 60_000
 export const KEEP_ALIVE_INTERVAL_MS = 45_000
 /** The housekeeping tick: timers resolution and keep-alive slice cadence. */
 export const TICK_MS = 100
+/** After zgate ends a connection, how long the client may take to close its side. */
+export const CLOSE_LINGER_MS = 5_000
 /** Time given to shutdown cancels and in-flight writes after SIGTERM before exiting. */
 export const SHUTDOWN_GRACE_MS = 1_500
 

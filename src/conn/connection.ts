@@ -38,7 +38,7 @@ import {
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
-import { URI_SIZE_MAX_BYTES, HANDLER_ADDRESS_MAX_BYTES } from '../limits.ts'
+import { URI_SIZE_MAX_BYTES, HANDLER_ADDRESS_MAX_BYTES, CLOSE_LINGER_MS } from '../limits.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { mapParseError } from './parse-errors.ts'
 
@@ -107,6 +107,8 @@ export class Connection {
   /** Handoff in progress: nothing moves until the next handler packet (zhttp.md 4.10). */
   paused = false
   socketClosed = false
+  /** The client half-closed: no further requests will come. */
+  clientEnded = false
   /** Scratch flag of the keep-alive pass (server.sendKeepAlives). */
   kaVisited = false
 
@@ -127,6 +129,7 @@ export class Connection {
   open(socket: ClientSocket, now: number): void {
     this.socket = socket
     this.socketClosed = false
+    this.clientEnded = false
     this.peerAddress = this.server.peerAddressOf(socket)
     this.peerPort = this.peerAddress === '' ? 0 : socket.remotePort
     this.readPaused = false
@@ -505,7 +508,7 @@ export class Connection {
     this.writeClient(out, 0, pos, done ? 0 : bodyWritten)
     if (this.state === ST_CLOSED) return false
     if (done) {
-      if (this.keepAlive && this.framing !== FRAMING_CLOSE) {
+      if (this.keepAlive && this.framing !== FRAMING_CLOSE && !this.clientEnded) {
         this.startCycle(s.now)
       } else {
         this.closeAfterWrite()
@@ -633,6 +636,13 @@ export class Connection {
 
   /** Bad client input or a gateway-side refusal: a prebuilt response, then close. */
   fail(which: number): void {
+    if (this.respStarted) {
+      // A response is on the wire: another status line would corrupt it. Just end.
+      this.abort(true)
+      return
+    }
+    // A handler that already took part in this request learns that it is over.
+    if (this.state === ST_ACTIVE && which !== E.RESP_GATEWAY_TIMEOUT) this.sendTyped('cancel', -1)
     const r = E.errorResponse(which, this.http10)
     this.writeClient(r, 0, r.length)
     this.closeAfterWrite()
@@ -669,7 +679,13 @@ export class Connection {
     this.releaseHandler()
     this.releaseRead()
     const sock = this.socket
-    if (sock !== null && !this.socketClosed) sock.end()
+    if (sock !== null && !this.socketClosed) {
+      sock.end()
+      // A peer that never closes its side would hold the slot: cut it off after a while.
+      const s = this.server
+      this.sessionDeadline = this.streamDeadline = s.now + CLOSE_LINGER_MS
+      s.armTimer(this, this.sessionDeadline)
+    }
     this.server.maybeFree(this)
   }
 
@@ -689,6 +705,25 @@ export class Connection {
     this.state = ST_CLOSED
     this.releaseHandler()
     this.server.maybeFree(this)
+  }
+
+  /** Shutdown: the server already sent batched cancels; end without another packet. */
+  shutdownClose(): void {
+    this.state = ST_CLOSED
+    this.releaseHandler()
+    this.releaseWrite()
+    const sock = this.socket
+    if (sock !== null && !this.socketClosed) sock.end()
+  }
+
+  /**
+   * The client shut down its sending side (half-close). An idle connection ends now; a
+   * request in progress is still answered, and the connection closes after the response.
+   */
+  onClientEnd(): void {
+    this.clientEnded = true
+    this.keepAlive = false
+    if (this.state === ST_HEAD && this.rEnd === this.rStart) this.endSocket()
   }
 
   /** Session ended without the client (orphan answered or expired). */
@@ -731,6 +766,9 @@ export class Connection {
         break
       case ST_ORPHAN:
         this.finishSession()
+        break
+      case ST_CLOSED:
+        if (this.socket !== null && !this.socketClosed) this.socket.terminate()
         break
       default:
         break

@@ -123,6 +123,10 @@ export class Server {
         server.now = performance.now()
         c.onSocketClose()
       },
+      end(s: ClientSocket): void {
+        const c = s.data
+        if (c !== null) c.onClientEnd()
+      },
       error(s: ClientSocket, err: Error): void {
         if (logEnabled(DEBUG)) log(DEBUG, 'zgate::server', `client socket error: ${err.message}`)
       },
@@ -133,7 +137,9 @@ export class Server {
       } catch {
         // no stale socket file
       }
-      this.listeners.push(Bun.listen<Connection | null>({ unix: spec.path, socket: handler, data: null }))
+      this.listeners.push(
+        Bun.listen<Connection | null>({ unix: spec.path, socket: handler, data: null, allowHalfOpen: true }),
+      )
       this.unixPaths.push(spec.path)
       log(INFO, 'zgate::server', `listening on "${spec.path}" (pathname)`)
       return
@@ -142,6 +148,8 @@ export class Server {
       hostname: spec.host,
       port: spec.port,
       exclusive: true,
+      // Half-closed clients (`shutdown(SHUT_WR)` after the request) still get their answer.
+      allowHalfOpen: true,
       socket: handler,
       data: null,
     })
@@ -450,7 +458,7 @@ export class Server {
       }
     }
     for (const c of this.conns) {
-      if (c !== null && c.socket !== null) c.socket.end()
+      if (c !== null && c.socket !== null) c.shutdownClose()
     }
     this.stream.flush()
     if (this.tickTimer !== null) clearInterval(this.tickTimer)

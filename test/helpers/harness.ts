@@ -659,7 +659,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       ...events.slice(-8).map((e) => `  ${JSON.stringify(e)}`),
       ...errLines.slice(-8).map((l) => `  stderr: ${l}`),
     ].join('\n')
-    return `queued packets:\n${q}\nlast events:\n${tail}`
+    const recent = history.slice(-5).map(describePacket).join('\n') || '  (none)'
+    return `queued packets:\n${q}\nlast packets received (taken or not):\n${recent}\nlast events:\n${tail}`
   }
   const waitFor = <T>(check: () => T | undefined, timeoutMs: number, what: string): Promise<T> =>
     n.waitFor(check, timeoutMs, () => `peer ${from}: ${what}\n${dumpState()}`)
