@@ -3,9 +3,9 @@
 // writes the handler's response, and repeats on kept-alive connections.
 //
 // Invariants ("always be reading, but never more than a buffer"):
-// - Client bytes not yet consumed live in `rbuf[rStart, rEnd)`, a pooled buffer held only
-//   while such bytes exist; with `bufferSize` bytes buffered, reading from the socket pauses.
-// - Client bytes not yet accepted by the kernel live in `wbuf[wStart, wEnd)`, pooled, held only
+// - Client bytes not yet consumed live in `readq`, a pooled buffer held only while such bytes
+//   exist; with `bufferSize` bytes buffered, reading from the socket pauses.
+// - Bytes for the client not yet accepted by the kernel live in `writeq`, pooled, held only
 //   while the socket is backed up. Nothing is written around them (order is kept).
 // - One timer handle per connection. Deadlines only move later, so refreshing one is a field
 //   store; when the wheel fires early for a moved deadline, the timer is re-armed.
@@ -41,6 +41,7 @@ import * as P from '../zhttp/packet.ts'
 import { URI_SIZE_MAX_BYTES, HANDLER_ADDRESS_MAX_BYTES, CLOSE_LINGER_MS } from '../limits.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { mapParseError } from './parse-errors.ts'
+import { ByteQueue } from '../mem/byte-queue.ts'
 
 export const ST_HEAD = 0
 export const ST_WAIT_HANDLER = 1
@@ -70,17 +71,15 @@ export class Connection {
   peerAddress = ''
   peerPort = 0
 
-  rbuf: Uint8Array | null = null
-  rStart = 0
-  rEnd = 0
-  /** Resume offset for findHeadEnd, relative to rStart. */
+  /** Client bytes not yet consumed (pooled buffer only while non-empty). */
+  readonly readq: ByteQueue
+  /** Resume offset for findHeadEnd, relative to the first unconsumed byte. */
   scanPos = 0
   readPaused = false
 
-  wbuf: Uint8Array | null = null
-  wStart = 0
-  wEnd = 0
-  /** Response body bytes still in wbuf: their credits are returned once they drain. */
+  /** Bytes for the client that the kernel did not take yet. */
+  readonly writeq: ByteQueue
+  /** Response body bytes still in writeq: their credits are returned once they drain. */
   wBodyBytes = 0
 
   http10 = false
@@ -122,6 +121,8 @@ export class Connection {
     slot: number,
   ) {
     this.slot = slot
+    this.readq = new ByteQueue(server)
+    this.writeq = new ByteQueue(server)
   }
 
   // --- lifecycle ---------------------------------------------------------------------
@@ -171,13 +172,14 @@ export class Connection {
   onData(chunk: Uint8Array): void {
     if (this.state === ST_CLOSED || this.state === ST_CLOSING || this.state === ST_ORPHAN) return
     this.streamDeadline = this.server.now + this.server.streamTimeoutMs
-    if (this.rEnd > this.rStart) {
-      this.appendRead(chunk, 0, chunk.length)
+    if (this.readq.length > 0) {
+      this.readq.append(chunk, 0, chunk.length)
       this.process()
     } else {
+      // Common case: parse straight from the chunk; only leftovers are copied.
       const used = this.consume(chunk, 0, chunk.length)
       if (used < chunk.length && this.state !== ST_CLOSED && this.state !== ST_CLOSING) {
-        this.appendRead(chunk, used, chunk.length)
+        this.readq.append(chunk, used, chunk.length)
       }
     }
     this.updateReadPause()
@@ -185,53 +187,18 @@ export class Connection {
 
   /** Re-runs the state machine over buffered client bytes. */
   process(): void {
-    if (this.rbuf === null) return
-    const used = this.consume(this.rbuf, this.rStart, this.rEnd)
-    if (this.rbuf === null) return // closed meanwhile
-    this.rStart = used
-    if (this.rStart === this.rEnd) this.releaseRead()
-  }
-
-  private appendRead(src: Uint8Array, s: number, e: number): void {
-    const n = e - s
-    let buf = this.rbuf
-    if (buf === null) {
-      buf = this.server.acquireBuffer(n)
-      this.rbuf = buf
-      this.rStart = 0
-      this.rEnd = 0
-    } else if (this.rEnd + n > buf.length) {
-      const live = this.rEnd - this.rStart
-      if (live + n <= buf.length) {
-        buf.copyWithin(0, this.rStart, this.rEnd)
-      } else {
-        const bigger = this.server.acquireBuffer(live + n)
-        bigger.set(buf.subarray(this.rStart, this.rEnd), 0)
-        this.server.releaseBuffer(buf)
-        buf = bigger
-        this.rbuf = buf
-      }
-      this.rStart = 0
-      this.rEnd = live
-    }
-    buf.set(n === src.length ? src : src.subarray(s, e), this.rEnd)
-    this.rEnd += n
-  }
-
-  private releaseRead(): void {
-    if (this.rbuf !== null) {
-      this.server.releaseBuffer(this.rbuf)
-      this.rbuf = null
-    }
-    this.rStart = 0
-    this.rEnd = 0
+    const q = this.readq
+    if (q.buf === null) return
+    const used = this.consume(q.buf, q.start, q.end)
+    if (q.buf === null) return // closed meanwhile
+    q.consume(used - q.start)
   }
 
   /** Stops reading from the socket while a whole buffer of client bytes waits. */
   private updateReadPause(): void {
     const sock = this.socket
     if (sock === null || this.socketClosed) return
-    const full = this.rEnd - this.rStart >= this.server.bufferSize || this.paused
+    const full = this.readq.length >= this.server.bufferSize || this.paused
     if (full && !this.readPaused) {
       sock.pause()
       this.readPaused = true
@@ -527,59 +494,30 @@ export class Connection {
   writeClient(buf: Uint8Array, s: number, e: number, bodyBytes = 0): void {
     const sock = this.socket
     if (sock === null || this.socketClosed) return
-    if (this.wEnd > this.wStart) {
-      this.appendWrite(buf, s, e)
+    if (this.writeq.length > 0) {
+      this.writeq.append(buf, s, e)
       this.wBodyBytes += bodyBytes
       return
     }
     const n = sock.write(buf, s, e - s)
     if (n < 0) return
     if (n < e - s) {
-      this.appendWrite(buf, s + n, e)
+      this.writeq.append(buf, s + n, e)
       this.wBodyBytes += bodyBytes
       return
     }
     if (bodyBytes > 0) this.returnCredits(bodyBytes)
   }
 
-  private appendWrite(src: Uint8Array, s: number, e: number): void {
-    const n = e - s
-    let buf = this.wbuf
-    if (buf === null) {
-      buf = this.server.acquireBuffer(n)
-      this.wbuf = buf
-      this.wStart = 0
-      this.wEnd = 0
-    } else if (this.wEnd + n > buf.length) {
-      const live = this.wEnd - this.wStart
-      if (live + n <= buf.length) {
-        buf.copyWithin(0, this.wStart, this.wEnd)
-      } else {
-        const bigger = this.server.acquireBuffer(live + n)
-        bigger.set(buf.subarray(this.wStart, this.wEnd), 0)
-        this.server.releaseBuffer(buf)
-        buf = bigger
-        this.wbuf = buf
-      }
-      this.wStart = 0
-      this.wEnd = live
-    }
-    buf.set(src.subarray(s, e), this.wEnd)
-    this.wEnd += n
-  }
-
   /** The socket can take more: write what is pending. */
   onDrain(): void {
     const sock = this.socket
-    if (sock === null || this.socketClosed || this.wbuf === null) return
-    const n = sock.write(this.wbuf, this.wStart, this.wEnd - this.wStart)
+    const q = this.writeq
+    if (sock === null || this.socketClosed || q.buf === null) return
+    const n = sock.write(q.buf, q.start, q.length)
     if (n < 0) return
-    this.wStart += n
-    if (this.wStart < this.wEnd) return
-    this.server.releaseBuffer(this.wbuf)
-    this.wbuf = null
-    this.wStart = 0
-    this.wEnd = 0
+    q.consume(n)
+    if (q.length > 0) return
     this.streamDeadline = this.server.now + this.server.streamTimeoutMs
     if (this.wBodyBytes > 0) {
       const b = this.wBodyBytes
@@ -656,17 +594,12 @@ export class Connection {
   }
 
   private releaseWrite(): void {
-    if (this.wbuf !== null) {
-      this.server.releaseBuffer(this.wbuf)
-      this.wbuf = null
-    }
-    this.wStart = 0
-    this.wEnd = 0
+    this.writeq.clear()
     this.wBodyBytes = 0
   }
 
   closeAfterWrite(): void {
-    if (this.wEnd > this.wStart) {
+    if (this.writeq.length > 0) {
       this.state = ST_CLOSING
       this.releaseHandler()
       return
@@ -677,7 +610,7 @@ export class Connection {
   private endSocket(): void {
     this.state = ST_CLOSED
     this.releaseHandler()
-    this.releaseRead()
+    this.readq.clear()
     const sock = this.socket
     if (sock !== null && !this.socketClosed) {
       sock.end()
@@ -693,7 +626,7 @@ export class Connection {
   onSocketClose(): void {
     this.socketClosed = true
     this.socket = null
-    this.releaseRead()
+    this.readq.clear()
     this.releaseWrite()
     if (this.state === ST_ACTIVE && this.handler >= 0) {
       // zhttp.md 4.9: the handler learns of the disconnect with the next seq.
@@ -723,7 +656,7 @@ export class Connection {
   onClientEnd(): void {
     this.clientEnded = true
     this.keepAlive = false
-    if (this.state === ST_HEAD && this.rEnd === this.rStart) this.endSocket()
+    if (this.state === ST_HEAD && this.readq.length === 0) this.endSocket()
   }
 
   /** Session ended without the client (orphan answered or expired). */
@@ -744,7 +677,7 @@ export class Connection {
     switch (this.state) {
       case ST_HEAD:
         // A partial head gets 408; an idle kept-alive connection just closes.
-        if (this.rEnd > this.rStart) this.fail(E.RESP_REQUEST_TIMEOUT)
+        if (this.readq.length > 0) this.fail(E.RESP_REQUEST_TIMEOUT)
         else this.endSocket()
         break
       case ST_WAIT_HANDLER:
