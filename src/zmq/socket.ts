@@ -1,31 +1,28 @@
-// Typed, allocation-free ZeroMQ socket layer over ffi.ts.
+// Typed, allocation-free ZeroMQ socket layer over ffi.ts: ZmqContext, ZmqSocket, ZmqError and
+// the zmq.h constants. The buffers and the poller live in their own files and are re-exported
+// from here, so importers only need './socket.ts':
+//   outbox.ts  Outbox, the batched send buffer (its layout is described there)
+//   inbox.ts   Inbox, the batched receive buffer
+//   poller.ts  ZmqPoller, the C thread that wakes the JS thread
 //
 // Invariants
 // - One FFI crossing per batch: flush() sends every complete message it can, recvBatch()
 //   receives every whole message that fits. Neither allocates.
-// - Outbox layout (what native/zgate-shim.c zg_send_batch walks), repeated per frame:
-//     [u32 LE: length | FRAME_MORE_FLAG when another frame of the message follows][bytes]
-//   Bytes [0, committed) are complete messages; [committed, pos) is the message being
-//   written. flush() consumes a prefix that ends on a message boundary and moves the rest
-//   to the front, so a multipart message is never half sent.
-// - Inbox layout: frame bytes back to back in `buf`, located by `index` (see Inbox).
 // - Only the JS thread touches sockets; the poller thread only watches ZMQ_FD descriptors.
-// - ZMQ_FD is edge-like: it signals when the socket's command mailbox gets work, and any
-//   zmq call on the socket may consume that signal. So after each flush() of a polled
-//   socket and before every re-arm we read ZMQ_EVENTS and re-notify ourselves if input is
-//   already waiting. The same fd signals when a blocked sender may write again (the peer
-//   read enough to send "activate_write"), so a polled socket needs no send-retry timer.
+// - ZMQ_FD is edge-like (see poller.ts): flush() of a polled socket may consume its signal,
+//   so it kicks the poller itself when ZMQ_EVENTS reports input waiting.
+// - Import cycle: poller.ts imports this file, and this file re-exports ZmqPoller (which it
+//   otherwise uses only as a type). It is safe because neither module reads the other's
+//   bindings at top level, only inside functions: keep it that way, so either file may be
+//   loaded first. outbox.ts and inbox.ts import nothing from here.
 
-import type { JSCallback, Pointer } from 'bun:ffi'
+import type { Pointer } from 'bun:ffi'
 import { INBOUND_MESSAGE_SIZE_MAX_BYTES, OUTBOX_SIZE_MIN_BYTES } from '../limits.ts'
 import {
   ENDPOINT_BIND,
   ENDPOINT_CONNECT,
   ENDPOINT_DISCONNECT,
   ENDPOINT_UNBIND,
-  FRAME_HEADER_BYTES,
-  FRAME_MORE_FLAG,
-  FRAME_SIZE_MAX_BYTES,
   loadZmq,
   STAT_BLOCKED,
   STAT_BYTES,
@@ -34,24 +31,23 @@ import {
   STAT_EVENTS,
   STAT_MESSAGES,
   STATS_LENGTH,
-  threadsafeCallback,
   type ZmqLib,
 } from './ffi.ts'
+import { Inbox } from './inbox.ts'
+import { Outbox, outboxMisuse } from './outbox.ts'
+import type { ZmqPoller } from './poller.ts'
 
 export { FRAME_HEADER_BYTES, FRAME_MORE_FLAG } from './ffi.ts'
+export { Inbox } from './inbox.ts'
+export { Outbox, OUTBOX_GROWTH_STEP_BYTES, OUTBOX_SIZE_MAX_BYTES } from './outbox.ts'
+export { POLLER_CALLBACK_CLOSE_DELAY_MS, ZmqPoller } from './poller.ts'
 
 /** Messages one recvBatch() delivers at most (sizes the inbox index). */
 export const INBOX_MESSAGES_MAX = 1024
 /** Frames one recvBatch() delivers at most; a message with more frames is dropped. */
 export const INBOX_FRAMES_MAX = 4096
-/** The outbox never grows past this: ensure() returns false instead (caller backs off). */
-export const OUTBOX_SIZE_MAX_BYTES = 64 << 20
-/** Outbox growth granularity. */
-export const OUTBOX_GROWTH_STEP_BYTES = 64 << 10
 /** Longest string option read by getString() (endpoints, routing ids). */
 export const OPTION_STRING_SIZE_MAX_BYTES = 1024
-/** A stopped poller's JSCallback is freed after this, once queued calls have drained. */
-export const POLLER_CALLBACK_CLOSE_DELAY_MS = 1_000
 
 // --- socket types (zmq.h) ---
 export const ZMQ_PAIR = 0
@@ -120,7 +116,8 @@ export class ZmqError extends Error {
   }
 }
 
-function zmqError(lib: ZmqLib, code: string, what: string, errno: number): ZmqError {
+/** @internal A ZmqError for a failed libzmq call, with libzmq's text for errno (poller.ts too). */
+export function zmqError(lib: ZmqLib, code: string, what: string, errno: number): ZmqError {
   return new ZmqError(code, errno, `${what}: ${lib.strerror(errno)}`)
 }
 
@@ -194,214 +191,6 @@ export class ZmqContext {
   }
 }
 
-/** What the outbox needs from its socket. */
-interface Flusher {
-  flush(): boolean
-}
-
-/**
- * Batched send buffer; the session code serializes packets straight into `buf`.
- *
- *   if (!ob.ensure(maxBytes)) backOff()     // before beginMessage; may replace `buf`
- *   ob.beginMessage()
- *   let p = ob.beginFrame()                 // data starts at p
- *   p = writePacket(ob.buf, p)
- *   ob.endFrame(p, false)                   // false: last frame of the message
- *   ob.endMessage()
- *
- * `maxBytes` counts FRAME_HEADER_BYTES per frame plus the frame data.
- */
-export class Outbox {
-  /** Replaced when ensure() grows it: re-read after ensure(). */
-  buf: Uint8Array
-  /** Write cursor. */
-  pos = 0
-  /** End of the last complete message: bytes [0, committed) are ready to send. */
-  committed = 0
-  /** Complete messages waiting in [0, committed). */
-  messages = 0
-  private msgStart = -1
-  private frameHdr = -1
-  private lastMore = false
-  private readonly owner: Flusher
-
-  constructor(owner: Flusher, capacity: number) {
-    this.owner = owner
-    this.buf = new Uint8Array(capacity)
-  }
-
-  /** Bytes of complete messages not yet sent. */
-  get pending(): number {
-    return this.committed
-  }
-
-  /** True between beginMessage() and endMessage()/cancelMessage(). */
-  get isOpen(): boolean {
-    return this.msgStart >= 0
-  }
-
-  /**
-   * Make room for `bytes` more bytes (a whole message, headers included). Flushes first
-   * when no message is open; grows the buffer when that is not enough (allocates, rare).
-   * Inside an open message it only grows, so offsets already handed out stay valid.
-   * False when even OUTBOX_SIZE_MAX_BYTES would not hold it: do not write the message.
-   */
-  ensure(bytes: number): boolean {
-    if (this.buf.length - this.pos >= bytes) return true
-    if (this.msgStart < 0 && this.committed > 0) {
-      this.owner.flush()
-      if (this.buf.length - this.pos >= bytes) return true
-    }
-    const need = this.pos + bytes
-    if (need > OUTBOX_SIZE_MAX_BYTES) return false
-    let size = Math.max(this.buf.length * 2, need)
-    size = Math.min(OUTBOX_SIZE_MAX_BYTES, Math.ceil(size / OUTBOX_GROWTH_STEP_BYTES) * OUTBOX_GROWTH_STEP_BYTES)
-    const grown = new Uint8Array(size)
-    grown.set(this.buf.subarray(0, this.pos))
-    this.buf = grown
-    return true
-  }
-
-  beginMessage(): void {
-    if (this.msgStart >= 0) misuse('beginMessage() inside an open message')
-    this.msgStart = this.pos
-    this.lastMore = true
-  }
-
-  /** Reserve a frame header; returns the offset where the frame's data starts. */
-  beginFrame(): number {
-    if (this.msgStart < 0 || this.frameHdr >= 0 || !this.lastMore) {
-      misuse('beginFrame() needs an open message whose previous frame had more=true')
-    }
-    if (this.pos + FRAME_HEADER_BYTES > this.buf.length) misuse('beginFrame() past the end: call ensure() first')
-    this.frameHdr = this.pos
-    this.pos += FRAME_HEADER_BYTES
-    return this.pos
-  }
-
-  /** The frame's data is buf[start, dataEnd); `more` when another frame follows. */
-  endFrame(dataEnd: number, more: boolean): void {
-    const h = this.frameHdr
-    const len = dataEnd - h - FRAME_HEADER_BYTES
-    if (h < 0 || len < 0 || dataEnd > this.buf.length || len > FRAME_SIZE_MAX_BYTES) {
-      misuse('endFrame() without beginFrame() or with a bad dataEnd')
-    }
-    const b = this.buf
-    b[h] = len & 0xff
-    b[h + 1] = (len >>> 8) & 0xff
-    b[h + 2] = (len >>> 16) & 0xff
-    b[h + 3] = ((len >>> 24) & 0x7f) | (more ? FRAME_MORE_FLAG >>> 24 : 0)
-    this.pos = dataEnd
-    this.frameHdr = -1
-    this.lastMore = more
-  }
-
-  endMessage(): void {
-    if (this.msgStart < 0 || this.frameHdr >= 0 || this.lastMore) {
-      misuse('endMessage() needs an open message whose last frame had more=false')
-    }
-    this.committed = this.pos
-    this.messages++
-    this.msgStart = -1
-  }
-
-  /** Abandon the open message (nothing of it is sent). No-op when none is open. */
-  cancelMessage(): void {
-    if (this.msgStart < 0) return
-    this.pos = this.msgStart
-    this.msgStart = -1
-    this.frameHdr = -1
-    this.lastMore = false
-  }
-
-  /** Append src[s, e) as one frame of the open message. */
-  frameBytes(src: Uint8Array, s: number, e: number, more: boolean): void {
-    const d = this.beginFrame()
-    const n = e - s
-    if (n < 0 || d + n > this.buf.length) {
-      this.pos = this.frameHdr
-      this.frameHdr = -1
-      misuse('frameBytes() does not fit: call ensure() first')
-    }
-    const b = this.buf
-    if (n <= 32) {
-      for (let i = 0; i < n; i++) b[d + i] = src[s + i]
-    } else if (s === 0 && e === src.length) {
-      b.set(src, d)
-    } else {
-      b.set(src.subarray(s, e), d) // one view object per large copy, amortized by the copy
-    }
-    this.endFrame(d + n, more)
-  }
-
-  /** @internal The first `bytes` (a message boundary) were sent: move the rest to the front. */
-  consume(bytes: number, messages: number): void {
-    if (bytes <= 0) return
-    this.buf.copyWithin(0, bytes, this.pos)
-    this.pos -= bytes
-    this.committed -= bytes
-    this.messages -= messages
-    if (this.msgStart >= 0) this.msgStart -= bytes
-    if (this.frameHdr >= 0) this.frameHdr -= bytes
-  }
-}
-
-function misuse(what: string): never {
-  throw new RangeError(`Outbox: ${what}`)
-}
-
-/**
- * Messages received by the last recvBatch(), as offsets into `buf` (valid until the next
- * recvBatch()). `index` holds, for message i, its first frame number at index[i] (and the
- * total frame count at index[count]); frame f's [start, end) is at
- * index[frameBase + 2f], index[frameBase + 2f + 1], with frameBase = maxMessages + 1.
- */
-export class Inbox {
-  readonly buf: Uint8Array
-  readonly index: Int32Array
-  readonly maxMessages: number
-  readonly maxFrames: number
-  readonly frameBase: number
-  /** Messages in the last batch. */
-  count = 0
-  /** Bytes of frame data in the last batch. */
-  bytes = 0
-  /**
-   * The last recvBatch() stopped because nothing more was waiting (libzmq said EAGAIN), so
-   * ZMQ_FD will signal new input: a drain loop may stop without another (empty) call.
-   */
-  drained = false
-
-  constructor(capacity: number, maxMessages: number, maxFrames: number) {
-    this.buf = new Uint8Array(capacity)
-    this.maxMessages = maxMessages
-    this.maxFrames = maxFrames
-    this.frameBase = maxMessages + 1
-    this.index = new Int32Array(this.frameBase + 2 * maxFrames)
-  }
-
-  frameCount(i: number): number {
-    return this.index[i + 1] - this.index[i]
-  }
-
-  frameStart(i: number, f: number): number {
-    return this.index[this.frameBase + 2 * (this.index[i] + f)]
-  }
-
-  frameEnd(i: number, f: number): number {
-    return this.index[this.frameBase + 2 * (this.index[i] + f) + 1]
-  }
-
-  frameLength(i: number, f: number): number {
-    const k = this.frameBase + 2 * (this.index[i] + f)
-    return this.index[k + 1] - this.index[k]
-  }
-
-  /** A view of frame f of message i (allocates a view: not for the hot path). */
-  frame(i: number, f: number): Uint8Array {
-    return this.buf.subarray(this.frameStart(i, f), this.frameEnd(i, f))
-  }
-}
 
 /** A ZeroMQ socket with a batched outbox and inbox. Create with ZmqContext.socket(). */
 export class ZmqSocket {
@@ -528,7 +317,7 @@ export class ZmqSocket {
   flush(): boolean {
     const ob = this.outbox
     if (ob.committed === 0) return true
-    if (ob.isOpen) misuse('flush() inside an open message')
+    if (ob.isOpen) outboxMisuse('flush() inside an open message')
     const h = this.live('send')
     const st = this.stats
     const n = this.lib.sendBatch(h, ob.buf, ob.committed, this.poller !== null ? 1 : 0, st)
@@ -576,178 +365,5 @@ export class ZmqSocket {
     this.lib.close(this.handle, lingerMs)
     this.handle = null
     this.ctx.forget(this)
-  }
-}
-
-// Poller states. The C thread is armed in ARMED; it disarms itself when it calls back.
-/** call: add, start. next: ARMED */
-const POLLER_IDLE = 0
-/** C thread watching the fds. call: add, remove, stop. next: NOTIFIED (fd readable or kick) */
-const POLLER_ARMED = 1
-/** onReady is due or running. call: rearm. next: ARMED, or NOTIFIED again if input waits */
-const POLLER_NOTIFIED = 2
-/** call: nothing. next: none */
-const POLLER_STOPPED = 3
-
-/** Started pollers, joined at process exit so no thread calls into a dying VM. */
-const livePollers = new Set<ZmqPoller>()
-let exitHookInstalled = false
-
-/**
- * Wakes the JS thread when any registered socket may have work, without spinning: a C
- * thread blocks in poll(2) on their ZMQ_FDs. `onReady` runs on the JS thread, once, and
- * not again until rearm(). onReady must drain every registered socket (recvBatch() until
- * inbox.drained) before calling rearm(), or rearm() will re-notify at once.
- */
-/** Period of the poller's keep-alive timer: long, it only has to exist. */
-const POLLER_KEEP_ALIVE_MS = 1 << 30
-
-function noop(): void {}
-
-export class ZmqPoller {
-  /** onReady calls so far (C wake-ups plus self-notifications). */
-  notifications = 0
-  private readonly lib: ZmqLib
-  private readonly onReady: () => void
-  private readonly callback: JSCallback
-  private handle: Pointer | null
-  private state = POLLER_IDLE
-  private readonly sockets: ZmqSocket[] = []
-  private readonly fds: number[] = []
-  private immediatePending = false
-  private readonly fireBound: () => void
-  /**
-   * A referenced timer while started: without one, Bun's event loop may sleep without
-   * dispatching calls queued by the poller thread (and would exit with nothing else to do).
-   */
-  private keepAlive: ReturnType<typeof setInterval> | null = null
-
-  constructor(onReady: () => void) {
-    this.lib = loadZmq()
-    this.onReady = onReady
-    this.fireBound = () => this.fire()
-    // Kept in a field: the C thread holds its pointer until stop().
-    this.callback = threadsafeCallback(() => this.onNative())
-    const err = new Int32Array(1)
-    this.handle = this.lib.pollerNew(this.callback.ptr!, err)
-    if (this.handle === null) {
-      this.callback.close()
-      throw zmqError(this.lib, 'ZMQ_POLLER', 'poller', err[0])
-    }
-  }
-
-  /** Watch sock's ZMQ_FD (before or after start). */
-  add(sock: ZmqSocket): void {
-    const h = this.live()
-    if (sock.poller !== null) throw new ZmqError('ZMQ_POLLER', 0, 'poller add: socket already has a poller')
-    const fd = sock.fd()
-    const rc = this.lib.pollerAdd(h, fd)
-    if (rc < 0) throw zmqError(this.lib, 'ZMQ_POLLER', 'poller add', -rc)
-    sock.poller = this
-    this.sockets.push(sock)
-    this.fds.push(fd)
-  }
-
-  /** Stop watching sock (ZmqSocket.close() calls this). */
-  remove(sock: ZmqSocket): void {
-    const i = this.sockets.indexOf(sock)
-    if (i < 0) return
-    const fd = this.fds[i]
-    this.sockets.splice(i, 1)
-    this.fds.splice(i, 1)
-    sock.poller = null
-    if (this.handle !== null) this.lib.pollerRemove(this.handle, fd)
-  }
-
-  start(): void {
-    if (this.state !== POLLER_IDLE) return
-    const rc = this.lib.pollerStart(this.live())
-    if (rc < 0) throw zmqError(this.lib, 'ZMQ_POLLER', 'poller start', -rc)
-    this.state = POLLER_ARMED
-    this.keepAlive = setInterval(noop, POLLER_KEEP_ALIVE_MS)
-    livePollers.add(this)
-    if (!exitHookInstalled) {
-      exitHookInstalled = true
-      process.on('exit', () => {
-        for (const p of livePollers) p.stop()
-      })
-    }
-  }
-
-  /**
-   * Call after draining: re-notifies if a socket is already ready, else re-arms the
-   * thread. Ready = input waiting, or unsent messages and POLLOUT (not for ROUTER, whose
-   * POLLOUT is always set: a ROUTER blocked on one full peer needs a retry timer).
-   */
-  rearm(): void {
-    if (this.state !== POLLER_NOTIFIED) return
-    for (let i = 0; i < this.sockets.length; i++) {
-      // Reading ZMQ_EVENTS processes the socket's commands and so consumes its fd signal:
-      // whatever those commands changed must be acted on now, not left to the thread.
-      const s = this.sockets[i]
-      const ev = s.events()
-      const writable = (ev & ZMQ_POLLOUT) !== 0 && s.outbox.pending > 0 && s.type !== ZMQ_ROUTER
-      if ((ev & ZMQ_POLLIN) !== 0 || writable) {
-        this.schedule()
-        return
-      }
-    }
-    this.state = POLLER_ARMED
-    this.lib.pollerRearm(this.handle!)
-  }
-
-  /** Join the thread. Idempotent. Sockets stay open. */
-  stop(): void {
-    if (this.state === POLLER_STOPPED) return
-    this.state = POLLER_STOPPED
-    if (this.keepAlive !== null) clearInterval(this.keepAlive)
-    this.keepAlive = null
-    livePollers.delete(this)
-    for (const s of this.sockets) s.poller = null
-    this.sockets.length = 0
-    this.fds.length = 0
-    if (this.handle !== null) this.lib.pollerStop(this.handle)
-    this.handle = null
-    // Calls already queued for the JS thread may still run; free the callback later.
-    const cb = this.callback
-    setTimeout(() => cb.close(), POLLER_CALLBACK_CLOSE_DELAY_MS).unref()
-  }
-
-  /** C thread wake-ups so far. */
-  wakeups(): number {
-    return this.handle === null ? 0 : this.lib.pollerWakeups(this.handle)
-  }
-
-  /** @internal Input is waiting on a registered socket: notify even if the fd stays quiet. */
-  kick(): void {
-    if (this.state !== POLLER_ARMED) return
-    this.state = POLLER_NOTIFIED
-    this.schedule()
-  }
-
-  private live(): Pointer {
-    if (this.handle === null) throw new ZmqError('ZMQ_POLLER', 0, 'poller is stopped')
-    return this.handle
-  }
-
-  private onNative(): void {
-    // A wake-up that lands while NOTIFIED is redundant: rearm() re-checks every socket.
-    if (this.state !== POLLER_ARMED) return
-    this.state = POLLER_NOTIFIED
-    this.notifications++
-    this.onReady()
-  }
-
-  private schedule(): void {
-    if (this.immediatePending) return
-    this.immediatePending = true
-    setImmediate(this.fireBound)
-  }
-
-  private fire(): void {
-    this.immediatePending = false
-    if (this.state !== POLLER_NOTIFIED) return
-    this.notifications++
-    this.onReady()
   }
 }

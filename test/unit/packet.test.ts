@@ -1,5 +1,6 @@
 // ZHTTP packet parsing and writing (src/zhttp/packet.ts) against zhttp.md 2.1-3.9 and
-// checklist items 12-16 and 65. Inputs are built with a small reference encoder written here.
+// checklist items 12-16 and 65. Inputs are built with the reference encoder in
+// test/helpers/tnetstring-reference.ts.
 
 import { describe, expect, test } from 'bun:test'
 import { heapStats, memoryUsage } from 'bun:jsc'
@@ -7,52 +8,18 @@ import { PACKET_HEADERS_MAX, PACKET_IDS_MAX } from '../../src/limits.ts'
 import * as zp from '../../src/zhttp/packet.ts'
 import { HandlerPacket, IdBatch, PACKET_OK, parseHandlerPacket } from '../../src/zhttp/packet.ts'
 import { TnWriter } from '../../src/zhttp/tnetstring.ts'
+import {
+  bytesOf,
+  concat,
+  Flt,
+  latin1,
+  Pairs,
+  tn,
+  type Val,
+  type ValMap,
+} from '../helpers/tnetstring-reference.ts'
 
-// --- reference encoder (zhttp.md 2.3: "a correct encoder for tests") ---
-
-/** A map with explicit entries: keeps order, allows duplicates and non-string keys. */
-class Pairs {
-  constructor(readonly entries: [Val, Val][]) {}
-}
-/** A float, written as its text. */
-class Flt {
-  constructor(readonly text: string) {}
-}
-type Scalar = string | Uint8Array | number | bigint | boolean | null
-/** A plain object is a map in insertion order; undefined values are left out. */
-interface ValMap {
-  [k: string]: Val | undefined
-}
-type Val = Scalar | Val[] | Pairs | Flt | ValMap
-
-const te = new TextEncoder()
-const latin1 = (b: Uint8Array): string => String.fromCharCode(...b)
-const bytesOf = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
-function tn(v: Val): Uint8Array {
-  const frame = (data: Uint8Array, type: string): Uint8Array =>
-    concat([bytesOf(`${data.length}:`), data, bytesOf(type)])
-  if (typeof v === 'string') return frame(te.encode(v), ',')
-  if (v instanceof Uint8Array) return frame(v, ',')
-  if (typeof v === 'number' || typeof v === 'bigint') return frame(bytesOf(String(v)), '#')
-  if (typeof v === 'boolean') return frame(bytesOf(String(v)), '!')
-  if (v === null) return frame(new Uint8Array(0), '~')
-  if (v instanceof Flt) return frame(bytesOf(v.text), '^')
-  if (Array.isArray(v)) return frame(concat(v.map(tn)), ']')
-  const entries = v instanceof Pairs ? v.entries : Object.entries(v)
-  const present = entries.filter((e): e is [Val, Val] => e[1] !== undefined)
-  return frame(concat(present.flatMap(([k, x]) => [tn(k), tn(x)])), '}')
-}
+// --- inputs ---
 
 /** `T` + tnetstring. */
 const pkt = (v: Val): Uint8Array => concat([bytesOf('T'), tn(v)])

@@ -1,5 +1,5 @@
-// The fast tnetstring codec (src/zhttp/tnetstring.ts) checked against a slow, obviously
-// correct reference decoder/encoder written here from the grammar in zhttp.md 2.3.
+// The fast tnetstring codec (src/zhttp/tnetstring.ts) checked against the slow, obviously
+// correct reference decoder/encoder in test/helpers/tnetstring-reference.ts (zhttp.md 2.3).
 
 import { describe, expect, test } from 'bun:test'
 import {
@@ -31,114 +31,18 @@ import {
   tnBool,
   tnErrorText,
 } from '../../src/zhttp/tnetstring.ts'
+import {
+  bytesOf,
+  int,
+  latin1,
+  type Ref,
+  RefError,
+  refDecode,
+  refEncode,
+  str,
+} from '../helpers/tnetstring-reference.ts'
 
-// --- reference model ---
-
-/** Reference values: bytes, int (bigint), float (its text), bool, null, list, map (pairs). */
-type Ref =
-  | { k: 'str'; b: Uint8Array }
-  | { k: 'int'; n: bigint }
-  | { k: 'float'; s: string }
-  | { k: 'bool'; v: boolean }
-  | { k: 'null' }
-  | { k: 'list'; items: Ref[] }
-  | { k: 'map'; pairs: [Ref, Ref][] }
-
-const latin1 = (b: Uint8Array): string => String.fromCharCode(...b)
-const bytesOf = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
-const str = (s: string): Ref => ({ k: 'str', b: new TextEncoder().encode(s) })
-const int = (n: number | bigint): Ref => ({ k: 'int', n: BigInt(n) })
-
-class RefError extends Error {}
-
-/** Recursive reference decoder: whole-frame regexes over a latin1 string, nothing clever. */
-function refDecode(b: Uint8Array, pos: number, end: number): { v: Ref; next: number } {
-  const text = latin1(b.subarray(pos, end))
-  const m = /^(\d{1,9}):/.exec(text)
-  if (m === null) throw new RefError('length')
-  const len = Number(m[1])
-  const dataStart = pos + m[0].length
-  const dataEnd = dataStart + len
-  if (dataEnd >= end) throw new RefError('past end')
-  const data = b.subarray(dataStart, dataEnd)
-  const body = latin1(data)
-  const next = dataEnd + 1
-  switch (String.fromCharCode(b[dataEnd])) {
-    case ',':
-      return { v: { k: 'str', b: data.slice() }, next }
-    case '#':
-      if (!/^-?\d+$/.test(body)) throw new RefError('int')
-      return { v: { k: 'int', n: BigInt(body) }, next }
-    case '^':
-      if (!/^[0-9+\-.eE]+$/.test(body)) throw new RefError('float')
-      return { v: { k: 'float', s: body }, next }
-    case '!':
-      if (body !== 'true' && body !== 'false') throw new RefError('bool')
-      return { v: { k: 'bool', v: body === 'true' }, next }
-    case '~':
-      if (body !== '') throw new RefError('null')
-      return { v: { k: 'null' }, next }
-    case ']': {
-      const items: Ref[] = []
-      for (let p = dataStart; p < dataEnd; ) {
-        const r = refDecode(b, p, dataEnd)
-        items.push(r.v)
-        p = r.next
-      }
-      return { v: { k: 'list', items }, next }
-    }
-    case '}': {
-      const flat: Ref[] = []
-      for (let p = dataStart; p < dataEnd; ) {
-        const r = refDecode(b, p, dataEnd)
-        flat.push(r.v)
-        p = r.next
-      }
-      if (flat.length % 2 !== 0) throw new RefError('odd map')
-      const pairs: [Ref, Ref][] = []
-      for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]])
-      return { v: { k: 'map', pairs }, next }
-    }
-  }
-  throw new RefError('type')
-}
-
-/** Reference encoder, as zhttp.md 2.3 describes it: lengths from the encoded children. */
-function refEncode(v: Ref): Uint8Array<ArrayBuffer> {
-  const frame = (data: Uint8Array, type: string): Uint8Array<ArrayBuffer> => {
-    const head = bytesOf(`${data.length}:`)
-    const out = new Uint8Array(head.length + data.length + 1)
-    out.set(head, 0)
-    out.set(data, head.length)
-    out[out.length - 1] = type.charCodeAt(0)
-    return out
-  }
-  const concat = (parts: Uint8Array[]): Uint8Array<ArrayBuffer> => {
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-    let o = 0
-    for (const p of parts) {
-      out.set(p, o)
-      o += p.length
-    }
-    return out
-  }
-  switch (v.k) {
-    case 'str':
-      return frame(v.b, ',')
-    case 'int':
-      return frame(bytesOf(v.n.toString()), '#')
-    case 'float':
-      return frame(bytesOf(v.s), '^')
-    case 'bool':
-      return frame(bytesOf(v.v ? 'true' : 'false'), '!')
-    case 'null':
-      return frame(new Uint8Array(0), '~')
-    case 'list':
-      return frame(concat(v.items.map(refEncode)), ']')
-    case 'map':
-      return frame(concat(v.pairs.flatMap(([a, b]) => [refEncode(a), refEncode(b)])), '}')
-  }
-}
+// --- fast-codec adapters and inputs ---
 
 /** Writes a Ref with the fast writer. */
 function fastEncode(w: TnWriter, v: Ref): void {
