@@ -22,10 +22,6 @@ const serveCommand = defineCommand({
     description: 'Run the gateway (accepts the flags of Condure 1.9.1; see `zgate serve --help`)',
   },
   async run({ rawArgs }) {
-    if (rawArgs.includes('--help') || rawArgs.includes('-h')) {
-      console.log(serveUsage())
-      return
-    }
     if (rawArgs.includes('--version') || rawArgs.includes('-V')) {
       console.log(`zgate ${pkg.version}`)
       return
@@ -61,10 +57,14 @@ const main = defineCommand({
   subCommands: { serve: serveCommand },
 })
 
-// `zgate -V` like Condure's `-V`; citty itself knows `--version`.
+// Version and serve's help are answered here: citty would print a bare version number and a
+// usage line without serve's options, and Condure users expect `-V` and the option list.
 const argv = process.argv.slice(2)
-if (argv.length === 1 && argv[0] === '-V') {
+const wantsHelp = argv.includes('--help') || argv.includes('-h')
+if (argv.length === 1 && (argv[0] === '-V' || argv[0] === '--version')) {
   console.log(`zgate ${pkg.version}`)
+} else if (argv[0] === 'serve' && wantsHelp) {
+  console.log(serveUsage())
 } else {
   runMain(main)
 }

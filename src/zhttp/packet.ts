@@ -111,6 +111,8 @@ export const PACKET_ERR_NEG_CREDITS = -30
 export const PACKET_ERR_NEG_MAX_SIZE = -31
 export const PACKET_ERR_NEG_TIMEOUT = -32
 export const PACKET_ERR_NEG_PEER_PORT = -33
+/** A header name that is not UTF-8. */
+export const PACKET_ERR_HEADER_NAME = -34
 
 // Indexed by -code; the texts follow condure's WARN wording where the doc gives it. Built once
 // at load, so packetErrorText hands out constant strings.
@@ -123,7 +125,7 @@ const PACKET_ERROR_TEXTS: readonly string[] = [
   'too many ids',
   'id list element without id',
   'too many headers',
-  'header must be a list of 2 elements',
+  'header must be a list of at least 2 elements',
   'integer out of range',
   // PACKET_ERR_TYPE_FROM ... PACKET_ERR_TYPE_EXT, in code order.
   ...['from', 'id', 'seq', 'type', 'code', 'reason', 'headers', 'content-type', 'body']
@@ -132,6 +134,7 @@ const PACKET_ERROR_TEXTS: readonly string[] = [
     .map((f) => `wrong type for field ${f}`),
   // PACKET_ERR_NEG_SEQ ... PACKET_ERR_NEG_PEER_PORT, in code order.
   ...['seq', 'code', 'credits', 'max-size', 'timeout', 'peer-port'].map((f) => `negative ${f}`),
+  'header name must be a utf-8 string',
 ]
 
 /** A short message for a PACKET_ERR_* code (a constant string, no allocation). */
@@ -495,18 +498,24 @@ function parseHeaders(buf: Uint8Array, list: TnSpan, out: HandlerPacket): number
     pos = e.next
     if (count === PACKET_HEADERS_MAX) return PACKET_ERR_TOO_MANY_HEADERS
     if (e.type !== TN_LIST) return PACKET_ERR_TYPE_HEADERS
-    // Exactly two children: a name then a value, then the end of the pair.
+    // At least two children, a name then a value; like Condure, items after the first two
+    // are ignored (they must still be well-formed tnetstrings).
     if (e.dataStart === e.dataEnd) return PACKET_ERR_HEADER_SIZE
     if (decodeTn(buf, e.dataStart, e.dataEnd, name) !== TN_OK) return PACKET_ERR_TNETSTRING
     if (name.next === e.dataEnd) return PACKET_ERR_HEADER_SIZE
     if (decodeTn(buf, name.next, e.dataEnd, value) !== TN_OK) return PACKET_ERR_TNETSTRING
-    if (value.next !== e.dataEnd) return PACKET_ERR_HEADER_SIZE
     if (name.type !== TN_STRING || value.type !== TN_STRING) return PACKET_ERR_TYPE_HEADERS
+    // Header names must be UTF-8 (Condure: "header name must be a utf-8 string"); values
+    // may be any bytes.
+    if (!isUtf8(buf, name.dataStart, name.dataEnd)) return PACKET_ERR_HEADER_NAME
     out.headerNameStart[count] = name.dataStart
     out.headerNameEnd[count] = name.dataEnd
     out.headerValueStart[count] = value.dataStart
     out.headerValueEnd[count] = value.dataEnd
     count++
+    for (let q = value.next; q < e.dataEnd; q = name.next) {
+      if (decodeTn(buf, q, e.dataEnd, name) !== TN_OK) return PACKET_ERR_TNETSTRING
+    }
   }
   out.headerCount = count
   return PACKET_OK

@@ -296,6 +296,7 @@ function socketSuite(target: GatewayTarget): void {
     // Not our id, a prefix of it, our id extended, our id without the space.
     for (const address of ['condure', 'gw', 'gwfx', 'GWF']) await peer.send(bad, { address })
     await peer.sendRaw(Buffer.concat([Buffer.from('gwfT'), tns(bad)]))
+    await peer.sendRaw(Buffer.concat([Buffer.from('gwf  T'), tns(bad)])) // payload starts with a space
     await expectQuiet(conn)
     await answerAndCheck(peer, conn, id, 'eight')
   })
@@ -343,13 +344,46 @@ function socketSuite(target: GatewayTarget): void {
   test('13: a packet with a field of the wrong tnetstring type is dropped entirely', async () => {
     const { conn, id } = await openSession(gw.port, peer, '/thirteen')
     const base = { from: peer.from, id, seq: 0, code: 200, reason: 'OK', headers: [['X-Bad', 'yes']], body: 'bad' }
-    await peer.send({ ...base, credits: '100' }) // credits as a string
-    await peer.send({ ...base, more: 1 }) // more as an integer
-    await peer.send({ ...base, seq: '0' }) // seq as a string
-    await peer.send({ ...base, code: '200' }) // code as a string
+    const spoil: { [k: string]: OutValue }[] = [
+      { credits: '100' }, // credits as a string
+      { credits: { $float: 1.5 } }, // credits as a float
+      { credits: -1 }, // negative credits
+      { more: 1 }, // more as an integer
+      { more: 'true' }, // more as a string
+      { seq: '0' }, // seq as a string
+      { seq: -1 }, // negative seq
+      { code: '200' }, // code as a string
+      { code: -200 }, // negative code
+      { body: 7 }, // body as an integer
+      { body: null }, // body as null
+      { reason: 1 }, // reason as an integer
+      { from: 12 }, // from as an integer
+      { type: 5 }, // type as an integer
+      { ext: 'multi' }, // ext as a string
+      { id: 5 }, // id as an integer
+      { headers: 'X-Bad: yes' }, // headers as a string
+      { headers: [{ 'X-Bad': 'yes' }] }, // header entry as a map
+      { headers: [['X-Bad']] }, // header entry with one item
+      { headers: [[5, 'yes']] }, // header name as an integer
+      { headers: [[Buffer.from([0xff, 0x41]), 'yes']] }, // header name not UTF-8
+    ]
+    for (const s of spoil) await peer.send({ ...base, ...s })
     await expectQuiet(conn)
     // The dropped packets did not consume seq 0.
     await answerAndCheck(peer, conn, id, 'thirteen')
+  })
+
+  test('13: a header entry with more than two items is accepted (the first two are used)', async () => {
+    // Observed on condure 1.9.1: only entries with fewer than two items are rejected.
+    const { conn, id } = await openSession(gw.port, peer, '/thirteen-b')
+    await peer.send({ from: peer.from, id, seq: 0, code: 200, reason: 'OK', headers: [['X-Three', 'a', 'b']], body: 'x' })
+    const r = await conn.readResponse()
+    expect(r.headers).toEqual([
+      ['X-Three', 'a'],
+      ['Content-Length', '1'],
+    ])
+    expect(r.bodyText()).toBe('x')
+    conn.close()
   })
 
   test('14: a response with 65 headers is dropped; a later one with 64 headers works', async () => {

@@ -96,8 +96,12 @@ class Notifier {
     let waker: () => void = () => {}
     const p = new Promise<T>((res, rej) => {
       waker = () => {
-        const v = check()
-        if (v !== undefined) return res(v)
+        try {
+          const v = check()
+          if (v !== undefined) return res(v)
+        } catch (e) {
+          return rej(e)
+        }
         const why = this.dead()
         if (why !== undefined) rej(new Error(`${why} while waiting for ${what()}`))
       }
@@ -256,19 +260,27 @@ export interface GatewayTarget {
 }
 
 /**
- * The gateways e2e files should run against. `ZGATE_E2E_GATEWAYS=condure,zgate` selects
- * explicitly; by default every target whose program exists here is selected (condure when
- * /usr/bin/condure or another `condure` is on PATH, zgate when src/main.ts exists).
+ * Gateways e2e files run against when ZGATE_E2E_GATEWAYS is unset. zgate joins once it
+ * passes the harness suite (test/e2e/harness.test.ts); until then opt in with
+ * ZGATE_E2E_GATEWAYS=condure,zgate (or =zgate).
+ */
+export const DEFAULT_GATEWAYS: readonly GatewayTarget['name'][] = ['condure']
+
+/**
+ * The gateways e2e files should run against (ZGATE_E2E_GATEWAYS, comma-separated, else
+ * DEFAULT_GATEWAYS). A target whose program is missing here gets a skipReason: condure when
+ * no `condure` is on PATH, zgate when src/main.ts does not exist.
  */
 export function gatewayTargets(): GatewayTarget[] {
   const cmds = gatewayCommands()
   const env = process.env.ZGATE_E2E_GATEWAYS
-  const wanted = env ? env.split(',').map((s) => s.trim()).filter(Boolean) : ['condure', 'zgate']
+  const wanted = env ? env.split(',').map((s) => s.trim()).filter(Boolean) : DEFAULT_GATEWAYS
   const out: GatewayTarget[] = []
   for (const name of wanted) {
     if (name === 'condure') {
       const ok = Bun.which('condure') !== null
-      out.push({ name, cmd: cmds.condure, skipReason: ok ? '' : 'condure is not installed (apt-get install condure)' })
+      const skipReason = ok ? '' : 'condure is not installed (apt-get install condure)'
+      out.push({ name, cmd: cmds.condure, skipReason })
     } else if (name === 'zgate') {
       const ok = Bun.file(join(REPO_ROOT, 'src/main.ts')).size > 0
       out.push({ name, cmd: cmds.zgate, skipReason: ok ? '' : 'src/main.ts does not exist yet' })
@@ -338,7 +350,8 @@ export interface Gateway {
 
 export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   const cmd = [...(opts.cmd ?? gatewayCommands().zgate), ...opts.args]
-  const spawned = spawnLogged(cmd, { cwd: opts.cwd ?? REPO_ROOT, env: { ...process.env, ...opts.env }, stdin: 'ignore' }, 'gateway')
+  const env = { ...process.env, ...opts.env }
+  const spawned = spawnLogged(cmd, { cwd: opts.cwd ?? REPO_ROOT, env, stdin: 'ignore' }, 'gateway')
   const proc = spawned.proc
   const all: { stream: 'stdout' | 'stderr'; line: string }[] = []
   // Set only after the final read of the log files, so no line is missed by a waiter.
@@ -385,7 +398,7 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     exited,
     stop: (signal = 'SIGTERM', timeoutMs = PROCESS_STOP_TIMEOUT_MS) => {
       stopping ??= stopProcess(proc, signal, timeoutMs).then(async (code) => {
-        await exited
+        await settlesWithin(exited, PROCESS_KILL_WAIT_MS)
         return code
       })
       return stopping
@@ -524,14 +537,15 @@ export interface Peer {
   packets(): PeerPacket[]
   /** Packets received but not yet taken by next(). */
   queued(): PeerPacket[]
-  /** Non-packet events (zmq socket events, subscriptions, acks, errors) and stderr lines. */
+  /** Non-packet events: ready, zmq socket events, subscribe, ack, error, auto. */
   events(): PeerEvent[]
+  /** The peer's stderr lines (plus any non-JSON stdout line). */
   stderr(): string[]
   /** Publishes `<address ?? instance> T<packet>` and waits until the peer has sent it. */
   send(packet: { [key: string]: OutValue }, opts?: { address?: string }): Promise<void>
-  /** Publishes exactly these bytes as one frame. */
+  /** Publishes exactly these bytes (a string is UTF-8 encoded) as one frame. */
   sendRaw(bytes: Uint8Array | string): Promise<void>
-  /** Waits until all three sockets completed a ZMTP handshake and the gateway subscribed to `<instance> `. */
+  /** Waits until all three sockets did a ZMTP handshake and the gateway subscribed `<instance> `. */
   waitLinked(timeoutMs?: number): Promise<void>
   /** Forget link state so waitLinked() waits for a (re)started gateway. */
   resetLinked(): void
@@ -779,6 +793,7 @@ export interface CloseInfo {
 
 export interface RawConn {
   localPort: number
+  /** Queues bytes (a string is latin1: one char per byte, so "\xff" is byte 0xff). */
   write(data: string | Uint8Array): void
   /**
    * Waits until the bytes received since connect satisfy `until` (a RegExp tested on their

@@ -251,6 +251,14 @@ describe('parseHandlerPacket: headers (zhttp.md 3.4)', () => {
     expect(p.headerNameEnd[0] - p.headerNameStart[0]).toBe(0)
     expect(p.buf.slice(p.headerValueStart[0], p.headerValueEnd[0])).toEqual(bin)
   })
+
+  test('items after name and value are ignored, as Condure does', () => {
+    const p = new HandlerPacket()
+    expect(parse(pkt({ id: 'x', headers: [['X-Three', 'a', 'b'], ['Y', 'z']] }), p)).toBe(PACKET_OK)
+    expect(p.headerCount).toBe(2)
+    expect(latin1(p.buf.slice(p.headerValueStart[0], p.headerValueEnd[0]))).toBe('a')
+    expect(latin1(p.buf.slice(p.headerNameStart[1], p.headerNameEnd[1]))).toBe('Y')
+  })
 })
 
 describe('parseHandlerPacket: rejected packets (zhttp.md 2.1, 2.3, checklist 12-13)', () => {
@@ -279,7 +287,7 @@ describe('parseHandlerPacket: rejected packets (zhttp.md 2.1, 2.3, checklist 12-
     ['header not a list', pkt({ id: 'x', headers: ['Host'] }), zp.PACKET_ERR_TYPE_HEADERS],
     ['header with 1 element', pkt({ id: 'x', headers: [['Host']] }), zp.PACKET_ERR_HEADER_SIZE],
     ['header with 0 elements', pkt({ id: 'x', headers: [[]] }), zp.PACKET_ERR_HEADER_SIZE],
-    ['header with 3 elements', pkt({ id: 'x', headers: [['a', 'b', 'c']] }), HEADER_SIZE],
+    ['header name not UTF-8', pkt({ id: 'x', headers: [[BAD_UTF8, 'v']] }), zp.PACKET_ERR_HEADER_NAME],
     ['header value int', pkt({ id: 'x', headers: [['Content-Length', 5]] }), HEADER_TYPE],
     ['header name null', pkt({ id: 'x', headers: [[null, 'v']] }), zp.PACKET_ERR_TYPE_HEADERS],
     ['headers as map', pkt({ id: 'x', headers: { Host: 'x' } }), zp.PACKET_ERR_TYPE_HEADERS],
