@@ -25,16 +25,21 @@
 
 import type { Socket } from 'bun'
 import type { Server } from './server.ts'
+import {
+  ST_HEAD,
+  ST_WAIT_HANDLER,
+  ST_ACTIVE,
+  ST_CLOSING,
+  ST_ORPHAN,
+  ST_CLOSED,
+  ST_FREE,
+  BODY_NONE,
+} from './states.ts'
+import { startRequest, forwardBody } from './request-reader.ts'
 import { RequestHead, findHeadEnd, parseRequestHead } from '../http/parser.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
-import {
-  writeResponseHead,
-  responseHeadSizeMax,
-  headResult,
-  FRAMING_CHUNKED,
-  FRAMING_NONE,
-  FRAMING_CLOSE,
-} from '../http/response-head.ts'
+import { FRAMING_NONE, FRAMING_CLOSE } from '../http/response-head.ts'
+import { composeResponse, composed, responseSizeMax } from './response-writer.ts'
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
@@ -43,22 +48,9 @@ import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { mapParseError } from './parse-errors.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
 
-export const ST_HEAD = 0
-export const ST_WAIT_HANDLER = 1
-export const ST_ACTIVE = 2
-export const ST_CLOSING = 3
-export const ST_ORPHAN = 4
-export const ST_CLOSED = 5
-/** The slot is free; the object waits for the next connection on this slot. */
-export const ST_FREE = 6
-
-const BODY_NONE = 0
-const BODY_LENGTH = 1
-const BODY_CHUNKED = 2
+export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
 
 const CONTINUE_100 = new TextEncoder().encode('HTTP/1.1 100 Continue\r\n\r\n')
-const LAST_CHUNK = new TextEncoder().encode('0\r\n\r\n')
-const HEX = '0123456789abcdef'
 
 export type ClientSocket = Socket<Connection>
 
@@ -226,122 +218,18 @@ export class Connection {
           this.fail(E.RESP_HEADERS_TOO_LARGE)
           return end
         }
-        if (!this.startRequest(buf, start, headEnd)) return end
+        if (!startRequest(this, buf, start, headEnd)) return end
         start = headEnd
         continue
       }
       if (this.state === ST_ACTIVE && !this.bodyDone && !this.paused && this.credits > 0) {
-        const next = this.forwardBody(buf, start, end)
+        const next = forwardBody(this, buf, start, end)
         if (next === start) return start
         start = next
         continue
       }
       return start
     }
-  }
-
-  /** Parses a complete head and sends the first packet; false when the connection closed. */
-  private startRequest(buf: Uint8Array, start: number, headEnd: number): boolean {
-    const s = this.server
-    const h = s.head
-    const err = parseRequestHead(buf, start, headEnd, h)
-    if (err !== 0) {
-      this.fail(mapParseError(err))
-      return false
-    }
-    this.http10 = h.versionMinor === 0
-    this.keepAlive = h.keepAlive
-    this.expectContinue = h.expectContinue && !this.http10
-    if (h.upgradeWebsocket) {
-      // WebSocket sessions arrive with the WebSocket work (issue 4); until then, say so.
-      this.fail(E.RESP_NOT_IMPLEMENTED)
-      return false
-    }
-    if (h.chunked) {
-      this.bodyKind = BODY_CHUNKED
-      if (this.chunked === null) this.chunked = new ChunkedDecoder()
-      else this.chunked.reset()
-      this.bodyDone = false
-    } else if (h.contentLength > 0) {
-      this.bodyKind = BODY_LENGTH
-      this.bodyRemaining = h.contentLength
-      this.bodyDone = false
-    } else {
-      this.bodyKind = BODY_NONE
-      this.bodyDone = true
-    }
-    // uri = scheme "://" host target (zhttp.md 4.3); a missing or non-UTF-8 Host is localhost.
-    let hostS = -1
-    let hostE = -1
-    if (h.hostIndex >= 0) {
-      hostS = h.valueStart[h.hostIndex]
-      hostE = h.valueEnd[h.hostIndex]
-      if (!isUtf8(buf, hostS, hostE)) hostS = -1
-    }
-    const hostLen = hostS < 0 ? 'localhost'.length : hostE - hostS
-    const uriLen = 'http://'.length + hostLen + (h.targetEnd - h.targetStart)
-    if (uriLen > URI_SIZE_MAX_BYTES) {
-      this.fail(E.RESP_URI_TOO_LONG)
-      return false
-    }
-    if (!s.sendFirstPacket(this, buf, hostS, hostE, !this.bodyDone)) {
-      this.fail(E.RESP_SERVICE_UNAVAILABLE)
-      return false
-    }
-    this.outSeq = 1
-    // The first packet granted `bufferSize` response credits (zhttp.md 4.3).
-    this.respCredits = s.bufferSize
-    this.state = ST_WAIT_HANDLER
-    this.streamDeadline = s.now + s.streamTimeoutMs
-    return true
-  }
-
-  /** Sends request body bytes from buf[start, end) within the credits; returns the new start. */
-  private forwardBody(buf: Uint8Array, start: number, end: number): number {
-    const s = this.server
-    const chunkMax = Math.min(this.credits, s.bufferSize)
-    if (this.bodyKind === BODY_LENGTH) {
-      const n = Math.min(end - start, this.bodyRemaining, chunkMax)
-      if (n === 0) return start
-      const last = n === this.bodyRemaining
-      if (!s.stream.sendBody(this.handler, this.slot, this.counter, this.outSeq, buf, start, start + n, !last)) {
-        return this.outboxFull(end)
-      }
-      this.outSeq++
-      this.credits -= n
-      this.bodyRemaining -= n
-      if (last) this.bodyDone = true
-      s.scheduleFlush()
-      return start + n
-    }
-    // Chunked (RFC 9112 7.1): de-chunk; the handler sees data bytes only, and the end of the
-    // body is a packet with neither body nor more (zhttp.md 4.4, checklist 33).
-    const d = this.chunked as ChunkedDecoder
-    const pos = d.step(buf, start, end, chunkMax)
-    if (d.error < 0) {
-      this.fail(E.RESP_BAD_REQUEST)
-      return end
-    }
-    const n = d.dataEnd - d.dataStart
-    if (n > 0 || d.done) {
-      if (!s.stream.sendBody(this.handler, this.slot, this.counter, this.outSeq, buf, d.dataStart, d.dataEnd, !d.done)) {
-        return this.outboxFull(end)
-      }
-      this.outSeq++
-      this.credits -= n
-      if (d.done) this.bodyDone = true
-      s.scheduleFlush()
-    }
-    return pos
-  }
-
-  /**
-   * The outbox could not take a packet: it holds OUTBOX_SIZE_MAX_BYTES that handlers are not
-   * reading. The session cannot continue without losing body bytes, so it ends here.
-   */
-  private outboxFull(end: number): number {
-    this.abort(false)
-    return end
   }
 
   // --- handler input -----------------------------------------------------------------
@@ -426,51 +314,20 @@ export class Connection {
       this.abort(true)
       return false
     }
-    const out = s.scratchFor(responseHeadSizeMax(p) + bodyLen + 64)
-    let pos = 0
-    if (!this.respStarted) {
-      if (!this.bodyDone) {
-        // Early response: the rest of the request body is not read; no reuse (4.4 step 3).
-        this.keepAlive = false
-        this.bodyDone = true
-      }
-      writeResponseHead(out, 0, p, this.http10, this.keepAlive)
-      if (headResult.badLength) {
-        this.abort(true)
-        return false
-      }
-      pos = headResult.pos
-      this.framing = headResult.framing
-      this.keepAlive = headResult.keepAlive
-      this.respStarted = true
+    if (!this.respStarted && !this.bodyDone) {
+      // Early response: the rest of the request body is not read; no reuse (4.4 step 3).
+      this.keepAlive = false
+      this.bodyDone = true
     }
-    let bodyWritten = 0
-    if (bodyLen > 0 && this.framing !== FRAMING_NONE) {
-      if (this.framing === FRAMING_CHUNKED) {
-        // Chunks of at most 0xffff bytes, lower-case hex sizes (zhttp.md 4.7).
-        for (let o = p.bodyStart; o < p.bodyEnd; ) {
-          const n = Math.min(0xffff, p.bodyEnd - o)
-          pos = writeHex(out, pos, n)
-          out[pos++] = 0x0d
-          out[pos++] = 0x0a
-          out.set(p.buf.subarray(o, o + n), pos)
-          pos += n
-          out[pos++] = 0x0d
-          out[pos++] = 0x0a
-          o += n
-        }
-      } else {
-        out.set(p.buf.subarray(p.bodyStart, p.bodyEnd), pos)
-        pos += bodyLen
-      }
-      bodyWritten = bodyLen
-      this.respCredits -= bodyLen
+    const out = s.scratchFor(responseSizeMax(p))
+    const pos = composeResponse(out, p, this)
+    if (pos < 0) {
+      this.abort(true)
+      return false
     }
+    const bodyWritten = composed.bodyWritten
+    this.respCredits -= bodyWritten
     const done = !p.more
-    if (done && this.framing === FRAMING_CHUNKED) {
-      out.set(LAST_CHUNK, pos)
-      pos += LAST_CHUNK.length
-    }
     this.streamDeadline = s.now + s.streamTimeoutMs
     this.writeClient(out, 0, pos, done ? 0 : bodyWritten)
     if (this.state === ST_CLOSED) return false
@@ -708,15 +565,3 @@ export class Connection {
     }
   }
 }
-
-function writeHex(out: Uint8Array, pos: number, n: number): number {
-  let digits = 1
-  for (let t = n; t >= 16; t = Math.floor(t / 16)) digits++
-  let p = pos + digits
-  do {
-    out[--p] = HEX.charCodeAt(n % 16)
-    n = Math.floor(n / 16)
-  } while (n > 0)
-  return pos + digits
-}
-

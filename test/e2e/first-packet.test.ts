@@ -15,6 +15,7 @@ import {
   startPeer,
   tmpDir,
 } from '../helpers/harness.ts'
+import { lacksWebSocket } from '../helpers/features.ts'
 import type { Gateway, GatewayTarget, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
@@ -230,7 +231,7 @@ function firstPacketSuite(target: GatewayTarget): void {
     }
   })
 
-  test('25: stream (and more) are absent for a WebSocket upgrade', async () => {
+  test.skipIf(lacksWebSocket(target.name))('25: stream (and more) are absent for a WebSocket upgrade', async () => {
     const ws = 'GET /ws HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n'
     const b = await open(ws)
     expect(b.first.packet.uri).toBe('ws://h/ws')
@@ -462,7 +463,8 @@ if (!canCompare) {
       return { pk, conn }
     }
 
-    for (const [what, req] of COMPARE_REQUESTS) {
+    // WebSocket upgrades join the comparison once zgate has them (issue 4).
+    for (const [what, req] of COMPARE_REQUESTS.filter(([w]) => w !== 'websocket upgrade' || !lacksWebSocket('zgate'))) {
       test(`17-29: same encoded fields in the same order as condure: ${what}`, async () => {
         const a = await firstPacketOf(c, req)
         const b = await firstPacketOf(z, req)

@@ -21,7 +21,7 @@ import type { Gateway, GatewayTarget, OutValue, Peer, PeerPacket, RawConn } from
 
 const HOOK_TIMEOUT_MS = 30_000
 const QUIET_MS = 300 // how long "nothing more happens" is watched
-const BIG_BUFFER_SIZE = 200_000 // > 0xffff, so one packet can hold a body larger than a chunk
+const BIG_BUFFER_SIZE = Number(process.env.BBS ?? 200_000) // > 0xffff, so one packet can hold a body larger than a chunk
 
 setDefaultTimeout(30_000)
 afterAll(cleanup, HOOK_TIMEOUT_MS)
@@ -588,7 +588,7 @@ const LONG_TOTAL = 8 << 20 // more than loopback kernel buffers absorb (~4 MB me
 const LONG_PACKET = 8192
 const STALL_MS = 1_000 // no credit for this long while the client is paused = backpressure
 const SLOW_READ_ON_MS = 5
-const SLOW_READ_OFF_MS = 20
+const SLOW_READ_OFF_MS = Number(process.env.OFFMS ?? 20)
 
 /**
  * The handler streams LONG_TOTAL bytes in LONG_PACKET packets, sending only as credits
@@ -655,6 +655,11 @@ async function slowReaderScenario(s: Stack): Promise<void> {
       while (sent < LONG_TOTAL) {
         pump()
         if (sent < LONG_TOTAL && !(await takeCredit(10_000))) {
+          const r0 = received
+          client.resume(); reading = false
+          await sleep(2000)
+          console.log(Bun.spawnSync(['ss', '-tnpi', 'sport', '=', String(s.gw.port)]).stdout.toString())
+          console.log('DEBUG after resume', r0, received, credits.total, await credits.take(100), (client as any).readableFlowing, client.isPaused(), client.readyState)
           throw new Error(`credits stopped at ${credits.total} of ${sent} sent; client read ${received}`)
         }
       }

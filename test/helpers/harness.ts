@@ -35,9 +35,22 @@ type Cleanup = () => Promise<void> | void
 const cleanups: Cleanup[] = []
 const liveProcs = new Set<Subprocess>()
 
-process.on('exit', () => {
+const liveDirs = new Set<string>()
+
+// Last resort, synchronous: SIGKILL what is still running and remove temp dirs.
+function killAll(): void {
   for (const p of liveProcs) p.kill('SIGKILL')
-})
+  for (const d of liveDirs) rmSync(d, { recursive: true, force: true })
+}
+process.on('exit', killAll)
+// 'exit' does not run when the test process itself is killed by a signal (ctrl-c, a CI
+// timeout); gateways would then outlive it (peers exit on their own when stdin closes).
+for (const [sig, num] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]] as const) {
+  process.on(sig, () => {
+    killAll()
+    process.exit(128 + num)
+  })
+}
 
 /** Runs every registered cleanup (stop processes, close sockets, remove temp dirs). */
 export async function cleanup(): Promise<void> {
@@ -117,7 +130,11 @@ export function tmpDir(prefix = 'zgate-e2e-'): string {
   let root = tmpdir()
   if (root.length + prefix.length + 40 > IPC_PATH_MAX) root = '/tmp'
   const dir = mkdtempSync(join(root, prefix))
-  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  liveDirs.add(dir)
+  cleanups.push(() => {
+    rmSync(dir, { recursive: true, force: true })
+    liveDirs.delete(dir)
+  })
   return dir
 }
 

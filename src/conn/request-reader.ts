@@ -1,0 +1,125 @@
+// Reading one request from the client (zhttp.md 4.2-4.4): the head becomes the first packet
+// on PUSH, the body follows to the handler's address under its credits, each packet carrying
+// at most min(credits, buffer size) bytes; a chunked body is de-chunked on the way.
+
+import type { Connection } from './connection.ts'
+import { parseRequestHead } from '../http/parser.ts'
+import { ChunkedDecoder } from '../http/chunked.ts'
+import * as E from '../http/errors.ts'
+import { isUtf8 } from '../zhttp/tnetstring.ts'
+import { URI_SIZE_MAX_BYTES } from '../limits.ts'
+import { mapParseError } from './parse-errors.ts'
+import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
+
+/** Parses a complete head and sends the first packet; false when the connection closed. */
+export function startRequest(c: Connection, buf: Uint8Array, start: number, headEnd: number): boolean {
+  const s = c.server
+  const h = s.head
+  const err = parseRequestHead(buf, start, headEnd, h)
+  if (err !== 0) {
+    c.fail(mapParseError(err))
+    return false
+  }
+  c.http10 = h.versionMinor === 0
+  c.keepAlive = h.keepAlive
+  c.expectContinue = h.expectContinue && !c.http10
+  if (h.upgradeWebsocket) {
+    // WebSocket sessions arrive with the WebSocket work (issue 4); until then, say so.
+    c.fail(E.RESP_NOT_IMPLEMENTED)
+    return false
+  }
+  if (h.chunked) {
+    c.bodyKind = BODY_CHUNKED
+    if (c.chunked === null) c.chunked = new ChunkedDecoder()
+    else c.chunked.reset()
+    c.bodyDone = false
+  } else if (h.contentLength > 0) {
+    c.bodyKind = BODY_LENGTH
+    c.bodyRemaining = h.contentLength
+    c.bodyDone = false
+  } else {
+    c.bodyKind = BODY_NONE
+    c.bodyDone = true
+  }
+  // uri = scheme "://" host target (zhttp.md 4.3); a missing or non-UTF-8 Host is localhost.
+  let hostS = -1
+  let hostE = -1
+  if (h.hostIndex >= 0) {
+    hostS = h.valueStart[h.hostIndex]
+    hostE = h.valueEnd[h.hostIndex]
+    if (!isUtf8(buf, hostS, hostE)) hostS = -1
+  }
+  const hostLen = hostS < 0 ? 'localhost'.length : hostE - hostS
+  const uriLen = 'http://'.length + hostLen + (h.targetEnd - h.targetStart)
+  if (uriLen > URI_SIZE_MAX_BYTES) {
+    c.fail(E.RESP_URI_TOO_LONG)
+    return false
+  }
+  if (!s.sendFirstPacket(c, buf, hostS, hostE, !c.bodyDone)) {
+    c.fail(E.RESP_SERVICE_UNAVAILABLE)
+    return false
+  }
+  c.outSeq = 1
+  // The first packet granted `bufferSize` response credits (zhttp.md 4.3).
+  c.respCredits = s.bufferSize
+  c.state = ST_WAIT_HANDLER
+  c.streamDeadline = s.now + s.streamTimeoutMs
+  return true
+}
+
+/** Sends request body bytes from buf[start, end) within the credits; returns the new start. */
+export function forwardBody(c: Connection, buf: Uint8Array, start: number, end: number): number {
+  const s = c.server
+  const chunkMax = Math.min(c.credits, s.bufferSize)
+  if (c.bodyKind === BODY_LENGTH) {
+    const n = Math.min(end - start, c.bodyRemaining, chunkMax)
+    if (n === 0) return start
+    const last = n === c.bodyRemaining
+    if (!s.stream.sendBody(c.handler, c.slot, c.counter, c.outSeq, buf, start, start + n, !last)) {
+      return outboxFull(c, end)
+    }
+    c.outSeq++
+    c.credits -= n
+    c.bodyRemaining -= n
+    if (last) c.bodyDone = true
+    s.scheduleFlush()
+    return start + n
+  }
+  // Chunked (RFC 9112 7.1): de-chunk; the handler sees data bytes only, and the end of the
+  // body is a packet with neither body nor more (zhttp.md 4.4, checklist 33).
+  const d = c.chunked as ChunkedDecoder
+  const pos = d.step(buf, start, end, chunkMax)
+  if (d.error < 0) {
+    c.fail(E.RESP_BAD_REQUEST)
+    return end
+  }
+  const n = d.dataEnd - d.dataStart
+  if (n > 0) {
+    // Data always travels with `more`: the end of a chunked body is a packet of its own
+    // without body, even when the last-chunk arrived in the same read (Condure does so).
+    if (!s.stream.sendBody(c.handler, c.slot, c.counter, c.outSeq, buf, d.dataStart, d.dataEnd, true)) {
+      return outboxFull(c, end)
+    }
+    c.outSeq++
+    c.credits -= n
+    s.scheduleFlush()
+  }
+  if (d.done) {
+    if (!s.stream.sendBody(c.handler, c.slot, c.counter, c.outSeq, buf, 0, 0, false)) {
+      return outboxFull(c, end)
+    }
+    c.outSeq++
+    c.bodyDone = true
+    s.scheduleFlush()
+  }
+  return pos
+}
+
+/**
+ * The outbox could not take a packet: it holds OUTBOX_SIZE_MAX_BYTES that handlers are not
+ * reading. The session cannot continue without losing body bytes, so it ends here.
+ */
+function outboxFull(c: Connection, end: number): number {
+  c.abort(false)
+  return end
+}

@@ -1,0 +1,15 @@
+// Connection and request-body states, shared by connection.ts and request-reader.ts.
+// The state machine itself is described at the top of connection.ts.
+
+export const ST_HEAD = 0
+export const ST_WAIT_HANDLER = 1
+export const ST_ACTIVE = 2
+export const ST_CLOSING = 3
+export const ST_ORPHAN = 4
+export const ST_CLOSED = 5
+/** The slot is free; the object waits for the next connection on this slot. */
+export const ST_FREE = 6
+
+export const BODY_NONE = 0
+export const BODY_LENGTH = 1
+export const BODY_CHUNKED = 2
