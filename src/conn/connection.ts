@@ -513,7 +513,13 @@ export class Connection {
   onClientEnd(): void {
     this.clientEnded = true
     this.keepAlive = false
-    if (this.state === ST_HEAD && this.readq.length === 0) this.endSocket()
+    if (this.state === ST_HEAD && this.readq.length === 0) {
+      this.endSocket()
+    } else if (this.state === ST_ACTIVE && (this.respStarted || !this.bodyDone)) {
+      // EOF in the middle of a body or of a streamed response means the client is gone: the
+      // handler gets its cancel (zhttp.md 4.9) instead of streaming into the void.
+      this.abort(true)
+    }
   }
 
   /** Session ended without the client (orphan answered or expired). */

@@ -47,10 +47,11 @@ async function stopEnv(e: Env | undefined): Promise<void> {
  * zgate: exactly one error response with `status` (Connection: close), then the close.
  * condure: the close, with no byte written.
  */
-async function expectRefused(e: Env, conn: RawConn, status: number, version = 'HTTP/1.1', timeoutMs = 5000): Promise<void> {
+async function expectRefused(e: Env, conn: RawConn, status: number, version = /^HTTP\/1\.1$/, timeoutMs = 5000): Promise<void> {
   if (e.target.name === 'zgate') {
     const r = await conn.readResponse(timeoutMs)
-    expect(r.statusLine.startsWith(`${version} ${status} `)).toBe(true)
+    expect(r.version).toMatch(version)
+    expect(r.status).toBe(status)
     expect(r.header('connection')).toBe('close')
     expect(Number(r.header('content-length'))).toBe(r.body.length)
     await conn.waitClosed(timeoutMs)
@@ -62,7 +63,7 @@ async function expectRefused(e: Env, conn: RawConn, status: number, version = 'H
 }
 
 /** Sends `req` on a new connection and expects it refused, with no packet at the handler. */
-async function refused(e: Env, req: string | Uint8Array, status: number, version?: string): Promise<void> {
+async function refused(e: Env, req: string | Uint8Array, status: number, version?: RegExp): Promise<void> {
   const conn = await rawHttp(e.port, req)
   await expectRefused(e, conn, status, version)
   await e.peer.expectNone(undefined, QUIET_MS)
@@ -71,11 +72,11 @@ async function refused(e: Env, req: string | Uint8Array, status: number, version
 let pathSeq = 0
 
 /** A valid request is forwarded and answered: the gateway still serves. */
-async function serves(e: Env, conn?: RawConn): Promise<void> {
+async function serves(e: Env, conn?: RawConn, timeoutMs = 5000): Promise<void> {
   const path = `/good-${++pathSeq}`
   const c = conn ?? (await rawHttp(e.port))
   c.write(`GET ${path} HTTP/1.1\r\nHost: h\r\n\r\n`)
-  const id = String((await e.peer.next({ $sock: 'pull', uri: `http://h${path}` })).packet.id)
+  const id = String((await e.peer.next({ $sock: 'pull', uri: `http://h${path}` }, timeoutMs)).packet.id)
   await e.peer.send({ from: e.peer.from, id, seq: 0, code: 200, reason: 'OK', body: 'still here' })
   const r = await c.readResponse()
   expect(r.status).toBe(200)
@@ -114,9 +115,10 @@ function badHeadSuite(target: GatewayTarget): void {
     await refused(e, 'GET / HTTP/1.1 extra\r\nHost: h\r\n\r\n', 400)
   })
 
-  test('74: Content-Length: abc is refused (400, in the client HTTP version)', async () => {
+  test('74: Content-Length: abc is refused (400)', async () => {
     await refused(e, 'POST /cl HTTP/1.1\r\nHost: h\r\nContent-Length: abc\r\n\r\n', 400)
-    await refused(e, 'POST /cl HTTP/1.0\r\nHost: h\r\nContent-Length: abc\r\n\r\n', 400, 'HTTP/1.0')
+    // RFC 9110 2.5 lets the server answer a 1.0 request with its own version (HTTP/1.1).
+    await refused(e, 'POST /cl HTTP/1.0\r\nHost: h\r\nContent-Length: abc\r\n\r\n', 400, /^HTTP\/1\.[01]$/)
   })
 
   test('75: Transfer-Encoding: gzip is refused (501)', async () => {
@@ -281,9 +283,9 @@ function maxconnSuite(target: GatewayTarget): void {
   test('after the slots free up, a new connection is served', async () => {
     let lastErr: unknown
     // Slots are freed as the gateway notices the closes; retry briefly (bounded).
-    for (let i = 0; i < 20; i++) {
+    for (let i = 0; i < 5; i++) {
       try {
-        await serves(e)
+        await serves(e, undefined, 1000)
         return
       } catch (err) {
         lastErr = err
@@ -310,7 +312,7 @@ function unansweredSuite(target: GatewayTarget): void {
     const conn = await rawHttp(e.port, 'GET /nobody HTTP/1.1\r\nHost: h\r\n\r\n')
     const first = await e.peer.next({ $sock: 'pull', uri: 'http://h/nobody' })
     const t0 = performance.now()
-    await expectRefused(e, conn, 504, 'HTTP/1.1', 8000)
+    await expectRefused(e, conn, 504, /^HTTP\/1\.1$/, 8000)
     expect(performance.now() - t0).toBeGreaterThan(1500)
     await e.peer.expectNone({ id: String(first.packet.id) }, QUIET_MS)
     await serves(e)
@@ -322,7 +324,7 @@ function unansweredSuite(target: GatewayTarget): void {
       const conn = await rawHttp(env.port, 'GET /nobody HTTP/1.0\r\nHost: h\r\n\r\n')
       const first = await env.peer.next({ $sock: 'pull', uri: 'http://h/nobody' })
       const t0 = performance.now()
-      await expectRefused(env, conn, 504, 'HTTP/1.0', 8000)
+      await expectRefused(env, conn, 504, /^HTTP\/1\.[01]$/, 8000)
       expect(performance.now() - t0).toBeGreaterThan(1200)
       await env.peer.expectNone({ id: String(first.packet.id) }, QUIET_MS)
       await serves(env)

@@ -1,7 +1,7 @@
 // Proves the e2e harness (test/helpers/harness.ts + zhttp-peer.mjs) against real gateways.
-// Runs once per target from gatewayTargets(): by default Debian's condure (the reference);
-// ZGATE_E2E_GATEWAYS=condure,zgate adds zgate. A target that cannot run here (condure not
-// installed, src/main.ts missing) is skipped with a loud message.
+// Runs once per target from gatewayTargets(): Debian's condure (the reference) and zgate;
+// ZGATE_E2E_GATEWAYS=condure (or =zgate) narrows the set. A target that cannot run here
+// (condure not installed, src/main.ts missing) is skipped with a loud message.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import {

@@ -257,32 +257,37 @@ function oneHandlerSuite(target: GatewayTarget): void {
     await peer.expectNone((p) => p.packet.type === 'cancel' && ids.some((id) => carries(p, id)), QUIET_MS)
   })
 
-  test('60: client disconnect during a streamed response sends cancel with the next seq', async () => {
-    const s = await openSession(env, 'cdisc')
-    await reply(peer, s.id, { seq: 0, code: 200, reason: 'OK', more: true })
-    await reply(peer, s.id, { seq: 1, body: 'abc', more: true })
-    await s.conn.readUntil(/abc\r\n$/)
-    const credit = await peer.next({ id: s.id, type: 'credit' })
-    expect(credit.packet.credits).toBe(3)
-    s.conn.close()
-    const cancel = await peer.next({ id: s.id, type: 'cancel' })
-    expect(cancel.sock).toBe('router')
-    expect(cancel.packet.from).toBe('condure')
-    const later = laterPackets(env.peers, s.id)
-    expect(later.at(-1)).toBe(cancel)
-    await peer.expectNone({ id: s.id }, QUIET_MS)
-  })
+  // A disconnect is tested both as a FIN (the client closes its side) and as an RST.
+  for (const how of ['FIN', 'RST'] as const) {
+    const disconnect = (c: RawConn) => (how === 'FIN' ? c.close() : c.reset())
 
-  test('61: client disconnect before any handler packet: cancel only once the handler speaks', async () => {
-    const s = await openSession(env, 'orphan')
-    s.conn.close()
-    await peer.expectNone({ id: s.id }, QUIET_MS)
-    await reply(peer, s.id, { seq: 0, type: 'keep-alive' })
-    const cancel = await peer.next({ id: s.id, type: 'cancel' })
-    expect(cancel.sock).toBe('router')
-    expect(laterPackets(env.peers, s.id).at(-1)).toBe(cancel)
-    await peer.expectNone({ id: s.id }, QUIET_MS)
-  })
+    test(`60: client disconnect (${how}) during a streamed response sends cancel with the next seq`, async () => {
+      const s = await openSession(env, `cdisc-${how}`)
+      await reply(peer, s.id, { seq: 0, code: 200, reason: 'OK', more: true })
+      await reply(peer, s.id, { seq: 1, body: 'abc', more: true })
+      await s.conn.readUntil(/abc\r\n$/)
+      const credit = await peer.next({ id: s.id, type: 'credit' })
+      expect(credit.packet.credits).toBe(3)
+      disconnect(s.conn)
+      const cancel = await peer.next({ id: s.id, type: 'cancel' })
+      expect(cancel.sock).toBe('router')
+      expect(cancel.packet.from).toBe('condure')
+      const later = laterPackets(env.peers, s.id)
+      expect(later.at(-1)).toBe(cancel)
+      await peer.expectNone({ id: s.id }, QUIET_MS)
+    })
+
+    test(`61: client disconnect (${how}) before any handler packet: cancel only once the handler speaks`, async () => {
+      const s = await openSession(env, `orphan-${how}`)
+      disconnect(s.conn)
+      await peer.expectNone({ id: s.id }, QUIET_MS)
+      await reply(peer, s.id, { seq: 0, type: 'keep-alive' })
+      const cancel = await peer.next({ id: s.id, type: 'cancel' })
+      expect(cancel.sock).toBe('router')
+      expect(laterPackets(env.peers, s.id).at(-1)).toBe(cancel)
+      await peer.expectNone({ id: s.id }, QUIET_MS)
+    })
+  }
 
   test('62: handoff-start gets handoff-proceed with the next seq, then the session waits for a packet', async () => {
     // A body that arrives during the handoff is neither read nor forwarded until the handler
@@ -333,7 +338,7 @@ function twoHandlerSuite(target: GatewayTarget): void {
     await s.conn.readUntil(/bb\r\n$/)
     const credit = await p2.next({ id: s.id, type: 'credit' })
     expect(credit.packet.credits).toBe(2)
-    s.conn.close()
+    s.conn.reset() // an RST: the FIN case is item 60's own test
     const cancel = await p2.next({ id: s.id, type: 'cancel' })
     expect(laterPackets(env.peers, s.id).at(-1)).toBe(cancel)
     expect(p1.packets().filter((p) => p.sock === 'router' && carries(p, s.id) && p.packet.type !== 'keep-alive')).toEqual([])
@@ -354,7 +359,7 @@ function twoHandlerSuite(target: GatewayTarget): void {
     await reply(p2, s.id, { seq: 3, body: 'bbbb', more: true })
     await s.conn.readUntil((b) => b.length > mark && /bbbb\r\n$/.test(Buffer.from(b).toString('latin1')))
     expect((await p2.next({ id: s.id, type: 'credit' })).packet.credits).toBe(4)
-    s.conn.close()
+    s.conn.reset() // an RST: the FIN case is item 60's own test
     const cancel = await p2.next({ id: s.id, type: 'cancel' })
     const later = laterPackets(env.peers, s.id)
     expect(later.at(-1)).toBe(cancel)
@@ -555,7 +560,7 @@ function keepAliveSuite(target: GatewayTarget): void {
     expect((batch.packet.id as unknown[]).length).toBe(2)
     // Each listed seq continues its own session's numbering.
     for (const s of [a, b]) {
-      s.conn.close()
+      s.conn.reset() // an RST: the FIN case is item 60's own test
       const cancel = await peer.next({ id: s.id, type: 'cancel' })
       const later = laterPackets(env.peers, s.id)
       expect(later).toContain(batch)
@@ -571,7 +576,7 @@ function keepAliveSuite(target: GatewayTarget): void {
     expect(typeof ka.packet.seq).toBe('number')
     expect(ka.packet.from).toBe('condure')
     expect(ka.packet.ext).toEqual({ multi: true })
-    s.conn.close()
+    s.conn.reset() // an RST: the FIN case is item 60's own test
     await peer.next({ id: s.id, type: 'cancel' })
     laterPackets(env.peers, s.id)
   })

@@ -3,6 +3,7 @@
 // handler; raw TCP clients check the exact bytes the gateway writes.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { readFileSync } from 'node:fs'
 import net from 'node:net'
 import {
   cleanup,
@@ -21,7 +22,7 @@ import type { Gateway, GatewayTarget, OutValue, Peer, PeerPacket, RawConn } from
 
 const HOOK_TIMEOUT_MS = 30_000
 const QUIET_MS = 300 // how long "nothing more happens" is watched
-const BIG_BUFFER_SIZE = Number(process.env.BBS ?? 200_000) // > 0xffff, so one packet can hold a body larger than a chunk
+const BIG_BUFFER_SIZE = 200_000 // > 0xffff, so one packet can hold a body larger than a chunk
 
 setDefaultTimeout(30_000)
 afterAll(cleanup, HOOK_TIMEOUT_MS)
@@ -273,11 +274,15 @@ function responseSuite(target: GatewayTarget): void {
   test('41: HTTP/1.0 keep-alive with known size gets Connection: keep-alive and stays open', async () => {
     const ka = ['Connection: keep-alive']
     const a = await request(s, 'h10-ka', { version: '1.0', headers: ka })
-    await a.send({ code: 200, reason: 'OK', body: 'first' })
+    await a.send({ code: 200, reason: 'OK', headers: [['X-A', '1']], body: 'first' })
     const r = await a.conn.readResponse()
     expect(r.statusLine).toBe('HTTP/1.0 200 OK')
-    expect(r.headerAll('Connection')).toEqual(['keep-alive'])
-    expect(r.headerAll('Content-Length')).toEqual(['5'])
+    // Persistence header first, then the length, as Condure writes them (observed, 1.9.1).
+    expect(r.headers).toEqual([
+      ['X-A', '1'],
+      ['Connection', 'keep-alive'],
+      ['Content-Length', '5'],
+    ])
     expect(r.bodyText()).toBe('first')
 
     const b = await request(s, 'h10-ka-2', { version: '1.0', headers: ka, conn: a.conn })
@@ -316,11 +321,13 @@ function responseSuite(target: GatewayTarget): void {
 
   test('42: HTTP/1.1 Connection: close gets Connection: close and the connection closes', async () => {
     const a = await request(s, 'close', { headers: ['Connection: close'] })
-    await a.send({ code: 200, reason: 'OK', body: 'bye' })
+    await a.send({ code: 200, reason: 'OK', headers: [['X-A', '1']], body: 'bye' })
     const r = await a.conn.readResponse()
+    // Condure writes its persistence header before the framing headers (observed, 1.9.1).
     expect(r.headers).toEqual([
-      ['Content-Length', '3'],
+      ['X-A', '1'],
       ['Connection', 'close'],
+      ['Content-Length', '3'],
     ])
     expect(r.bodyText()).toBe('bye')
     expect((await a.conn.waitClosed()).how).toBe('fin')
@@ -331,9 +338,9 @@ function responseSuite(target: GatewayTarget): void {
     await b.send({ body: '' })
     const r2 = await b.conn.readResponse()
     expect(r2.headers).toEqual([
+      ['Connection', 'close'],
       ['Connection', 'Transfer-Encoding'],
       ['Transfer-Encoding', 'chunked'],
-      ['Connection', 'close'],
     ])
     expect(r2.bodyText()).toBe('part')
     expect((await b.conn.waitClosed()).how).toBe('fin')
@@ -545,6 +552,10 @@ function responseSuite(target: GatewayTarget): void {
     b.conn.close()
   })
 
+  test('49: a long stream (8 KB packets as credits allow) reaches a slowly reading client intact', async () => {
+    await slowReaderScenario(s, longTotal())
+  })
+
   describe(`with --buffer-size ${BIG_BUFFER_SIZE}`, () => {
     let big: Stack
 
@@ -570,33 +581,59 @@ function responseSuite(target: GatewayTarget): void {
       expect(d.chunkSizes.length).toBeGreaterThanOrEqual(4) // 150000 needs 3 chunks, 'tail' 1
       expect(d.chunkSizes.reduce((x, y) => x + y, 0)).toBe(150_004)
       expect(Buffer.from(d.body).equals(Buffer.concat([body, Buffer.from('tail')]))).toBe(true)
-      const sizeLines = Buffer.from(r.rawBody).toString('latin1').match(/(?<=^|\r\n)[0-9a-zA-Z]+(?=\r\n)/g) ?? []
-      expect(sizeLines).toContain('ffff')
+      // Re-encoding with lower-case hex sizes reproduces the bytes exactly.
+      const full = Buffer.concat([body, Buffer.from('tail')])
+      const parts: Buffer[] = []
+      let off = 0
+      for (const n of d.chunkSizes) {
+        parts.push(Buffer.from(`${n.toString(16)}\r\n`), full.subarray(off, off + n), Buffer.from('\r\n'))
+        off += n
+      }
+      parts.push(Buffer.from('0\r\n\r\n'))
+      expect(Buffer.from(r.rawBody).equals(Buffer.concat(parts))).toBe(true)
       a.conn.close()
     })
 
-    test('49: a long streamed response reaches a slowly reading client intact', async () => {
-      await slowReaderScenario(big)
-    })
+    // Condure 1.9.1 stalls here for good (observed): once a write to the paused client was
+    // partial while further handler packets sat in its buffer (any --buffer-size above one
+    // packet, e.g. 16384), it never writes again although the client drains its socket.
+    // zhttp.md does not list this; zgate must deliver, so this variant runs on zgate only.
+    test.skipIf(target.name === 'condure')(
+      '49: a long stream with many packets in flight reaches a slowly reading client intact (zgate only)',
+      async () => {
+        await slowReaderScenario(big, 8 << 20)
+      },
+    )
   })
 }
 
 // ---------------------------------------------------------------------------------------
 // long stream against a slow reader
 
-const LONG_TOTAL = 8 << 20 // more than loopback kernel buffers absorb (~4 MB measured)
+/** More than the loopback socket buffers of one connection can absorb (~4.1 MB measured). */
+function longTotal(): number {
+  const field = (path: string, i: number, fallback: number) => {
+    try {
+      return Number(readFileSync(path, 'utf8').trim().split(/\s+/)[i]) || fallback
+    } catch {
+      return fallback
+    }
+  }
+  const absorb = field('/proc/sys/net/ipv4/tcp_wmem', 2, 4 << 20) + field('/proc/sys/net/ipv4/tcp_rmem', 1, 128 << 10)
+  return Math.ceil((absorb + (2 << 20)) / LONG_PACKET) * LONG_PACKET
+}
 const LONG_PACKET = 8192
 const STALL_MS = 1_000 // no credit for this long while the client is paused = backpressure
 const SLOW_READ_ON_MS = 5
-const SLOW_READ_OFF_MS = Number(process.env.OFFMS ?? 20)
+const SLOW_READ_OFF_MS = 20
 
 /**
- * The handler streams LONG_TOTAL bytes in LONG_PACKET packets, sending only as credits
+ * The handler streams `total` bytes in LONG_PACKET packets, sending only as credits
  * allow. The client first does not read at all until the gateway stops returning credits
  * (its writes are blocked), then reads in short bursts. Credits returned never exceed the
  * bytes written, sum up to them, and the body arrives intact.
  */
-async function slowReaderScenario(s: Stack): Promise<void> {
+async function slowReaderScenario(s: Stack, total: number): Promise<void> {
   const path = uniquePath('slow')
   const client = net.connect(s.gw.port, '127.0.0.1')
   const chunks: Buffer[] = []
@@ -623,7 +660,7 @@ async function slowReaderScenario(s: Stack): Promise<void> {
     return n > 0
   }
   const pump = () => {
-    while (initial + credits.total - sent >= LONG_PACKET && sent < LONG_TOTAL) {
+    while (initial + credits.total - sent >= LONG_PACKET && sent < total) {
       pending.push(a.send({ body: pattern(LONG_PACKET, packets++), more: true }))
       sent += LONG_PACKET
     }
@@ -633,12 +670,11 @@ async function slowReaderScenario(s: Stack): Promise<void> {
     // Phase 1: the client reads nothing; the gateway must stop returning credits.
     for (;;) {
       pump()
-      if (sent >= LONG_TOTAL) throw new Error(`no backpressure: all ${sent} bytes were accepted unread`)
+      if (sent >= total) throw new Error(`no backpressure: all ${sent} bytes were accepted unread`)
       if (!(await takeCredit(STALL_MS))) break
     }
     expect(received).toBe(0)
-    console.log(`DEBUG stalled at ${sent}`)
-    expect(sent).toBeLessThan(LONG_TOTAL)
+    expect(sent).toBeLessThan(total)
 
     // Phase 2: the client reads in short bursts; the handler keeps sending as allowed.
     let reading = true
@@ -652,20 +688,15 @@ async function slowReaderScenario(s: Stack): Promise<void> {
       client.resume()
     })()
     try {
-      while (sent < LONG_TOTAL) {
+      while (sent < total) {
         pump()
-        if (sent < LONG_TOTAL && !(await takeCredit(10_000))) {
-          const r0 = received
-          client.resume(); reading = false
-          await sleep(2000)
-          console.log(Bun.spawnSync(['ss', '-tnpi', 'sport', '=', String(s.gw.port)]).stdout.toString())
-          console.log('DEBUG after resume', r0, received, credits.total, await credits.take(100), (client as any).readableFlowing, client.isPaused(), client.readyState)
+        if (sent < total && !(await takeCredit(10_000))) {
           throw new Error(`credits stopped at ${credits.total} of ${sent} sent; client read ${received}`)
         }
       }
       await Promise.all(pending)
       // Every byte sent comes back as credit once the client has read it.
-      await credits.expectTotal(LONG_TOTAL)
+      await credits.expectTotal(total)
       await a.send({})
     } finally {
       reading = false
@@ -686,8 +717,8 @@ async function slowReaderScenario(s: Stack): Promise<void> {
     )
     const r = parseHttpResponse(all)
     expect(r.chunked).toBe(true)
-    expect(r.body.length).toBe(LONG_TOTAL)
-    const want = Buffer.concat(Array.from({ length: LONG_TOTAL / LONG_PACKET }, (_, i) => pattern(LONG_PACKET, i)))
+    expect(r.body.length).toBe(total)
+    const want = Buffer.concat(Array.from({ length: total / LONG_PACKET }, (_, i) => pattern(LONG_PACKET, i)))
     expect(Buffer.from(r.body).equals(want)).toBe(true)
   } finally {
     client.destroy()

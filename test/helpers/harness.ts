@@ -277,11 +277,10 @@ export interface GatewayTarget {
 }
 
 /**
- * Gateways e2e files run against when ZGATE_E2E_GATEWAYS is unset. zgate joins once it
- * passes the harness suite (test/e2e/harness.test.ts); until then opt in with
- * ZGATE_E2E_GATEWAYS=condure,zgate (or =zgate).
+ * Gateways e2e files run against when ZGATE_E2E_GATEWAYS is unset: the reference and zgate,
+ * so every e2e case compares the two. ZGATE_E2E_GATEWAYS=condure (or =zgate) narrows it.
  */
-export const DEFAULT_GATEWAYS: readonly GatewayTarget['name'][] = ['condure']
+export const DEFAULT_GATEWAYS: readonly GatewayTarget['name'][] = ['condure', 'zgate']
 
 /**
  * The gateways e2e files should run against (ZGATE_E2E_GATEWAYS, comma-separated, else
