@@ -136,6 +136,9 @@ export function writeResponseHead(
     framing = FRAMING_CLOSE
     keepAlive = false
   }
+  // Condure's order: the persistence header first, then the framing headers.
+  if (!keepAlive && !http10) pos = ascii(out, pos, 'Connection: close\r\n')
+  else if (keepAlive && http10) pos = ascii(out, pos, 'Connection: keep-alive\r\n')
   if (framing === FRAMING_LENGTH) {
     pos = ascii(out, pos, 'Content-Length: ')
     pos = decimal(out, pos, length)
@@ -144,8 +147,6 @@ export function writeResponseHead(
   } else if (framing === FRAMING_CHUNKED) {
     pos = ascii(out, pos, 'Connection: Transfer-Encoding\r\nTransfer-Encoding: chunked\r\n')
   }
-  if (!keepAlive && !http10) pos = ascii(out, pos, 'Connection: close\r\n')
-  else if (keepAlive && http10) pos = ascii(out, pos, 'Connection: keep-alive\r\n')
   out[pos++] = CRLF[0]
   out[pos++] = CRLF[1]
   headResult.pos = pos
