@@ -311,7 +311,7 @@ function unansweredSuite(target: GatewayTarget): void {
     await stopEnv(z)
   }, HOOK_TIMEOUT_MS)
 
-  test('66: no handler answer within the stream timeout: 504 on zgate, silent close on condure', async () => {
+  test('4.8: no handler answer within the stream timeout: 504 on zgate, silent close on condure', async () => {
     const conn = await rawHttp(e.port, 'GET /nobody HTTP/1.1\r\nHost: h\r\n\r\n')
     const first = await e.peer.next({ $sock: 'pull', uri: 'http://h/nobody' })
     const t0 = performance.now()
