@@ -4,27 +4,13 @@
 // of the id, so delivery is O(1); N makes stale ids (an earlier request on the same slot)
 // harmless. Nothing here allocates: ids are rendered into and parsed from byte buffers.
 
+import { writeDecimal, writeHex } from '../util/digits.ts'
+
 /** Longest id: 4 decimal digits of worker, 8 of slot, 13 hex digits of counter, 2 dashes. */
 export const CONN_ID_SIZE_MAX_BYTES = 32
 
 /** Counter wraps before it loses integer precision; ids stay unique for 2^52 requests. */
 export const COUNTER_MAX = 2 ** 52
-
-const HEX = new Uint8Array([
-  0x30, 0x31, 0x32, 0x33, 0x34, 0x35, 0x36, 0x37, 0x38, 0x39, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66,
-])
-
-function writeDecimal(buf: Uint8Array, pos: number, n: number): number {
-  if (n === 0) {
-    buf[pos] = 0x30
-    return pos + 1
-  }
-  let digits = 0
-  for (let t = n; t > 0; t = Math.floor(t / 10)) digits++
-  let p = pos + digits
-  for (let t = n; t > 0; t = Math.floor(t / 10)) buf[--p] = 0x30 + (t % 10)
-  return pos + digits
-}
 
 /** Writes `W-K-N` at `pos`; returns the end offset. */
 export function writeConnId(
@@ -38,15 +24,7 @@ export function writeConnId(
   buf[pos++] = 0x2d // '-'
   pos = writeDecimal(buf, pos, slot)
   buf[pos++] = 0x2d
-  if (counter === 0) {
-    buf[pos] = 0x30
-    return pos + 1
-  }
-  let digits = 0
-  for (let t = counter; t > 0; t = Math.floor(t / 16)) digits++
-  let p = pos + digits
-  for (let t = counter; t > 0; t = Math.floor(t / 16)) buf[--p] = HEX[t % 16]
-  return pos + digits
+  return writeHex(buf, pos, counter)
 }
 
 /** Parse results, set by parseConnId (one shared scratch: the caller reads them at once). */

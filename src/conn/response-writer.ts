@@ -13,6 +13,7 @@ import {
   FRAMING_NONE,
 } from '../http/response-head.ts'
 import { RESPONSE_CHUNK_SIZE_MAX_BYTES } from '../limits.ts'
+import { writeHex } from '../util/digits.ts'
 
 /** The per-response facts the writer reads and, on the first packet, sets. */
 export interface ResponseState {
@@ -23,7 +24,6 @@ export interface ResponseState {
 }
 
 const LAST_CHUNK = new TextEncoder().encode('0\r\n\r\n')
-const HEX = '0123456789abcdef'
 /** Chunk-size line and CRLFs around one chunk, at most. */
 const CHUNK_FRAMING_BYTES = 12
 
@@ -79,14 +79,3 @@ export function composeResponse(out: Uint8Array, p: HandlerPacket, st: ResponseS
 
 /** Side result of composeResponse (read right after the call). */
 export const composed = { bodyWritten: 0 }
-
-function writeHex(out: Uint8Array, pos: number, n: number): number {
-  let digits = 1
-  for (let t = n; t >= 16; t = Math.floor(t / 16)) digits++
-  let p = pos + digits
-  do {
-    out[--p] = HEX.charCodeAt(n % 16)
-    n = Math.floor(n / 16)
-  } while (n > 0)
-  return pos + digits
-}

@@ -10,6 +10,7 @@
 // `Connection: keep-alive` on HTTP/1.0 when it is kept.
 
 import type { HandlerPacket } from '../zhttp/packet.ts'
+import { writeDecimal } from '../util/digits.ts'
 
 export const FRAMING_LENGTH = 0
 export const FRAMING_CHUNKED = 1
@@ -32,18 +33,6 @@ const CRLF = [0x0d, 0x0a]
 function ascii(out: Uint8Array, pos: number, s: string): number {
   for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i)
   return pos
-}
-
-/** Writes a non-negative integer in decimal without creating a string. */
-export function decimal(out: Uint8Array, pos: number, n: number): number {
-  let digits = 1
-  for (let t = n; t >= 10; t = Math.floor(t / 10)) digits++
-  let p = pos + digits
-  do {
-    out[--p] = 0x30 + (n % 10)
-    n = Math.floor(n / 10)
-  } while (n > 0)
-  return pos + digits
 }
 
 /** Case-insensitive comparison of buf[s, e) with a lower-case ASCII name. */
@@ -87,7 +76,7 @@ export function writeResponseHead(
   const code = p.code < 0 ? 0 : p.code
   headResult.badLength = false
   pos = ascii(out, pos, http10 ? 'HTTP/1.0 ' : 'HTTP/1.1 ')
-  pos = decimal(out, pos, code)
+  pos = writeDecimal(out, pos, code)
   out[pos++] = 0x20
   if (p.reasonStart >= 0) {
     out.set(buf.subarray(p.reasonStart, p.reasonEnd), pos)
@@ -141,7 +130,7 @@ export function writeResponseHead(
   else if (keepAlive && http10) pos = ascii(out, pos, 'Connection: keep-alive\r\n')
   if (framing === FRAMING_LENGTH) {
     pos = ascii(out, pos, 'Content-Length: ')
-    pos = decimal(out, pos, length)
+    pos = writeDecimal(out, pos, length)
     out[pos++] = CRLF[0]
     out[pos++] = CRLF[1]
   } else if (framing === FRAMING_CHUNKED) {

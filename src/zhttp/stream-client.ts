@@ -23,7 +23,7 @@ import {
 import { TnWriter } from './tnetstring.ts'
 import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
 import type { HandlerTable } from './handler-table.ts'
-import { decimal } from '../http/response-head.ts'
+import { writeDecimal } from '../util/digits.ts'
 
 /** Framing overhead of one packet beyond its body and header bytes, generously rounded. */
 const PACKET_OVERHEAD_BYTES = 1024
@@ -142,7 +142,7 @@ export class StreamClient {
     const len = 7 + hostLen + (tE - tS)
     const out = w.buf
     let pos = w.pos
-    pos = decimal(out, pos, len)
+    pos = writeDecimal(out, pos, len)
     out[pos++] = 0x3a // ':'
     for (let i = 0; i < 7; i++) out[pos++] = HTTP_SCHEME.charCodeAt(i)
     if (hostS < 0) {
