@@ -483,6 +483,7 @@ export class Connection {
   onSocketClose(): void {
     this.socketClosed = true
     this.socket = null
+    if (this.state === ST_ORPHAN) return // the slot waits for the handler (onClientEnd)
     this.readq.clear()
     this.releaseWrite()
     if (this.state === ST_ACTIVE && this.handler >= 0) {
@@ -507,26 +508,29 @@ export class Connection {
   }
 
   /**
-   * The client shut down its sending side (half-close). An idle connection ends now; a
-   * request in progress is still answered, and the connection closes after the response.
+   * The client shut down its sending side (EOF). Towards handlers this is a disconnect, as in
+   * Condure: a session whose handler has spoken is cancelled now; one still waiting for the
+   * handler's first packet is cancelled when that packet arrives (zhttp.md 4.9).
    */
   onClientEnd(): void {
     this.clientEnded = true
     this.keepAlive = false
-    if (this.state === ST_HEAD && this.readq.length === 0) {
-      this.endSocket()
-    } else if (this.state === ST_ACTIVE && (this.respStarted || !this.bodyDone)) {
-      // EOF in the middle of a body or of a streamed response means the client is gone: the
-      // handler gets its cancel (zhttp.md 4.9) instead of streaming into the void.
+    if (this.state === ST_WAIT_HANDLER) {
+      this.state = ST_ORPHAN
+      this.readq.clear()
+      this.releaseWrite()
+      const sock = this.socket
+      if (sock !== null && !this.socketClosed) sock.end()
+    } else if (this.state === ST_ACTIVE) {
       this.abort(true)
+    } else if (this.state === ST_HEAD) {
+      this.endSocket()
     }
   }
 
   /** Session ended without the client (orphan answered or expired). */
   finishSession(): void {
-    this.state = ST_CLOSED
-    this.releaseHandler()
-    this.server.maybeFree(this)
+    this.endSocket()
   }
 
   /** The wheel fired at or after `timerAt`. */
