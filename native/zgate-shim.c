@@ -142,27 +142,46 @@ int zg_ctx_term(void *ctx) {
     }
 }
 
+/*
+ * Socket options are retried when a signal interrupts them: ZMQ_EVENTS processes the
+ * socket's command mailbox and can meet EINTR whenever the process gets a signal (SIGPROF of
+ * a profiler, SIGCHLD, the SIGTERM that starts a shutdown). EINTR is not a failure.
+ */
+#define ZG_EINTR_RETRIES 16
+
 int zg_setsockopt(void *sock, int opt, const void *val, int len) {
-    return Z.setsockopt(sock, opt, val, (size_t)len) == 0 ? 0 : -Z.errno_();
+    for (int i = 0; i < ZG_EINTR_RETRIES; i++) {
+        if (Z.setsockopt(sock, opt, val, (size_t)len) == 0) return 0;
+        if (Z.errno_() != EINTR) break;
+    }
+    return -Z.errno_();
 }
 
 int zg_setsockopt_int(void *sock, int opt, int value) {
-    return Z.setsockopt(sock, opt, &value, sizeof value) == 0 ? 0 : -Z.errno_();
+    return zg_setsockopt(sock, opt, &value, (int)sizeof value);
 }
 
 int zg_getsockopt_int(void *sock, int opt, int32_t *out) {
-    int v = 0;
-    size_t len = sizeof v;
-    if (Z.getsockopt(sock, opt, &v, &len) != 0) return -Z.errno_();
-    out[0] = v;
-    return 0;
+    for (int i = 0; i < ZG_EINTR_RETRIES; i++) {
+        int v = 0;
+        size_t len = sizeof v;
+        if (Z.getsockopt(sock, opt, &v, &len) == 0) {
+            out[0] = v;
+            return 0;
+        }
+        if (Z.errno_() != EINTR) break;
+    }
+    return -Z.errno_();
 }
 
 /** Returns the option's length in bytes (may exceed cap: then only cap bytes were asked). */
 int zg_getsockopt_bytes(void *sock, int opt, uint8_t *out, int cap) {
-    size_t len = (size_t)cap;
-    if (Z.getsockopt(sock, opt, out, &len) != 0) return -Z.errno_();
-    return (int)len;
+    for (int i = 0; i < ZG_EINTR_RETRIES; i++) {
+        size_t len = (size_t)cap;
+        if (Z.getsockopt(sock, opt, out, &len) == 0) return (int)len;
+        if (Z.errno_() != EINTR) break;
+    }
+    return -Z.errno_();
 }
 
 /** op: 0 bind, 1 connect, 2 unbind, 3 disconnect; addr is NUL-terminated. */

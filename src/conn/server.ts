@@ -11,7 +11,7 @@
 import type { Socket, TCPSocketListener, UnixSocketListener } from 'bun'
 import { unlinkSync } from 'node:fs'
 import type { Config, ListenSpec } from '../config.ts'
-import { log, logEnabled, DEBUG, INFO, WARN, TRACE } from '../log.ts'
+import { log, logEnabled, DEBUG, ERROR, INFO, WARN, TRACE } from '../log.ts'
 import {
   TICK_MS,
   BATCH_IDS_MAX,
@@ -75,6 +75,10 @@ export class Server {
   private readonly onReadyBound = (): void => this.onZmqReady()
   private readonly flushBound = (): void => this.flush()
   private readonly tickBound = (): void => this.tick()
+  private readonly retryBound = (): void => {
+    this.retryTimer = null
+    this.flush()
+  }
 
   constructor(
     readonly cfg: Config,
@@ -288,18 +292,32 @@ export class Server {
     const q = this.creditQueue
     for (let i = 0; i < q.length; i++) q[i].flushCredits()
     q.length = 0
-    if (!this.stream.flush() && this.retryTimer === null) {
+    let done = false
+    try {
+      done = this.stream.flush()
+    } catch (err) {
+      log(ERROR, 'zgate::server', `handler socket send error: ${(err as Error).message}`)
+    }
+    if (!done && this.retryTimer === null) {
       // A peer queue is full (HWM) or no handler is connected yet: retry like Condure does.
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = null
-        this.flush()
-      }, SEND_RETRY_MS)
+      this.retryTimer = setTimeout(this.retryBound, SEND_RETRY_MS)
     }
   }
 
   // --- packets from handlers ---------------------------------------------------------
 
   private onZmqReady(): void {
+    try {
+      this.drainHandlers()
+    } catch (err) {
+      // A failing ZeroMQ call must not take the gateway down with every client on it; the
+      // drain is retried shortly (the poller stays notified until a drain re-arms it).
+      log(ERROR, 'zgate::server', `handler socket error: ${(err as Error).message}`)
+      setTimeout(this.onReadyBound, SEND_RETRY_MS)
+    }
+  }
+
+  private drainHandlers(): void {
     this.now = performance.now()
     const sub = this.stream.sub
     for (let round = 0; ; round++) {
