@@ -16,7 +16,9 @@
 //   ST_HEAD          call: onData            next: ST_WAIT_HANDLER, or closed on bad input
 //   ST_WAIT_HANDLER  call: onHandlerPacket   next: ST_ACTIVE (first handler packet)
 //   ST_ACTIVE        call: onHandlerPacket, onData (body), onDrain
-//                    next: ST_HEAD (response complete, keep-alive), ST_CLOSING
+//                    next: ST_HEAD (response complete, keep-alive), ST_FLUSHING, ST_CLOSING
+//   ST_FLUSHING      response complete but not yet written: reading waits for the drain
+//                    call: onDrain               next: ST_HEAD
 //   ST_CLOSING       waits for written bytes to drain, then ends the socket
 //   ST_ORPHAN        client gone before the handler spoke: waits for a handler packet to
 //                    answer with cancel (zhttp.md 4.9), or for the session timer
@@ -33,6 +35,7 @@ import {
   ST_ORPHAN,
   ST_CLOSED,
   ST_FREE,
+  ST_FLUSHING,
   BODY_NONE,
 } from './states.ts'
 import { startRequest, forwardBody } from './request-reader.ts'
@@ -48,7 +51,7 @@ import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { mapParseError } from './parse-errors.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
 
-export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
+export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
 
 const CONTINUE_100 = new TextEncoder().encode('HTTP/1.1 100 Continue\r\n\r\n')
 
@@ -97,11 +100,10 @@ export class Connection {
   framing = FRAMING_NONE
   /** Handoff in progress: nothing moves until the next handler packet (zhttp.md 4.10). */
   paused = false
-  socketClosed = false
   /** The client half-closed: no further requests will come. */
   clientEnded = false
-  /** Scratch flag of the keep-alive pass (server.sendKeepAlives). */
-  kaVisited = false
+  /** Scratch flag of a batching pass (server.sendBatched). */
+  batched = false
 
   timer = -1
   timerAt = 0
@@ -121,7 +123,6 @@ export class Connection {
 
   open(socket: ClientSocket, now: number): void {
     this.socket = socket
-    this.socketClosed = false
     this.clientEnded = false
     this.peerAddress = this.server.peerAddressOf(socket)
     this.peerPort = this.peerAddress === '' ? 0 : socket.remotePort
@@ -189,8 +190,9 @@ export class Connection {
   /** Stops reading from the socket while a whole buffer of client bytes waits. */
   private updateReadPause(): void {
     const sock = this.socket
-    if (sock === null || this.socketClosed) return
-    const full = this.readq.length >= this.server.bufferSize || this.paused
+    if (sock === null) return
+    const full =
+      this.readq.length >= this.server.bufferSize || this.paused || this.state === ST_FLUSHING
     if (full && !this.readPaused) {
       sock.pause()
       this.readPaused = true
@@ -222,7 +224,7 @@ export class Connection {
         start = headEnd
         continue
       }
-      if (this.state === ST_ACTIVE && !this.bodyDone && !this.paused && this.credits > 0) {
+      if (this.state === ST_ACTIVE && !this.bodyDone && !this.paused && this.credits > 0 && this.handler >= 0) {
         const next = forwardBody(this, buf, start, end)
         if (next === start) return start
         start = next
@@ -263,7 +265,7 @@ export class Connection {
     if (this.state === ST_ORPHAN) {
       // The client left before the handler spoke: now there is someone to tell.
       this.sendTyped('cancel', -1)
-      this.finishSession()
+      this.endSocket()
       return
     }
     if (this.paused) {
@@ -332,12 +334,20 @@ export class Connection {
     this.writeClient(out, 0, pos, done ? 0 : bodyWritten)
     if (this.state === ST_CLOSED) return false
     if (done) {
-      if (this.keepAlive && this.framing !== FRAMING_CLOSE && !this.clientEnded) {
-        this.startCycle(s.now)
-      } else {
-        this.closeAfterWrite()
+      if (!this.keepAlive) {
+        this.closeAfterWrite(s.streamTimeoutMs)
         return false
       }
+      if (this.writeq.length > 0) {
+        // The next request is read only once this response is written (zhttp.md 4.7):
+        // a client that pipelines without reading cannot pile responses up here.
+        this.state = ST_FLUSHING
+        this.releaseHandler()
+        this.awaitDrain(s.streamTimeoutMs)
+        this.updateReadPause()
+        return false
+      }
+      this.startCycle(s.now)
     }
     return true
   }
@@ -350,7 +360,7 @@ export class Connection {
    */
   writeClient(buf: Uint8Array, s: number, e: number, bodyBytes = 0): void {
     const sock = this.socket
-    if (sock === null || this.socketClosed) return
+    if (sock === null) return
     if (this.writeq.length > 0) {
       this.writeq.append(buf, s, e)
       this.wBodyBytes += bodyBytes
@@ -370,7 +380,7 @@ export class Connection {
   onDrain(): void {
     const sock = this.socket
     const q = this.writeq
-    if (sock === null || this.socketClosed || q.buf === null) return
+    if (sock === null || q.buf === null) return
     const n = sock.write(q.buf, q.start, q.length)
     if (n < 0) return
     q.consume(n)
@@ -381,7 +391,13 @@ export class Connection {
       this.wBodyBytes = 0
       this.returnCredits(b)
     }
-    if (this.state === ST_CLOSING) this.endSocket()
+    if (this.state === ST_CLOSING) {
+      this.endSocket()
+    } else if (this.state === ST_FLUSHING) {
+      this.startCycle(this.server.now)
+      this.process()
+      this.updateReadPause()
+    }
   }
 
   private returnCredits(n: number): void {
@@ -430,17 +446,18 @@ export class Connection {
   // --- endings -----------------------------------------------------------------------
 
   /** Bad client input or a gateway-side refusal: a prebuilt response, then close. */
-  fail(which: number): void {
+  fail(which: number, cancel = true): void {
     if (this.respStarted) {
       // A response is on the wire: another status line would corrupt it. Just end.
-      this.abort(true)
+      this.abort(cancel)
       return
     }
     // A handler that already took part in this request learns that it is over.
-    if (this.state === ST_ACTIVE && which !== E.RESP_GATEWAY_TIMEOUT) this.sendTyped('cancel', -1)
+    if (cancel && this.state === ST_ACTIVE) this.sendTyped('cancel', -1)
     const r = E.errorResponse(which, this.http10)
     this.writeClient(r, 0, r.length)
-    this.closeAfterWrite()
+    // A client that does not even read a short error response gets little time for it.
+    this.closeAfterWrite(CLOSE_LINGER_MS)
   }
 
   /** Stops the session now; `cancel` tells the handler when its address is known. */
@@ -455,13 +472,26 @@ export class Connection {
     this.wBodyBytes = 0
   }
 
-  closeAfterWrite(): void {
+  /**
+   * Ends the connection once the pending bytes are written; they get `progressMs` without
+   * progress (each drain refreshes it) before the connection is cut.
+   */
+  closeAfterWrite(progressMs: number): void {
     if (this.writeq.length > 0) {
       this.state = ST_CLOSING
       this.releaseHandler()
+      this.awaitDrain(progressMs)
       return
     }
     this.endSocket()
+  }
+
+  /** Only the stream deadline (write progress) counts while waiting for a drain. */
+  private awaitDrain(progressMs: number): void {
+    const s = this.server
+    this.sessionDeadline = Infinity
+    this.streamDeadline = s.now + progressMs
+    s.armTimer(this, this.streamDeadline)
   }
 
   private endSocket(): void {
@@ -469,7 +499,7 @@ export class Connection {
     this.releaseHandler()
     this.readq.clear()
     const sock = this.socket
-    if (sock !== null && !this.socketClosed) {
+    if (sock !== null) {
       sock.end()
       // A peer that never closes its side would hold the slot: cut it off after a while.
       const s = this.server
@@ -481,7 +511,6 @@ export class Connection {
 
   /** The client's socket closed (by either side). */
   onSocketClose(): void {
-    this.socketClosed = true
     this.socket = null
     if (this.state === ST_ORPHAN) return // the slot waits for the handler (onClientEnd)
     this.readq.clear()
@@ -504,7 +533,7 @@ export class Connection {
     this.releaseHandler()
     this.releaseWrite()
     const sock = this.socket
-    if (sock !== null && !this.socketClosed) sock.end()
+    if (sock !== null) sock.end()
   }
 
   /**
@@ -520,18 +549,16 @@ export class Connection {
       this.readq.clear()
       this.releaseWrite()
       const sock = this.socket
-      if (sock !== null && !this.socketClosed) sock.end()
+      if (sock !== null) sock.end()
     } else if (this.state === ST_ACTIVE) {
       this.abort(true)
     } else if (this.state === ST_HEAD) {
       this.endSocket()
+    } else if (this.state === ST_FLUSHING) {
+      this.closeAfterWrite(this.server.streamTimeoutMs)
     }
   }
 
-  /** Session ended without the client (orphan answered or expired). */
-  finishSession(): void {
-    this.endSocket()
-  }
 
   /** The wheel fired at or after `timerAt`. */
   onTimer(now: number): void {
@@ -548,27 +575,29 @@ export class Connection {
         else this.endSocket()
         break
       case ST_WAIT_HANDLER:
-        this.fail(E.RESP_GATEWAY_TIMEOUT)
+        this.fail(E.RESP_GATEWAY_TIMEOUT, false)
         break
       case ST_ACTIVE:
         if (!this.respStarted) {
           // The handler never answered: 504 (Condure closes silently, zhttp.md 4.8).
           if (streamExpired && this.handler >= 0) this.sendTyped('cancel', -1)
-          this.fail(E.RESP_GATEWAY_TIMEOUT)
+          this.fail(E.RESP_GATEWAY_TIMEOUT, false)
         } else {
           // Stream timeout cancels (Condure 1.10.1); the session timeout does not.
           this.abort(streamExpired)
         }
         break
       case ST_CLOSING:
+      case ST_FLUSHING:
+        // The client stopped reading.
         this.releaseWrite()
         this.endSocket()
         break
       case ST_ORPHAN:
-        this.finishSession()
+        this.endSocket()
         break
       case ST_CLOSED:
-        if (this.socket !== null && !this.socketClosed) this.socket.terminate()
+        if (this.socket !== null) this.socket.terminate()
         break
       default:
         break

@@ -32,7 +32,7 @@ import { TimerWheel } from '../time/timer-wheel.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
 import { StreamClient } from '../zhttp/stream-client.ts'
-import { ZmqContext, ZmqPoller, POLLIN } from '../zmq/socket.ts'
+import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
 import * as E from '../http/errors.ts'
 
 /** Pool slabs are cut into this many connection buffers at a time. */
@@ -180,7 +180,9 @@ export class Server {
     }
     this.active++
     s.data = c
+    // TCP_NODELAY and SO_KEEPALIVE, as Condure sets them (zhttp.md 4.1).
     s.setNoDelay(true)
+    s.setKeepAlive(true)
     c.open(s as unknown as Socket<Connection>, this.now)
     if (this.tickTimer === null) this.startTick()
   }
@@ -194,7 +196,7 @@ export class Server {
 
   /** Frees the slot once both the socket and the session are finished. */
   maybeFree(c: Connection): void {
-    if (c.state !== ST_CLOSED || !c.socketClosed) return
+    if (c.state !== ST_CLOSED || c.socket !== null) return
     if (c.timer >= 0) {
       this.wheel.remove(c.timer)
       c.timer = -1
@@ -320,18 +322,20 @@ export class Server {
   private drainHandlers(): void {
     this.now = performance.now()
     const sub = this.stream.sub
-    for (let round = 0; ; round++) {
+    const inbox = sub.inbox
+    // Drain until libzmq reports nothing left, so that ZMQ_FD signals again; rearm() then
+    // re-checks ZMQ_EVENTS for the race with a message arriving right now.
+    do {
       const n = sub.recvBatch()
-      if (n > 0) {
-        const inbox = sub.inbox
-        for (let i = 0; i < n; i++) {
+      for (let i = 0; i < n; i++) {
+        try {
           this.routeMessage(inbox.buf, inbox.frameStart(i, 0), inbox.frameEnd(i, 0))
+        } catch (err) {
+          // One bad packet must not cost the rest of the batch.
+          log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
         }
-        continue
       }
-      // ZMQ_FD is edge-style: only re-arm once ZMQ_EVENTS says nothing is left to read.
-      if ((sub.events() & POLLIN) === 0) break
-    }
+    } while (!inbox.drained)
     this.poller.rearm()
     if (this.creditQueue.length > 0 || this.stream.push.outbox.pending > 0 || this.stream.router.outbox.pending > 0) {
       this.flush()
@@ -388,6 +392,14 @@ export class Server {
   }
 
   private tick(): void {
+    try {
+      this.runTick()
+    } catch (err) {
+      log(ERROR, 'zgate::server', `housekeeping error: ${(err as Error).message}`)
+    }
+  }
+
+  private runTick(): void {
     const now = performance.now()
     this.now = now
     this.wheel.update(now)
@@ -406,47 +418,55 @@ export class Server {
   }
 
   /**
-   * Visits the next slice of slots so each session is visited once per 45 s; sessions with a
-   * known handler get a keep-alive, batched per handler address (zhttp.md 4.8).
+   * Visits the next slice of slots so each session is visited once per keep-alive period
+   * (45 s); sessions with a known handler get a keep-alive, batched per handler (zhttp.md 4.8).
    */
   private sendKeepAlives(): void {
     const slots = this.conns.length
     // Slices per period: each tick visits ceil(slots / slices) slots.
     const slice = Math.ceil(slots / Math.max(1, Math.floor(this.cfg.keepAliveIntervalMs / TICK_MS)))
     const end = Math.min(this.kaCursor + slice, slots)
-    let pendingHandler = -1
-    let count = 0
-    // Two passes over the small slice: collect handlers in visit order, batch each one.
-    for (let pass = this.kaCursor; pass < end; pass++) {
-      const first = this.conns[pass]
-      if (first === null || first.kaVisited || !isKeepAliveTarget(first)) continue
-      pendingHandler = first.handler
-      count = 0
-      for (let j = pass; j < end; j++) {
+    if (this.sendBatched('keep-alive', this.kaCursor, end, isKeepAliveTarget)) this.scheduleFlush()
+    this.kaCursor = end >= slots ? 0 : end
+  }
+
+  /**
+   * Sends `type` to every session in slots [from, end) that `select` accepts, grouped per
+   * handler address into packets of at most BATCH_IDS_MAX ids. Each listed session consumes
+   * one seq, only once its packet is in the outbox. True when anything was sent.
+   */
+  private sendBatched(type: string, from: number, end: number, select: (c: Connection) => boolean): boolean {
+    let any = false
+    for (let i = from; i < end; i++) {
+      const first = this.conns[i]
+      if (first === null || first.batched || !select(first)) continue
+      const h = first.handler
+      let count = 0
+      for (let j = i; j < end; j++) {
         const c = this.conns[j]
-        if (c === null || c.kaVisited || !isKeepAliveTarget(c) || c.handler !== pendingHandler) {
-          continue
-        }
+        if (c === null || c.batched || c.handler !== h || !select(c)) continue
+        c.batched = true
         this.batchSlots[count] = c.slot
         this.batchCounters[count] = c.counter
-        this.batchSeqs[count] = c.outSeq++
-        c.kaVisited = true
-        count++
-        if (count === BATCH_IDS_MAX) {
-          this.stream.sendBatch(pendingHandler, 'keep-alive', this.batchSlots, this.batchCounters, this.batchSeqs, count)
+        this.batchSeqs[count] = c.outSeq
+        if (++count === BATCH_IDS_MAX) {
+          this.emitBatch(h, type, count)
           count = 0
         }
       }
-      if (count > 0) {
-        this.stream.sendBatch(pendingHandler, 'keep-alive', this.batchSlots, this.batchCounters, this.batchSeqs, count)
-      }
+      if (count > 0) this.emitBatch(h, type, count)
+      any = true
     }
-    for (let j = this.kaCursor; j < end; j++) {
-      const c = this.conns[j]
-      if (c !== null) c.kaVisited = false
+    for (let i = from; i < end; i++) {
+      const c = this.conns[i]
+      if (c !== null) c.batched = false
     }
-    this.kaCursor = end >= slots ? 0 : end
-    if (pendingHandler >= 0) this.scheduleFlush()
+    return any
+  }
+
+  private emitBatch(h: number, type: string, count: number): void {
+    if (!this.stream.sendBatch(h, type, this.batchSlots, this.batchCounters, this.batchSeqs, count)) return
+    for (let k = 0; k < count; k++) (this.conns[this.batchSlots[k]] as Connection).outSeq++
   }
 
   // --- shutdown ----------------------------------------------------------------------
@@ -456,25 +476,7 @@ export class Server {
     this.stopping = true
     for (const l of this.listeners) l.stop(false)
     // Batched cancels per handler address (zhttp.md 4.12).
-    const byHandler = new Map<number, Connection[]>()
-    for (const c of this.conns) {
-      if (c === null || c.state !== ST_ACTIVE || c.handler < 0) continue
-      let list = byHandler.get(c.handler)
-      if (list === undefined) byHandler.set(c.handler, (list = []))
-      list.push(c)
-    }
-    for (const [h, list] of byHandler) {
-      for (let i = 0; i < list.length; i += BATCH_IDS_MAX) {
-        const n = Math.min(BATCH_IDS_MAX, list.length - i)
-        for (let j = 0; j < n; j++) {
-          const c = list[i + j]
-          this.batchSlots[j] = c.slot
-          this.batchCounters[j] = c.counter
-          this.batchSeqs[j] = c.outSeq++
-        }
-        this.stream.sendBatch(h, 'cancel', this.batchSlots, this.batchCounters, this.batchSeqs, n)
-      }
-    }
+    this.sendBatched('cancel', 0, this.conns.length, isCancelTarget)
     for (const c of this.conns) {
       if (c !== null && c.socket !== null) c.shutdownClose()
     }
@@ -501,4 +503,8 @@ export class Server {
 
 function isKeepAliveTarget(c: Connection): boolean {
   return c.state === ST_ACTIVE && c.handler >= 0 && !c.paused
+}
+
+function isCancelTarget(c: Connection): boolean {
+  return c.state === ST_ACTIVE && c.handler >= 0
 }

@@ -9,6 +9,8 @@ export const ST_ORPHAN = 4
 export const ST_CLOSED = 5
 /** The slot is free; the object waits for the next connection on this slot. */
 export const ST_FREE = 6
+/** A kept-alive response is complete but not yet written; the next request waits. */
+export const ST_FLUSHING = 7
 
 export const BODY_NONE = 0
 export const BODY_LENGTH = 1

@@ -6,7 +6,8 @@
 
 import { chmodSync } from 'node:fs'
 import { log, INFO } from '../log.ts'
-import { HWM_PERCENT_OF_MAXCONN } from '../limits.ts'
+import { HWM_PERCENT_OF_MAXCONN, BATCH_IDS_MAX } from '../limits.ts'
+import { MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES } from './packet-writer.ts'
 import type { Config } from '../config.ts'
 import {
   ZmqContext,
@@ -25,8 +26,11 @@ import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
 import type { HandlerTable } from './handler-table.ts'
 import { writeDecimal } from '../util/digits.ts'
 
-/** Framing overhead of one packet beyond its body and header bytes, generously rounded. */
-const PACKET_OVERHEAD_BYTES = 1024
+/**
+ * Framing of one packet beyond its body and head bytes: frame headers, the ROUTER address,
+ * fixed fields, tnetstring prefixes of 64 headers (about 24 bytes each), generously rounded.
+ */
+const PACKET_OVERHEAD_BYTES = 4096
 
 const ENC = new TextEncoder()
 const HTTP_SCHEME = 'http://'
@@ -54,7 +58,12 @@ export class StreamClient {
     readonly worker: number,
   ) {
     this.instanceId = ENC.encode(cfg.id)
-    this.packetSizeMax = cfg.bufferSize * 2 + PACKET_OVERHEAD_BYTES
+    // The largest packet is a first packet (a head of at most bufferSize bytes, plus tnetstring
+    // framing for up to 64 headers) or a full keep-alive/cancel batch; both carry the id.
+    this.packetSizeMax =
+      this.instanceId.length +
+      PACKET_OVERHEAD_BYTES +
+      Math.max(cfg.bufferSize * 2, BATCH_IDS_MAX * (CONN_ID_SIZE_MAX_BYTES + MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES))
     const hwm = Math.max(
       Math.floor(((cfg.reqMaxconn + cfg.streamMaxconn) * HWM_PERCENT_OF_MAXCONN) / 100),
       1,
@@ -101,6 +110,7 @@ export class StreamClient {
 
   /** Starts a packet on ROUTER for handler `h`: frames [address, "", payload]. */
   beginRouter(h: number): boolean {
+    if (h < 0) return false // no handler address known: nothing can be routed
     const ob = this.router.outbox
     if (!ob.ensure(this.packetSizeMax)) return false
     ob.beginMessage()

@@ -108,7 +108,8 @@ export class Outbox {
   endFrame(dataEnd: number, more: boolean): void {
     const h = this.frameHdr
     const len = dataEnd - h - FRAME_HEADER_BYTES
-    if (h < 0 || len < 0 || dataEnd > this.buf.length || len > FRAME_SIZE_MAX_BYTES) {
+    // Written as negations so that NaN (a caller's bad arithmetic) is refused too.
+    if (h < 0 || !(len >= 0) || !(dataEnd <= this.buf.length) || len > FRAME_SIZE_MAX_BYTES) {
       outboxMisuse('endFrame() without beginFrame() or with a bad dataEnd')
     }
     const b = this.buf
