@@ -7,8 +7,10 @@
 //   exist; with `bufferSize` bytes buffered, reading from the socket pauses.
 // - Bytes for the client not yet accepted by the kernel live in `writeq`, pooled, held only
 //   while the socket is backed up. Nothing is written around them (order is kept).
-// - One timer handle per connection. Deadlines only move later, so refreshing one is a field
-//   store; when the wheel fires early for a moved deadline, the timer is re-armed.
+// - One timer handle per connection, armed in every state but ST_FREE. Within a request
+//   cycle deadlines only move later, so refreshing one is a field store; when the wheel fires
+//   early for a moved deadline, the timer is re-armed. Closing moves them earlier (armTimer
+//   then re-adds the timer).
 // - A session (one request cycle) is identified by (slot, counter); `counter` changes for
 //   every request, so packets for an earlier request on the same slot are ignored.
 //
@@ -39,16 +41,14 @@ import {
   BODY_NONE,
 } from './states.ts'
 import { startRequest, forwardBody } from './request-reader.ts'
-import { RequestHead, findHeadEnd, parseRequestHead } from '../http/parser.ts'
+import { findHeadEnd } from '../http/parser.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
-import { FRAMING_NONE, FRAMING_CLOSE } from '../http/response-head.ts'
+import { FRAMING_NONE } from '../http/response-head.ts'
 import { composeResponse, composed, responseSizeMax } from './response-writer.ts'
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
-import { URI_SIZE_MAX_BYTES, HANDLER_ADDRESS_MAX_BYTES, CLOSE_LINGER_MS } from '../limits.ts'
-import { isUtf8 } from '../zhttp/tnetstring.ts'
-import { mapParseError } from './parse-errors.ts'
+import { HANDLER_ADDRESS_MAX_BYTES, CLOSE_LINGER_MS } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
 
 export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
@@ -253,13 +253,16 @@ export class Connection {
         this.abort(false)
         return
       }
-      const h = s.handlers.acquire(p.buf, p.fromStart, p.fromEnd)
-      if (h < 0) {
-        this.abort(false)
-        return
+      if (this.handler < 0 || !s.handlers.matches(this.handler, p.buf, p.fromStart, p.fromEnd)) {
+        // A new addressee (first packet, or a handoff to another handler, zhttp.md 4.6).
+        const h = s.handlers.acquire(p.buf, p.fromStart, p.fromEnd)
+        if (h < 0) {
+          this.abort(false)
+          return
+        }
+        this.releaseHandler()
+        this.handler = h
       }
-      this.releaseHandler()
-      this.handler = h
     }
     this.sessionDeadline = s.now + s.sessionTimeoutMs
     if (this.state === ST_ORPHAN) {
@@ -579,7 +582,7 @@ export class Connection {
         break
       case ST_ACTIVE:
         if (!this.respStarted) {
-          // The handler never answered: 504 (Condure closes silently, zhttp.md 4.8).
+          // No response head from the handler in time: 504 (Condure closes silently, 4.8).
           if (streamExpired && this.handler >= 0) this.sendTyped('cancel', -1)
           this.fail(E.RESP_GATEWAY_TIMEOUT, false)
         } else {

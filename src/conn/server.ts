@@ -31,7 +31,7 @@ import { BufferPool } from '../mem/buffer-pool.ts'
 import { TimerWheel } from '../time/timer-wheel.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
-import { StreamClient } from '../zhttp/stream-client.ts'
+import { StreamClient, digitCount } from '../zhttp/stream-client.ts'
 import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
 import * as E from '../http/errors.ts'
 
@@ -152,7 +152,7 @@ export class Server {
       hostname: spec.host,
       port: spec.port,
       exclusive: true,
-      // Half-closed clients (`shutdown(SHUT_WR)` after the request) still get their answer.
+      // zgate decides what a client's EOF means (connection.onClientEnd), not Bun.
       allowHalfOpen: true,
       socket: handler,
       data: null,
@@ -238,7 +238,9 @@ export class Server {
     const st = this.stream
     const h = this.head
     if (!st.beginPush()) return false
-    st.writeHead(c.slot, c.counter, 0)
+    // The packet is about the size of the head plus framing: guess its length prefix.
+    const headBytes = h.headEnd - h.methodStart
+    st.writeHead(c.slot, c.counter, 0, headBytes + 24 * h.headerCount + 200)
     const w = st.w
     w.ascii('method')
     w.bytes(buf, h.methodStart, h.methodEnd)
@@ -248,7 +250,7 @@ export class Server {
     st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, hostLen)
     if (h.headerCount > 0) {
       w.ascii('headers')
-      w.beginList()
+      w.beginList(digitCount(headBytes + 16 * h.headerCount))
       for (let i = 0; i < h.headerCount; i++) {
         w.beginList()
         w.bytes(buf, h.nameStart[i], h.nameEnd[i])
@@ -290,10 +292,12 @@ export class Server {
 
   /** Once per event-loop turn: credit packets, then one batched send per socket. */
   flush(): void {
-    this.flushScheduled = false
+    // Credit packets written below must not schedule yet another flush.
+    this.flushScheduled = true
     const q = this.creditQueue
     for (let i = 0; i < q.length; i++) q[i].flushCredits()
     q.length = 0
+    this.flushScheduled = false
     let done = false
     try {
       done = this.stream.flush()

@@ -11,6 +11,7 @@
 
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import { writeDecimal } from '../util/digits.ts'
+import { copyBytes } from '../util/copy.ts'
 
 export const FRAMING_LENGTH = 0
 export const FRAMING_CHUNKED = 1
@@ -63,7 +64,6 @@ function parseLength(buf: Uint8Array, s: number, e: number): number {
 /**
  * Writes status line and headers of `p` into out at pos. `http10` is the request's version;
  * `keepAlive` whether the request allows reuse (already false after an early response).
- * `websocket` keeps the handler's Connection header out (it is written by the caller).
  */
 export function writeResponseHead(
   out: Uint8Array,
@@ -78,10 +78,7 @@ export function writeResponseHead(
   pos = ascii(out, pos, http10 ? 'HTTP/1.0 ' : 'HTTP/1.1 ')
   pos = writeDecimal(out, pos, code)
   out[pos++] = 0x20
-  if (p.reasonStart >= 0) {
-    out.set(buf.subarray(p.reasonStart, p.reasonEnd), pos)
-    pos += p.reasonEnd - p.reasonStart
-  }
+  if (p.reasonStart >= 0) pos = copyBytes(out, pos, buf, p.reasonStart, p.reasonEnd)
   out[pos++] = CRLF[0]
   out[pos++] = CRLF[1]
   let handlerLength = -1
@@ -97,12 +94,10 @@ export function writeResponseHead(
       continue
     }
     if (nameIs(buf, ns, ne, 'transfer-encoding') || nameIs(buf, ns, ne, 'connection')) continue
-    out.set(buf.subarray(ns, ne), pos)
-    pos += ne - ns
+    pos = copyBytes(out, pos, buf, ns, ne)
     out[pos++] = 0x3a // ':'
     out[pos++] = 0x20
-    out.set(buf.subarray(vs, ve), pos)
-    pos += ve - vs
+    pos = copyBytes(out, pos, buf, vs, ve)
     out[pos++] = CRLF[0]
     out[pos++] = CRLF[1]
   }

@@ -26,6 +26,15 @@ export class HandlerTable {
     return h * HANDLER_ADDRESS_MAX_BYTES
   }
 
+  /** True when entry `h` holds exactly buf[start, end) (the common case: same handler). */
+  matches(h: number, buf: Uint8Array, start: number, end: number): boolean {
+    const n = end - start
+    if (this.len[h] !== n) return false
+    const o = h * HANDLER_ADDRESS_MAX_BYTES
+    for (let i = 0; i < n; i++) if (this.bytes[o + i] !== buf[start + i]) return false
+    return true
+  }
+
   /**
    * Returns the entry for buf[start, end) with one more reference, creating it when new.
    * -1 when the address is too long or the table is full.
@@ -61,10 +70,6 @@ export class HandlerTable {
     this.chain[e] = head === undefined ? -1 : head
     this.byHash.set(h, e)
     return e
-  }
-
-  retain(e: number): void {
-    this.refs[e]++
   }
 
   release(e: number): void {

@@ -25,6 +25,7 @@ import { TnWriter } from './tnetstring.ts'
 import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
 import type { HandlerTable } from './handler-table.ts'
 import { writeDecimal } from '../util/digits.ts'
+import { copyBytes } from '../util/copy.ts'
 
 /**
  * Framing of one packet beyond its body and head bytes: frame headers, the ROUTER address,
@@ -33,6 +34,15 @@ import { writeDecimal } from '../util/digits.ts'
 const PACKET_OVERHEAD_BYTES = 4096
 
 const ENC = new TextEncoder()
+/** Typical size of a packet without body or headers, for length-prefix estimates. */
+const TYPED_PACKET_SIZE_BYTES = 110
+
+/** Decimal digits of n (n >= 1). */
+export function digitCount(n: number): number {
+  let d = 1
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) d++
+  return d
+}
 const HTTP_SCHEME = 'http://'
 const LOCALHOST = 'localhost'
 const EMPTY = new Uint8Array(0)
@@ -128,11 +138,14 @@ export class StreamClient {
     ob.endMessage()
   }
 
-  /** `T{from, id, seq, ext:{multi:true}` — the common head of every packet zgate sends. */
-  writeHead(slot: number, counter: number, seq: number): void {
+  /**
+   * `T{from, id, seq, ext:{multi:true}` — the common head of every packet zgate sends.
+   * `sizeHint` estimates the map's length so that its length prefix needs no move later.
+   */
+  writeHead(slot: number, counter: number, seq: number, sizeHint = TYPED_PACKET_SIZE_BYTES): void {
     const w = this.w
     w.raw(0x54) // 'T'
-    w.beginMap()
+    w.beginMap(digitCount(sizeHint + this.instanceId.length))
     w.ascii('from')
     w.bytes(this.instanceId, 0, this.instanceId.length)
     w.ascii('id')
@@ -158,11 +171,9 @@ export class StreamClient {
     if (hostS < 0) {
       for (let i = 0; i < 9; i++) out[pos++] = LOCALHOST.charCodeAt(i)
     } else {
-      out.set(buf.subarray(hostS, hostE), pos)
-      pos += hostE - hostS
+      pos = copyBytes(out, pos, buf, hostS, hostE)
     }
-    out.set(buf.subarray(tS, tE), pos)
-    pos += tE - tS
+    pos = copyBytes(out, pos, buf, tS, tE)
     out[pos++] = 0x2c // ','
     w.pos = pos
   }
@@ -211,7 +222,7 @@ export class StreamClient {
     more: boolean,
   ): boolean {
     if (!this.beginRouter(h)) return false
-    this.writeHead(slot, counter, seq)
+    this.writeHead(slot, counter, seq, TYPED_PACKET_SIZE_BYTES + e - s)
     const w = this.w
     if (e > s) {
       w.ascii('body')
