@@ -2,7 +2,7 @@
 // `bun run bench`: every mitata micro-benchmark of a hot module, one after another (each in
 // its own process so JIT state does not leak between them). Pass names to run a subset:
 //   bun bench/run-all.ts http-parser tnetstring
-// The end-to-end load comparison with condure is `bench/e2e.sh` (needs wrk and condure).
+// `bun run bench` runs these, then the end-to-end comparison `bench/e2e.sh`.
 
 import { readdirSync } from 'node:fs'
 import { join } from 'node:path'
