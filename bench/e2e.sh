@@ -26,5 +26,5 @@ export DURATION=${DURATION:-10s} WARMUP=${WARMUP:-2s} CONDURE_MAXCONN=${CONDURE_
 export GATEWAY_CMD="bun $root/src/main.ts serve --listen 127.0.0.1:\$PORT --zclient-stream \$ZBASE --stream-maxconn 20000"
 export HANDLER=stream GATEWAY_NAME=zgate-stream REF=condure-stream-w1
 export GATEWAYS=${GATEWAYS:-custom condure-stream-w1 mongrel2}
-cd "$harness"
-./suite.sh
+(cd "$harness" && ./suite.sh)
+"$root/bench/streaming.sh"
