@@ -1,12 +1,15 @@
 // Interned handler addresses (the `from` of handler packets, zhttp.md 4.6). A session keeps a
 // small integer instead of its own copy of up to 64 bytes: sessions of the same handler share
 // one entry, keep-alive batching groups by that integer, and a lookup hashes the bytes in place
-// (FNV-1a) without creating a string. Entries are reference-counted and recycled.
+// (FNV-1a) without creating a string. Entries are reference-counted; a few unreferenced ones
+// stay interned for the next request of the same handler, the rest are recycled.
 
 import { HANDLER_ADDRESS_MAX_BYTES } from '../limits.ts'
 
 /** Distinct live handler addresses; beyond it new addresses are refused (session closed). */
 export const HANDLER_ADDRESSES_MAX = 65_536
+/** Unreferenced addresses kept interned for reuse; beyond it they are dropped at once. */
+export const HANDLER_IDLE_ENTRIES_MAX = 256
 
 const INITIAL_ENTRIES = 64
 
@@ -20,6 +23,8 @@ export class HandlerTable {
   private byHash = new Map<number, number>()
   private free: number[] = []
   private used = 0
+  /** Entries with no reference that are kept for reuse. */
+  private idle = 0
 
   /** Offset of entry `h`'s bytes in `bytes`. */
   offset(h: number): number {
@@ -57,7 +62,7 @@ export class HandlerTable {
         }
       }
       if (same) {
-        this.refs[e]++
+        if (this.refs[e]++ === 0) this.idle--
         return e
       }
     }
@@ -74,6 +79,16 @@ export class HandlerTable {
 
   release(e: number): void {
     if (--this.refs[e] > 0) return
+    // Keep a few unreferenced addresses interned: a handler between two requests on a
+    // kept-alive connection would otherwise be dropped and re-interned every request.
+    if (this.idle < HANDLER_IDLE_ENTRIES_MAX) {
+      this.idle++
+      return
+    }
+    this.forget(e)
+  }
+
+  private forget(e: number): void {
     const h = this.hash[e]
     let prev = -1
     let cur = this.byHash.get(h) ?? -1
@@ -94,10 +109,22 @@ export class HandlerTable {
     const f = this.free.pop()
     if (f !== undefined) return f
     if (this.used === this.len.length) {
-      if (this.used >= HANDLER_ADDRESSES_MAX) return -1
+      if (this.used >= HANDLER_ADDRESSES_MAX) return this.evictIdle()
       this.grow(this.used * 2)
     }
     return this.used++
+  }
+
+  /** The table is full: reuse an unreferenced entry if there is one (rare, O(n)). */
+  private evictIdle(): number {
+    if (this.idle === 0) return -1
+    for (let e = 0; e < this.used; e++) {
+      if (this.refs[e] !== 0) continue
+      this.idle--
+      this.forget(e)
+      return this.free.pop() as number
+    }
+    return -1
   }
 
   private grow(n: number): void {

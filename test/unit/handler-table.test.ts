@@ -38,10 +38,17 @@ describe('interned handler addresses', () => {
     expect(acquire(t, 'h-5')).toBe(a) // still live
     t.release(a)
     t.release(a)
+    // Unreferenced but kept interned: the same address finds the same entry again.
+    expect(acquire(t, 'h-5')).toBe(a)
+    t.release(a)
+    // Past HANDLER_IDLE_ENTRIES_MAX idle entries, released ones are recycled.
+    for (let i = 0; i < 300; i++) if (i !== 5) t.release(ids[i])
     const reused = acquire(t, 'new-name')
-    expect(reused).toBe(a)
+    expect(ids).toContain(reused)
     expect(text(t, reused)).toBe('new-name')
-    // other entries unaffected, lookups still find them
-    expect(acquire(t, 'h-6')).toBe(ids[6])
+    // entries still referenced are unaffected, lookups still find them
+    const keep = acquire(t, 'keep-me')
+    expect(acquire(t, 'keep-me')).toBe(keep)
+    expect(text(t, keep)).toBe('keep-me')
   })
 })
