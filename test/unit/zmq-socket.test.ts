@@ -690,3 +690,32 @@ describe('ZmqPoller', () => {
     }
   })
 })
+
+describe('FFI integer arguments', () => {
+  // Bun's FFI passed 0 for an i32 argument whose JS number was held as a double; the outbox's
+  // `committed` once came out that way under load and every flush sent nothing, forever.
+  test('a send length held as a double still reaches C', () => {
+    const c = new ZmqContext()
+    try {
+      const pull = c.socket(ZMQ_PULL)
+      const push = c.socket(ZMQ_PUSH)
+      pull.bind('inproc://zgate-test-double-len')
+      push.connect('inproc://zgate-test-double-len')
+      const ob = push.outbox
+      ob.ensure(64)
+      ob.beginMessage()
+      ob.frameBytes(enc.encode('hello'), 0, 5, false)
+      ob.endMessage()
+      // A value read from a Float64Array is a double inside JSC.
+      ob.committed = new Float64Array([ob.committed])[0]
+      expect(push.flush()).toBe(true)
+      expect(push.sent).toBe(1)
+      let n = 0
+      for (let i = 0; i < 100 && n === 0; i++) n = pull.recvBatch()
+      expect(n).toBe(1)
+      expect(dec.decode(pull.inbox.frame(0, 0))).toBe('hello')
+    } finally {
+      c.close()
+    }
+  })
+})
