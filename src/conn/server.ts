@@ -32,6 +32,16 @@ import { TimerWheel } from '../time/timer-wheel.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
 import { StreamClient, digitCount } from '../zhttp/stream-client.ts'
+import {
+  KEY_METHOD,
+  KEY_URI,
+  KEY_HEADERS,
+  KEY_CREDITS,
+  KEY_MORE,
+  KEY_STREAM,
+  KEY_PEER_ADDRESS,
+  KEY_PEER_PORT,
+} from '../zhttp/packet-writer.ts'
 import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
 import * as E from '../http/errors.ts'
 
@@ -242,14 +252,14 @@ export class Server {
     const headBytes = h.headEnd - h.methodStart
     st.writeHead(c.slot, c.counter, 0, headBytes + 24 * h.headerCount + 200)
     const w = st.w
-    w.ascii('method')
+    w.encoded(KEY_METHOD)
     w.bytes(buf, h.methodStart, h.methodEnd)
-    w.ascii('uri')
+    w.encoded(KEY_URI)
     // uri = "http://" host target, assembled as one byte string.
     const hostLen = hostS < 0 ? 9 : hostE - hostS
     st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, hostLen)
     if (h.headerCount > 0) {
-      w.ascii('headers')
+      w.encoded(KEY_HEADERS)
       w.beginList(digitCount(headBytes + 16 * h.headerCount))
       for (let i = 0; i < h.headerCount; i++) {
         w.beginList()
@@ -259,18 +269,18 @@ export class Server {
       }
       w.endList()
     }
-    w.ascii('credits')
+    w.encoded(KEY_CREDITS)
     w.int(this.bufferSize)
     if (more) {
-      w.ascii('more')
+      w.encoded(KEY_MORE)
       w.bool(true)
     }
-    w.ascii('stream')
+    w.encoded(KEY_STREAM)
     w.bool(true)
     if (c.peerAddress !== '') {
-      w.ascii('peer-address')
+      w.encoded(KEY_PEER_ADDRESS)
       w.ascii(c.peerAddress)
-      w.ascii('peer-port')
+      w.encoded(KEY_PEER_PORT)
       w.int(c.peerPort)
     }
     w.endMap()

@@ -7,7 +7,17 @@
 import { chmodSync } from 'node:fs'
 import { log, INFO } from '../log.ts'
 import { HWM_PERCENT_OF_MAXCONN, BATCH_IDS_MAX } from '../limits.ts'
-import { MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES } from './packet-writer.ts'
+import {
+  MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES,
+  EXT_MULTI_FIELD,
+  KEY_FROM,
+  KEY_ID,
+  KEY_SEQ,
+  KEY_TYPE,
+  KEY_BODY,
+  KEY_MORE,
+  writeSimplePacket,
+} from './packet-writer.ts'
 import type { Config } from '../config.ts'
 import {
   ZmqContext,
@@ -146,14 +156,14 @@ export class StreamClient {
     const w = this.w
     w.raw(0x54) // 'T'
     w.beginMap(digitCount(sizeHint + this.instanceId.length))
-    w.ascii('from')
+    w.encoded(KEY_FROM)
     w.bytes(this.instanceId, 0, this.instanceId.length)
-    w.ascii('id')
+    w.encoded(KEY_ID)
     const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
     w.bytes(this.idScratch, 0, n)
-    w.ascii('seq')
+    w.encoded(KEY_SEQ)
     w.int(seq)
-    this.writeExt()
+    w.encoded(EXT_MULTI_FIELD)
   }
 
   /**
@@ -178,15 +188,6 @@ export class StreamClient {
     w.pos = pos
   }
 
-  writeExt(): void {
-    const w = this.w
-    w.ascii('ext')
-    w.beginMap()
-    w.ascii('multi')
-    w.bool(true)
-    w.endMap()
-  }
-
   /** A packet with only a type (keep-alive, cancel, handoff-proceed) or a credit packet. */
   sendTyped(
     h: number,
@@ -197,15 +198,8 @@ export class StreamClient {
     credits: number,
   ): boolean {
     if (!this.beginRouter(h)) return false
-    this.writeHead(slot, counter, seq)
-    const w = this.w
-    w.ascii('type')
-    w.ascii(type)
-    if (credits >= 0) {
-      w.ascii('credits')
-      w.int(credits)
-    }
-    w.endMap()
+    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    writeSimplePacket(this.w, this.instanceId, this.instanceId.length, this.idScratch, 0, n, seq, type, credits)
     this.end(true)
     return true
   }
@@ -225,11 +219,11 @@ export class StreamClient {
     this.writeHead(slot, counter, seq, TYPED_PACKET_SIZE_BYTES + e - s)
     const w = this.w
     if (e > s) {
-      w.ascii('body')
+      w.encoded(KEY_BODY)
       w.bytes(src, s, e)
     }
     if (more) {
-      w.ascii('more')
+      w.encoded(KEY_MORE)
       w.bool(true)
     }
     w.endMap()
@@ -245,30 +239,30 @@ export class StreamClient {
     if (!this.beginRouter(h)) return false
     const w = this.w
     w.raw(0x54)
-    w.beginMap()
-    w.ascii('from')
+    w.beginMap(digitCount(n * MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES + TYPED_PACKET_SIZE_BYTES))
+    w.encoded(KEY_FROM)
     w.bytes(this.instanceId, 0, this.instanceId.length)
-    w.ascii('id')
+    w.encoded(KEY_ID)
     if (n === 1) {
       const len = writeConnId(this.idScratch, 0, this.worker, slots[0], counters[0])
       w.bytes(this.idScratch, 0, len)
-      w.ascii('seq')
+      w.encoded(KEY_SEQ)
       w.int(seqs[0])
     } else {
       w.beginList()
       for (let i = 0; i < n; i++) {
         w.beginMap()
-        w.ascii('id')
+        w.encoded(KEY_ID)
         const len = writeConnId(this.idScratch, 0, this.worker, slots[i], counters[i])
         w.bytes(this.idScratch, 0, len)
-        w.ascii('seq')
+        w.encoded(KEY_SEQ)
         w.int(seqs[i])
         w.endMap()
       }
       w.endList()
     }
-    this.writeExt()
-    w.ascii('type')
+    w.encoded(EXT_MULTI_FIELD)
+    w.encoded(KEY_TYPE)
     w.ascii(type)
     w.endMap()
     this.end(true)
