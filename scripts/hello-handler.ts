@@ -9,6 +9,8 @@
 import { ZmqContext, ZmqPoller, ZMQ_PULL, ZMQ_PUB, ZMQ_SNDHWM, ZMQ_LINGER, POLLIN } from '../src/zmq/socket.ts'
 import { HandlerPacket, parseHandlerPacket, TYPE_DATA } from '../src/zhttp/packet.ts'
 import { TnWriter } from '../src/zhttp/tnetstring.ts'
+import { beginHandlerPacket, writeStatus, endHandlerPacket } from '../src/zhttp/handler-writer.ts'
+import { KEY_BODY } from '../src/zhttp/packet-writer.ts'
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`)
@@ -39,37 +41,15 @@ function bumpPort(spec: string, by: number): string {
 const pkt = new HandlerPacket()
 const w = new TnWriter()
 
+const me = { prefix, from: fromBytes }
+const HEADERS = [['Content-Type', 'text/plain']] as const
+
 function reply(buf: Uint8Array, idS: number, idE: number): void {
-  const ob = pub.outbox
-  ob.ensure(4096)
-  ob.beginMessage()
-  let p = ob.beginFrame()
-  ob.buf.set(prefix, p)
-  w.reset(ob.buf, p + prefix.length)
-  w.raw(0x54) // 'T'
-  w.beginMap()
-  w.ascii('from')
-  w.bytes(fromBytes, 0, fromBytes.length)
-  w.ascii('id')
-  w.bytes(buf, idS, idE)
-  w.ascii('seq')
-  w.int(0)
-  w.ascii('code')
-  w.int(200)
-  w.ascii('reason')
-  w.ascii('OK')
-  w.ascii('headers')
-  w.beginList()
-  w.beginList()
-  w.ascii('Content-Type')
-  w.ascii('text/plain')
-  w.endList()
-  w.endList()
-  w.ascii('body')
+  beginHandlerPacket(pub.outbox, w, me, buf, idS, idE, 0, BODY.length)
+  writeStatus(w, 200, 'OK', HEADERS)
+  w.encoded(KEY_BODY)
   w.bytes(BODY, 0, BODY.length)
-  w.endMap()
-  ob.endFrame(w.pos, false)
-  ob.endMessage()
+  endHandlerPacket(pub.outbox, w)
 }
 
 function onReady(): void {

@@ -25,6 +25,7 @@ import {
   TYPE_CANCEL,
 } from '../../src/zhttp/packet.ts'
 import { TnWriter } from '../../src/zhttp/tnetstring.ts'
+import { beginHandlerPacket, writeStatus, endHandlerPacket } from '../../src/zhttp/handler-writer.ts'
 
 /** Credits granted for a request body: the whole body at once is fine for a benchmark. */
 const BODY_CREDITS_BYTES = 1 << 20
@@ -69,28 +70,16 @@ const w = new TnWriter()
 const pkt = new HandlerPacket()
 const dec = new TextDecoder()
 
-/** Starts a PUB message `<instance> T{from, id, seq, ...}`; the caller adds fields and ends it. */
-function begin(s: Session): void {
-  const ob = pub.outbox
-  ob.ensure(size + 4096)
-  ob.beginMessage()
-  const p = ob.beginFrame()
-  ob.buf.set(prefix, p)
-  w.reset(ob.buf, p + prefix.length)
-  w.raw(0x54)
-  w.beginMap(size > 9000 ? 5 : 3)
-  w.ascii('from')
-  w.bytes(from, 0, from.length)
-  w.ascii('id')
-  w.bytes(s.id, 0, s.id.length)
-  w.ascii('seq')
-  w.int(s.seq++)
+const me = { prefix, from }
+const HEADERS = [['Content-Length', sizeText]] as const
+
+/** Starts `<instance> T{from, id, seq, ...}` for the session; the caller adds fields, then end(). */
+function begin(s: Session, bodyBytes = 0): void {
+  beginHandlerPacket(pub.outbox, w, me, s.id, 0, s.id.length, s.seq++, bodyBytes)
 }
 
 function end(): void {
-  w.endMap()
-  pub.outbox.endFrame(w.pos, false)
-  pub.outbox.endMessage()
+  endHandlerPacket(pub.outbox, w)
 }
 
 function grant(s: Session): void {
@@ -107,17 +96,7 @@ function pump(key: string, s: Session): void {
   if (!s.started) {
     s.started = true
     begin(s)
-    w.ascii('code')
-    w.int(200)
-    w.ascii('reason')
-    w.ascii('OK')
-    w.ascii('headers')
-    w.beginList()
-    w.beginList()
-    w.ascii('Content-Length')
-    w.ascii(sizeText)
-    w.endList()
-    w.endList()
+    writeStatus(w, 200, 'OK', HEADERS)
     w.ascii('more')
     w.bool(true)
     end()
@@ -126,7 +105,7 @@ function pump(key: string, s: Session): void {
     const n = Math.min(s.remaining, s.credits, PACKET_BODY_MAX_BYTES)
     s.remaining -= n
     s.credits -= n
-    begin(s)
+    begin(s, n)
     w.ascii('body')
     w.bytes(body, 0, n)
     if (s.remaining > 0) {

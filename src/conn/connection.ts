@@ -48,7 +48,7 @@ import { composeResponse, composed, responseSizeMax } from './response-writer.ts
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
-import { HANDLER_ADDRESS_MAX_BYTES, CLOSE_LINGER_MS } from '../limits.ts'
+import { CLOSE_LINGER_MS } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
 
 export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
@@ -249,12 +249,9 @@ export class Connection {
       this.inSeq++
     }
     if (p.fromStart >= 0) {
-      if (p.fromEnd - p.fromStart > HANDLER_ADDRESS_MAX_BYTES) {
-        this.abort(false)
-        return
-      }
       if (this.handler < 0 || !s.handlers.matches(this.handler, p.buf, p.fromStart, p.fromEnd)) {
         // A new addressee (first packet, or a handoff to another handler, zhttp.md 4.6).
+        // acquire refuses a `from` over 64 bytes: that closes the session without cancel.
         const h = s.handlers.acquire(p.buf, p.fromStart, p.fromEnd)
         if (h < 0) {
           this.abort(false)

@@ -9,6 +9,7 @@ import * as E from '../http/errors.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { mapParseError } from './parse-errors.ts'
+import { uriLength } from '../zhttp/stream-client.ts'
 import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
 
 /** Parses a complete head and sends the first packet; false when the connection closed. */
@@ -22,7 +23,7 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
   }
   c.http10 = h.versionMinor === 0
   c.keepAlive = h.keepAlive
-  c.expectContinue = h.expectContinue && !c.http10
+  c.expectContinue = h.expectContinue // the parser sets it for HTTP/1.1 only
   if (h.upgradeWebsocket) {
     // WebSocket sessions arrive with the WebSocket work (issue 4); until then, say so.
     c.fail(E.RESP_NOT_IMPLEMENTED)
@@ -49,9 +50,7 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
     hostE = h.valueEnd[h.hostIndex]
     if (!isUtf8(buf, hostS, hostE)) hostS = -1
   }
-  const hostLen = hostS < 0 ? 'localhost'.length : hostE - hostS
-  const uriLen = 'http://'.length + hostLen + (h.targetEnd - h.targetStart)
-  if (uriLen > URI_SIZE_MAX_BYTES) {
+  if (uriLength(hostS, hostE, h.targetStart, h.targetEnd) > URI_SIZE_MAX_BYTES) {
     c.fail(E.RESP_URI_TOO_LONG)
     return false
   }

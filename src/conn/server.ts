@@ -45,6 +45,13 @@ import {
 import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
 import * as E from '../http/errors.ts'
 
+/** Timer entries allocated up front; the wheel grows by doubling beyond it. */
+const TIMERS_INITIAL = 1024
+/** Output scratch for composing one response; grows for larger packets. */
+const SCRATCH_INITIAL_BYTES = 64 * 1024
+/** Oversized buffers (beyond the pooled size) get this much headroom. */
+const BUFFER_GROWTH_FACTOR = 2
+
 /** Pool slabs are cut into this many connection buffers at a time. */
 const BUFFERS_PER_SLAB = 64
 
@@ -69,7 +76,7 @@ export class Server {
   private active = 0
   private counter = 0
   private readonly packet = new HandlerPacket()
-  private scratch = new Uint8Array(64 * 1024)
+  private scratch = new Uint8Array(SCRATCH_INITIAL_BYTES)
   private flushScheduled = false
   private retryTimer: ReturnType<typeof setTimeout> | null = null
   private readonly creditQueue: Connection[] = []
@@ -104,7 +111,7 @@ export class Server {
     // Lowest slots first, so ids stay short and slots are reused while warm.
     for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i
     this.freeCount = capacity
-    this.wheel = new TimerWheel(1024, TICK_MS, this.now)
+    this.wheel = new TimerWheel(TIMERS_INITIAL, TICK_MS, this.now)
     this.stream = new StreamClient(this.ctx, cfg, this.handlers, worker)
     this.poller = new ZmqPoller(this.onReadyBound)
     this.poller.add(this.stream.sub)
@@ -228,7 +235,7 @@ export class Server {
   /** A buffer for at least n bytes: pooled when n fits the buffer size. */
   acquireBuffer(n: number): Uint8Array {
     if (n <= this.bufferSize) return this.pool.acquire()
-    return new Uint8Array(n * 2)
+    return new Uint8Array(n * BUFFER_GROWTH_FACTOR)
   }
 
   releaseBuffer(b: Uint8Array): void {
@@ -237,7 +244,7 @@ export class Server {
 
   /** Shared output scratch (one response at a time is composed in it). */
   scratchFor(n: number): Uint8Array {
-    if (this.scratch.length < n) this.scratch = new Uint8Array(n * 2)
+    if (this.scratch.length < n) this.scratch = new Uint8Array(n * BUFFER_GROWTH_FACTOR)
     return this.scratch
   }
 
@@ -256,8 +263,7 @@ export class Server {
     w.bytes(buf, h.methodStart, h.methodEnd)
     w.encoded(KEY_URI)
     // uri = "http://" host target, assembled as one byte string.
-    const hostLen = hostS < 0 ? 9 : hostE - hostS
-    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, hostLen)
+    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd)
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
       w.beginList(digitCount(headBytes + 16 * h.headerCount))

@@ -47,6 +47,11 @@ const ENC = new TextEncoder()
 /** Typical size of a packet without body or headers, for length-prefix estimates. */
 const TYPED_PACKET_SIZE_BYTES = 110
 
+/** Length of the `uri` writeUri produces; hostS < 0 stands for the default host. */
+export function uriLength(hostS: number, hostE: number, tS: number, tE: number): number {
+  return HTTP_SCHEME.length + (hostS < 0 ? LOCALHOST.length : hostE - hostS) + (tE - tS)
+}
+
 /** Decimal digits of n (n >= 1). */
 export function digitCount(n: number): number {
   let d = 1
@@ -170,16 +175,16 @@ export class StreamClient {
    * The `uri` value: "http://" + host (or "localhost" when hostS < 0) + target, written as one
    * tnetstring byte string straight from the request bytes (zhttp.md 4.3).
    */
-  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, hostLen: number): void {
+  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number): void {
     const w = this.w
-    const len = 7 + hostLen + (tE - tS)
+    const len = uriLength(hostS, hostE, tS, tE)
     const out = w.buf
     let pos = w.pos
     pos = writeDecimal(out, pos, len)
     out[pos++] = 0x3a // ':'
-    for (let i = 0; i < 7; i++) out[pos++] = HTTP_SCHEME.charCodeAt(i)
+    for (let i = 0; i < HTTP_SCHEME.length; i++) out[pos++] = HTTP_SCHEME.charCodeAt(i)
     if (hostS < 0) {
-      for (let i = 0; i < 9; i++) out[pos++] = LOCALHOST.charCodeAt(i)
+      for (let i = 0; i < LOCALHOST.length; i++) out[pos++] = LOCALHOST.charCodeAt(i)
     } else {
       pos = copyBytes(out, pos, buf, hostS, hostE)
     }
