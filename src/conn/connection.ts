@@ -50,6 +50,18 @@ import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
 import { CLOSE_LINGER_MS } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
+import {
+  WsSession,
+  WS_NONE,
+  WS_HANDSHAKE,
+  WS_OPEN,
+  wsRead,
+  wsHandlerData,
+  wsHandlerControl,
+  wsReject,
+} from './ws-session.ts'
+import { OP_CLOSE, OP_PING, OP_PONG } from '../ws/frame.ts'
+import { spanEqualsAscii } from '../zhttp/tnetstring.ts'
 
 export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
 
@@ -104,6 +116,9 @@ export class Connection {
   clientEnded = false
   /** Scratch flag of a batching pass (server.sendBatched). */
   batched = false
+  /** WS_NONE, WS_HANDSHAKE or WS_OPEN (ws-session.ts); `ws` holds the session state. */
+  wsState = WS_NONE
+  ws: WsSession | null = null
 
   timer = -1
   timerAt = 0
@@ -147,10 +162,23 @@ export class Connection {
     this.bodyKind = BODY_NONE
     this.bodyDone = true
     this.wBodyBytes = 0
+    this.wsState = WS_NONE
     // Condure restarts both timers for each request cycle (zhttp.md 4.2).
     this.sessionDeadline = now + s.sessionTimeoutMs
     this.streamDeadline = now + s.streamTimeoutMs
     s.armTimer(this, Math.min(this.sessionDeadline, this.streamDeadline))
+  }
+
+  /** This slot's WebSocket state, made on its first upgrade and reset for each one. */
+  wsSession(): WsSession {
+    let ws = this.ws
+    if (ws === null) {
+      ws = new WsSession(this.server.cfg.messagesMax)
+      this.ws = ws
+    } else {
+      ws.reset()
+    }
+    return ws
   }
 
   private releaseHandler(): void {
@@ -224,6 +252,7 @@ export class Connection {
         start = headEnd
         continue
       }
+      if (this.wsState === WS_OPEN) return this.state === ST_ACTIVE ? wsRead(this, buf, start, end) : start
       if (this.state === ST_ACTIVE && !this.bodyDone && !this.paused && this.credits > 0 && this.handler >= 0) {
         const next = forwardBody(this, buf, start, end)
         if (next === start) return start
@@ -284,14 +313,35 @@ export class Connection {
         this.sendTyped('handoff-proceed', -1)
         this.paused = true
         break
-      case P.TYPE_CANCEL:
       case P.TYPE_ERROR:
+        if (this.wsState === WS_HANDSHAKE && isRejected(p)) {
+          wsReject(this, p) // zhttp.md 5.3: the handler's refusal goes to the client
+          return
+        }
+        this.abort(false)
+        return
+      case P.TYPE_CANCEL:
         this.abort(false)
         return
       case P.TYPE_DATA:
         if (p.credits > 0) this.credits += p.credits
-        if (!this.onResponseData(p)) return
+        if (this.wsState !== WS_NONE) {
+          if (!wsHandlerData(this, p)) return
+        } else if (!this.writeResponse(p)) {
+          return
+        }
         break
+      case P.TYPE_CLOSE:
+      case P.TYPE_PING:
+      case P.TYPE_PONG:
+        if (p.credits > 0) this.credits += p.credits
+        if (this.wsState === WS_OPEN) {
+          const op = p.type === P.TYPE_CLOSE ? OP_CLOSE : p.type === P.TYPE_PING ? OP_PING : OP_PONG
+          if (!wsHandlerControl(this, p, op)) return
+          break
+        }
+        this.abort(false) // not on an HTTP session (zhttp.md 4.4)
+        return
       default:
         // close/ping/pong/unknown on an HTTP session: protocol violation, no cancel (4.4).
         this.abort(false)
@@ -308,7 +358,7 @@ export class Connection {
    * Writes response bytes for a data packet; false when the connection was closed. A completed
    * response on a kept-alive connection starts the next request cycle.
    */
-  private onResponseData(p: HandlerPacket): boolean {
+  writeResponse(p: HandlerPacket): boolean {
     const s = this.server
     const bodyLen = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
     // zhttp.md 4.7: response data beyond the free buffer space closes and cancels.
@@ -384,6 +434,7 @@ export class Connection {
     const n = sock.write(q.buf, q.start, q.length)
     if (n < 0) return
     q.consume(n)
+    if (this.wsState === WS_OPEN) (this.ws as WsSession).drainedBytes(n)
     if (q.length > 0) return
     this.streamDeadline = this.server.now + this.server.streamTimeoutMs
     if (this.wBodyBytes > 0) {
@@ -603,4 +654,9 @@ export class Connection {
         break
     }
   }
+}
+
+/** An `error` whose condition is exactly `rejected` (zhttp.md 3.5). */
+function isRejected(p: HandlerPacket): boolean {
+  return p.conditionStart >= 0 && spanEqualsAscii(p.buf, p.conditionStart, p.conditionEnd, 'rejected')
 }

@@ -9,7 +9,10 @@ import * as E from '../http/errors.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { mapParseError } from './parse-errors.ts'
-import { uriLength } from '../zhttp/stream-client.ts'
+import { uriLength, HTTP_SCHEME, WS_SCHEME } from '../zhttp/stream-client.ts'
+import { checkUpgrade, UPGRADE_OK } from '../ws/handshake.ts'
+import { WS_HANDSHAKE } from './ws-session.ts'
+import { copyBytes } from '../util/copy.ts'
 import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
 
 /** Parses a complete head and sends the first packet; false when the connection closed. */
@@ -24,12 +27,20 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
   c.http10 = h.versionMinor === 0
   c.keepAlive = h.keepAlive
   c.expectContinue = h.expectContinue // the parser sets it for HTTP/1.1 only
-  if (h.upgradeWebsocket) {
-    // WebSocket sessions arrive with the WebSocket work (issue 4); until then, say so.
-    c.fail(E.RESP_NOT_IMPLEMENTED)
-    return false
-  }
-  if (h.chunked) {
+  const ws = h.upgradeWebsocket
+  if (ws) {
+    // zhttp.md 5.1: Condure closes silently on an invalid upgrade; zgate answers 400.
+    if (checkUpgrade(buf, h) !== UPGRADE_OK) {
+      c.fail(E.RESP_BAD_REQUEST)
+      return false
+    }
+    const session = c.wsSession()
+    const k = h.wsKeyIndex
+    session.keyLength = copyBytes(session.key, 0, buf, h.valueStart[k], h.valueEnd[k])
+    c.wsState = WS_HANDSHAKE
+    c.bodyKind = BODY_NONE
+    c.bodyDone = true
+  } else if (h.chunked) {
     c.bodyKind = BODY_CHUNKED
     if (c.chunked === null) c.chunked = new ChunkedDecoder()
     else c.chunked.reset()
@@ -50,11 +61,11 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
     hostE = h.valueEnd[h.hostIndex]
     if (!isUtf8(buf, hostS, hostE)) hostS = -1
   }
-  if (uriLength(hostS, hostE, h.targetStart, h.targetEnd) > URI_SIZE_MAX_BYTES) {
+  if (uriLength(hostS, hostE, h.targetStart, h.targetEnd, ws ? WS_SCHEME : HTTP_SCHEME) > URI_SIZE_MAX_BYTES) {
     c.fail(E.RESP_URI_TOO_LONG)
     return false
   }
-  if (!s.sendFirstPacket(c, buf, hostS, hostE, !c.bodyDone)) {
+  if (!s.sendFirstPacket(c, buf, hostS, hostE, !c.bodyDone, ws, s.bufferSize)) {
     c.fail(E.RESP_SERVICE_UNAVAILABLE)
     return false
   }

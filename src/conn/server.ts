@@ -31,7 +31,7 @@ import { BufferPool } from '../mem/buffer-pool.ts'
 import { TimerWheel } from '../time/timer-wheel.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
-import { StreamClient, digitCount } from '../zhttp/stream-client.ts'
+import { StreamClient, digitCount, HTTP_SCHEME, WS_SCHEME } from '../zhttp/stream-client.ts'
 import {
   KEY_METHOD,
   KEY_URI,
@@ -250,8 +250,19 @@ export class Server {
 
   // --- packets to handlers -----------------------------------------------------------
 
-  /** The first packet of a request on PUSH (zhttp.md 4.3); false when the outbox is full. */
-  sendFirstPacket(c: Connection, buf: Uint8Array, hostS: number, hostE: number, more: boolean): boolean {
+  /**
+   * The first packet of a request on PUSH (zhttp.md 4.3); false when the outbox is full. A
+   * WebSocket request (5.2) has a `ws://` uri, `credits` as given, and no `more` or `stream`.
+   */
+  sendFirstPacket(
+    c: Connection,
+    buf: Uint8Array,
+    hostS: number,
+    hostE: number,
+    more: boolean,
+    ws = false,
+    credits = this.bufferSize,
+  ): boolean {
     const st = this.stream
     const h = this.head
     if (!st.beginPush()) return false
@@ -263,7 +274,7 @@ export class Server {
     w.bytes(buf, h.methodStart, h.methodEnd)
     w.encoded(KEY_URI)
     // uri = "http://" host target, assembled as one byte string.
-    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd)
+    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, ws ? WS_SCHEME : HTTP_SCHEME)
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
       w.beginList(digitCount(headBytes + 16 * h.headerCount))
@@ -276,13 +287,15 @@ export class Server {
       w.endList()
     }
     w.encoded(KEY_CREDITS)
-    w.int(this.bufferSize)
+    w.int(credits)
     if (more) {
       w.encoded(KEY_MORE)
       w.bool(true)
     }
-    w.encoded(KEY_STREAM)
-    w.bool(true)
+    if (!ws) {
+      w.encoded(KEY_STREAM)
+      w.bool(true)
+    }
     if (c.peerAddress !== '') {
       w.encoded(KEY_PEER_ADDRESS)
       w.ascii(c.peerAddress)

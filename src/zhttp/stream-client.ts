@@ -16,6 +16,8 @@ import {
   KEY_TYPE,
   KEY_BODY,
   KEY_MORE,
+  KEY_CONTENT_TYPE,
+  KEY_CODE,
   writeSimplePacket,
 } from './packet-writer.ts'
 import type { Config } from '../config.ts'
@@ -31,7 +33,7 @@ import {
   ZMQ_ROUTER_MANDATORY,
   ZMQ_LINGER,
 } from '../zmq/socket.ts'
-import { TnWriter } from './tnetstring.ts'
+import { TnWriter, tnAsciiBytes } from './tnetstring.ts'
 import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
 import type { HandlerTable } from './handler-table.ts'
 import { writeDecimal } from '../util/digits.ts'
@@ -48,8 +50,8 @@ const ENC = new TextEncoder()
 const TYPED_PACKET_SIZE_BYTES = 110
 
 /** Length of the `uri` writeUri produces; hostS < 0 stands for the default host. */
-export function uriLength(hostS: number, hostE: number, tS: number, tE: number): number {
-  return HTTP_SCHEME.length + (hostS < 0 ? LOCALHOST.length : hostE - hostS) + (tE - tS)
+export function uriLength(hostS: number, hostE: number, tS: number, tE: number, scheme = HTTP_SCHEME): number {
+  return scheme.length + (hostS < 0 ? LOCALHOST.length : hostE - hostS) + (tE - tS)
 }
 
 /** Decimal digits of n (n >= 1). */
@@ -58,9 +60,14 @@ export function digitCount(n: number): number {
   for (let t = n; t >= 10; t = Math.floor(t / 10)) d++
   return d
 }
-const HTTP_SCHEME = 'http://'
+/** `uri` schemes (zhttp.md 4.3, 5.2); TLS listeners (issue 5) will add https and wss. */
+export const HTTP_SCHEME = 'http://'
+export const WS_SCHEME = 'ws://'
 const LOCALHOST = 'localhost'
 const EMPTY = new Uint8Array(0)
+/** `content-type` values of WebSocket data packets (zhttp.md 3.3, 5.4). */
+const CONTENT_TEXT = tnAsciiBytes('text')
+const CONTENT_BINARY = tnAsciiBytes('binary')
 
 export class StreamClient {
   readonly push: ZmqSocket
@@ -172,17 +179,17 @@ export class StreamClient {
   }
 
   /**
-   * The `uri` value: "http://" + host (or "localhost" when hostS < 0) + target, written as one
+   * The `uri` value: scheme + host (or "localhost" when hostS < 0) + target, written as one
    * tnetstring byte string straight from the request bytes (zhttp.md 4.3).
    */
-  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number): void {
+  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, scheme = HTTP_SCHEME): void {
     const w = this.w
-    const len = uriLength(hostS, hostE, tS, tE)
+    const len = uriLength(hostS, hostE, tS, tE, scheme)
     const out = w.buf
     let pos = w.pos
     pos = writeDecimal(out, pos, len)
     out[pos++] = 0x3a // ':'
-    for (let i = 0; i < HTTP_SCHEME.length; i++) out[pos++] = HTTP_SCHEME.charCodeAt(i)
+    for (let i = 0; i < scheme.length; i++) out[pos++] = scheme.charCodeAt(i)
     if (hostS < 0) {
       for (let i = 0; i < LOCALHOST.length; i++) out[pos++] = LOCALHOST.charCodeAt(i)
     } else {
@@ -230,6 +237,72 @@ export class StreamClient {
     if (more) {
       w.encoded(KEY_MORE)
       w.bool(true)
+    }
+    w.endMap()
+    this.end(true)
+    return true
+  }
+
+  /**
+   * A WebSocket message chunk (zhttp.md 5.4): `content-type` text or binary, `body` (omitted
+   * when empty), `more` while the message continues.
+   */
+  sendWsData(
+    h: number,
+    slot: number,
+    counter: number,
+    seq: number,
+    src: Uint8Array,
+    s: number,
+    e: number,
+    binary: boolean,
+    more: boolean,
+  ): boolean {
+    if (!this.beginRouter(h)) return false
+    this.writeHead(slot, counter, seq, TYPED_PACKET_SIZE_BYTES + e - s)
+    const w = this.w
+    w.encoded(KEY_CONTENT_TYPE)
+    w.encoded(binary ? CONTENT_BINARY : CONTENT_TEXT)
+    if (e > s) {
+      w.encoded(KEY_BODY)
+      w.bytes(src, s, e)
+    }
+    if (more) {
+      w.encoded(KEY_MORE)
+      w.bool(true)
+    }
+    w.endMap()
+    this.end(true)
+    return true
+  }
+
+  /**
+   * A WebSocket control packet (zhttp.md 3.7, 3.8): `type` close/ping/pong, `code` for a close
+   * with a status (code >= 0), `body` when non-empty.
+   */
+  sendWsControl(
+    h: number,
+    slot: number,
+    counter: number,
+    seq: number,
+    type: string,
+    code: number,
+    src: Uint8Array,
+    s: number,
+    e: number,
+  ): boolean {
+    if (!this.beginRouter(h)) return false
+    this.writeHead(slot, counter, seq, TYPED_PACKET_SIZE_BYTES + e - s)
+    const w = this.w
+    w.encoded(KEY_TYPE)
+    w.ascii(type)
+    if (code >= 0) {
+      w.encoded(KEY_CODE)
+      w.int(code)
+    }
+    if (e > s) {
+      w.encoded(KEY_BODY)
+      w.bytes(src, s, e)
     }
     w.endMap()
     this.end(true)

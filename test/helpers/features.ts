@@ -3,7 +3,7 @@
 // name it then run on zgate too.
 
 /** WebSocket sessions (issue 4). */
-export const ZGATE_WEBSOCKET = false
+export const ZGATE_WEBSOCKET = true
 
 /** True when `targetName` lacks WebSocket support (skip such tests for it, loudly). */
 export function lacksWebSocket(targetName: string): boolean {

@@ -1,0 +1,393 @@
+// A WebSocket session over ZHTTP (zhttp.md section 5, RFC 6455): the handshake outcome, client
+// frames → handler packets under the handler's credits, handler packets → server frames under
+// the credits zgate granted, the close handshake, and protocol errors.
+//
+// Invariants:
+// - The state lives in one WsSession per Connection, made the first time the slot serves an
+//   upgrade and reused after; plain HTTP connections carry none of it.
+// - Client bytes are consumed frame by frame straight from the connection's read buffer. A
+//   frame header, and a whole control frame, are only taken once complete (at most 139 bytes:
+//   the read buffer holds them); data payloads are forwarded in pieces of at most
+//   min(credits, buffer size) bytes, unmasked in place just before they are sent (5.4).
+// - Credits both ways count payload bytes, control payloads included (5.4, 5.5).
+// - A protocol error writes a close frame with the RFC 6455 7.4.1 code, cancels the handler
+//   and closes: Condure closes without the frame; handlers see the same cancel.
+// - RFC 6455 5.4 lets control frames interleave with a fragmented message; zgate forwards them
+//   (Condure fails the connection, zhttp.md 5.4), since handlers get them as separate packets.
+//
+// `c.wsState`:
+//   WS_NONE       a plain HTTP request cycle
+//   WS_HANDSHAKE  upgrade request sent to the handler     call: wsHandlerData, wsReject
+//                 next: WS_OPEN (handler data = accept), or a plain response / close
+//   WS_OPEN       frames flow                              call: wsRead, wsHandlerData,
+//                 wsHandlerControl, wsDrained            next: closed
+
+import type { Connection } from './connection.ts'
+import type { HandlerPacket } from '../zhttp/packet.ts'
+import {
+  FrameHeader,
+  decodeFrameHeader,
+  unmask,
+  writeFrameHeader,
+  isValidCloseCode,
+  SERVER_FRAME_HEADER_SIZE_MAX_BYTES,
+  OP_CONTINUATION,
+  OP_TEXT,
+  OP_BINARY,
+  OP_CLOSE,
+  OP_PING,
+  OP_PONG,
+  CLOSE_NORMAL,
+  CLOSE_PROTOCOL_ERROR,
+  CLOSE_INVALID_PAYLOAD,
+  CLOSE_MESSAGE_TOO_BIG,
+  WS_ERR_TOO_BIG,
+} from '../ws/frame.ts'
+import { Utf8Validator } from '../ws/utf8.ts'
+import { writeAcceptHead, writeRejection, handshakeSizeMax } from '../ws/handshake.ts'
+import { isUtf8 } from '../zhttp/tnetstring.ts'
+import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES, WS_KEY_SIZE_MAX_BYTES, WS_MESSAGE_SIZE_MAX_BYTES } from '../limits.ts'
+
+export const WS_NONE = 0
+export const WS_HANDSHAKE = 1
+export const WS_OPEN = 2
+
+/** Close frame payload: 2 bytes of code, the rest reason (RFC 6455 5.5.1). */
+const CLOSE_CODE_SIZE_BYTES = 2
+
+export class WsSession {
+  readonly header = new FrameHeader()
+  readonly utf8 = new Utf8Validator()
+  /** Sec-WebSocket-Key of the upgrade, kept for the 101 (the request buffer is gone then). */
+  readonly key = new Uint8Array(WS_KEY_SIZE_MAX_BYTES)
+  keyLength = 0
+
+  // --- client → handler ---
+  /** Inside a data frame's payload. */
+  inFrame = false
+  frameFin = false
+  frameMask = 0
+  /** Payload bytes of the current frame not yet forwarded, and those already forwarded. */
+  frameRemaining = 0
+  frameOffset = 0
+  /** Opcode of the client message in progress (OP_TEXT / OP_BINARY), 0 when none. */
+  msgOpcode = 0
+  msgBytes = 0
+  /** The client's close frame was forwarded: nothing more is read (5.6). */
+  clientClosed = false
+
+  // --- handler → client ---
+  /** A handler message is open (its last packet had `more`): next frames are continuations. */
+  outMsgOpen = false
+  /** The close frame went out: handler data is no longer accepted (5.6). */
+  serverClosed = false
+  /**
+   * --messages-max (zhttp.md 5.5): where each message still in the write queue ends, in bytes
+   * drained from the queue since the upgrade; a ring of `messagesMax + 1` entries.
+   */
+  private readonly msgEnds: Float64Array
+  private msgHead = 0
+  private msgCount = 0
+  private drained = 0
+
+  constructor(readonly messagesMax: number) {
+    this.msgEnds = new Float64Array(messagesMax + 1)
+  }
+
+  reset(): void {
+    this.inFrame = false
+    this.frameRemaining = 0
+    this.frameOffset = 0
+    this.msgOpcode = 0
+    this.msgBytes = 0
+    this.clientClosed = false
+    this.outMsgOpen = false
+    this.serverClosed = false
+    this.msgHead = 0
+    this.msgCount = 0
+    this.drained = 0
+  }
+
+  /** A handler message ended with its last byte `queued` bytes into the write queue. False
+   * when that makes more than messagesMax messages waiting. */
+  messageQueued(queued: number): boolean {
+    if (this.msgCount === this.messagesMax + 1) return false
+    const ring = this.msgEnds.length
+    this.msgEnds[(this.msgHead + this.msgCount) % ring] = this.drained + queued
+    this.msgCount++
+    return this.msgCount <= this.messagesMax
+  }
+
+  /** n bytes of the write queue reached the kernel. */
+  drainedBytes(n: number): void {
+    const d = (this.drained += n)
+    const ring = this.msgEnds.length
+    while (this.msgCount > 0 && this.msgEnds[this.msgHead] <= d) {
+      this.msgHead = (this.msgHead + 1) % ring
+      this.msgCount--
+    }
+  }
+}
+
+// --- handshake ---------------------------------------------------------------------------
+
+/** The handler's first data packet on an upgrade: 101 switches to frames (5.3). */
+export function wsHandlerData(c: Connection, p: HandlerPacket): boolean {
+  if (c.wsState === WS_OPEN) return wsMessage(c, p)
+  const ws = c.ws as WsSession
+  if (p.code !== 101) {
+    // Condure switches to frames whatever the code; a client that got a 200 cannot speak
+    // WebSocket, so zgate writes it as the plain HTTP response it is and closes afterwards.
+    c.wsState = WS_NONE
+    c.keepAlive = false
+    return c.writeResponse(p)
+  }
+  if (p.bodyStart >= 0 && p.bodyEnd > p.bodyStart) {
+    // zhttp.md 5.3: a 101 must not carry a body; there is nowhere to put it.
+    c.abort(true)
+    return false
+  }
+  const s = c.server
+  const out = s.scratchFor(handshakeSizeMax(p, 0))
+  const n = writeAcceptHead(out, 0, p, c.http10, ws.key, 0, ws.keyLength, null)
+  // No credits on the accept: assume a buffer's worth (Condure's compatibility rule, 5.3).
+  if (p.credits <= 0) c.credits += s.bufferSize
+  c.wsState = WS_OPEN
+  c.respStarted = true
+  c.keepAlive = false
+  c.streamDeadline = s.now + s.streamTimeoutMs
+  c.writeClient(out, 0, n)
+  return c.socket !== null
+}
+
+/** `error` with condition `rejected` before the accept: the handler's response, then close. */
+export function wsReject(c: Connection, p: HandlerPacket): void {
+  const out = c.server.scratchFor(handshakeSizeMax(p, 0))
+  const n = writeRejection(out, 0, p, c.http10)
+  c.wsState = WS_NONE
+  c.respStarted = true
+  c.writeClient(out, 0, n)
+  c.closeAfterWrite(c.server.streamTimeoutMs)
+}
+
+// --- client → handler --------------------------------------------------------------------
+
+/**
+ * Forwards client frames from buf[start, end) while credits last; returns how far it
+ * consumed. Stops at an incomplete header or control frame (the rest waits in the read buffer).
+ */
+export function wsRead(c: Connection, buf: Uint8Array, start: number, end: number): number {
+  const ws = c.ws as WsSession
+  const s = c.server
+  while (start < end || ws.inFrame) {
+    if (ws.clientClosed || c.credits <= 0 || c.paused || c.socket === null) return start
+    if (!ws.inFrame) {
+      const h = ws.header
+      const hl = decodeFrameHeader(buf, start, end, h)
+      if (hl === 0) return start
+      if (hl < 0) {
+        wsFail(c, hl === WS_ERR_TOO_BIG ? CLOSE_MESSAGE_TOO_BIG : CLOSE_PROTOCOL_ERROR)
+        return end
+      }
+      const op = h.opcode
+      if (op >= OP_CLOSE) {
+        if (end - start < hl + h.payloadLength) return start
+        const ps = start + hl
+        const pe = ps + h.payloadLength
+        unmask(buf, ps, pe, h.mask, 0)
+        if (!wsClientControl(c, op, buf, ps, pe)) return end
+        start = pe
+        continue
+      }
+      // Data frames: RFC 6455 5.4 fragmentation rules; RSV1 means a compressed message, which
+      // needs a negotiated permessage-deflate (RFC 7692 6.1).
+      if (op === OP_CONTINUATION ? ws.msgOpcode === 0 : ws.msgOpcode !== 0) {
+        wsFail(c, CLOSE_PROTOCOL_ERROR)
+        return end
+      }
+      if (h.rsv1) {
+        wsFail(c, CLOSE_PROTOCOL_ERROR)
+        return end
+      }
+      if (op !== OP_CONTINUATION) {
+        ws.msgOpcode = op
+        ws.msgBytes = 0
+        ws.utf8.reset()
+      }
+      if (ws.msgBytes + h.payloadLength > WS_MESSAGE_SIZE_MAX_BYTES) {
+        wsFail(c, CLOSE_MESSAGE_TOO_BIG)
+        return end
+      }
+      ws.msgBytes += h.payloadLength
+      ws.inFrame = true
+      ws.frameFin = h.fin
+      ws.frameMask = h.mask
+      ws.frameRemaining = h.payloadLength
+      ws.frameOffset = 0
+      start += hl
+    }
+    // Inside a data frame: one packet of what is here, within the credits.
+    const n = Math.min(end - start, ws.frameRemaining, c.credits, s.bufferSize)
+    const last = ws.frameFin && n === ws.frameRemaining
+    if (n === 0 && !last) {
+      if (ws.frameRemaining === 0) {
+        ws.inFrame = false // an empty non-final fragment: nothing to send (5.4)
+        continue
+      }
+      return start
+    }
+    unmask(buf, start, start + n, ws.frameMask, ws.frameOffset)
+    const text = ws.msgOpcode === OP_TEXT
+    if (text && (!ws.utf8.update(buf, start, start + n) || (last && !ws.utf8.complete()))) {
+      // RFC 6455 8.1: a text message that is not UTF-8 fails the connection with 1007.
+      wsFail(c, CLOSE_INVALID_PAYLOAD)
+      return end
+    }
+    if (!s.stream.sendWsData(c.handler, c.slot, c.counter, c.outSeq, buf, start, start + n, !text, !last)) {
+      c.abort(false) // the outbox holds megabytes nobody reads: the session cannot go on
+      return end
+    }
+    c.outSeq++
+    c.credits -= n
+    s.scheduleFlush()
+    start += n
+    ws.frameRemaining -= n
+    ws.frameOffset += n
+    if (ws.frameRemaining === 0) {
+      ws.inFrame = false
+      if (ws.frameFin) ws.msgOpcode = 0
+    }
+  }
+  return start
+}
+
+/** One complete client control frame (payload unmasked at buf[s, e)). False when closed. */
+function wsClientControl(c: Connection, op: number, buf: Uint8Array, s: number, e: number): boolean {
+  const ws = c.ws as WsSession
+  const srv = c.server
+  let type = 'ping'
+  let code = -1
+  let bodyStart = s
+  if (op === OP_CLOSE) {
+    type = 'close'
+    if (e - s === 1) {
+      wsFail(c, CLOSE_PROTOCOL_ERROR) // RFC 6455 5.5.1: a body starts with a 2-byte code
+      return false
+    }
+    if (e - s >= CLOSE_CODE_SIZE_BYTES) {
+      code = (buf[s] << 8) | buf[s + 1]
+      bodyStart = s + CLOSE_CODE_SIZE_BYTES
+      if (!isValidCloseCode(code)) {
+        wsFail(c, CLOSE_PROTOCOL_ERROR)
+        return false
+      }
+      if (!isUtf8(buf, bodyStart, e)) {
+        wsFail(c, CLOSE_INVALID_PAYLOAD) // zhttp.md 5.4, RFC 6455 8.1
+        return false
+      }
+    }
+  } else if (op === OP_PONG) {
+    type = 'pong'
+  }
+  if (!srv.stream.sendWsControl(c.handler, c.slot, c.counter, c.outSeq, type, code, buf, bodyStart, e)) {
+    c.abort(false)
+    return false
+  }
+  c.outSeq++
+  // Control payloads count against the handler's credits too (zhttp.md 5.4).
+  c.credits = Math.max(0, c.credits - (e - s))
+  srv.scheduleFlush()
+  if (op === OP_CLOSE) {
+    ws.clientClosed = true
+    // Both closes seen: the handshake is complete and TCP closes, no cancel (5.6).
+    if (ws.serverClosed) c.closeAfterWrite(CLOSE_LINGER_MS)
+  }
+  return true
+}
+
+/**
+ * A protocol error from the client: a close frame with `code` (unless one went out already),
+ * a cancel to the handler, and the connection closes once that frame is written.
+ */
+export function wsFail(c: Connection, code: number): void {
+  const ws = c.ws as WsSession
+  if (!ws.serverClosed) {
+    ws.serverClosed = true
+    const out = c.server.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + CLOSE_CODE_SIZE_BYTES)
+    let pos = writeFrameHeader(out, 0, true, false, OP_CLOSE, CLOSE_CODE_SIZE_BYTES)
+    out[pos++] = code >>> 8
+    out[pos++] = code & 0xff
+    c.writeClient(out, 0, pos)
+  }
+  c.sendTyped('cancel', -1)
+  c.readq.clear()
+  c.closeAfterWrite(CLOSE_LINGER_MS)
+}
+
+// --- handler → client --------------------------------------------------------------------
+
+/** A handler data packet on an open session: one frame of a text or binary message (5.5). */
+function wsMessage(c: Connection, p: HandlerPacket): boolean {
+  const ws = c.ws as WsSession
+  if (ws.serverClosed) return true // after its close the handler has nothing more to say (5.6)
+  const len = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
+  if (len > c.respCredits) {
+    c.abort(true) // more than the credits granted: zhttp.md 5.5, checklist 112
+    return false
+  }
+  const op = ws.outMsgOpen ? OP_CONTINUATION : p.binary ? OP_BINARY : OP_TEXT
+  ws.outMsgOpen = p.more
+  c.respCredits -= len
+  if (!writeFrame(c, !p.more, op, p, len)) return false
+  if (!p.more && c.writeq.length > 0 && !ws.messageQueued(c.writeq.length)) {
+    c.abort(true) // --messages-max messages wait for a client that does not read (5.5)
+    return false
+  }
+  return true
+}
+
+/** A handler close, ping or pong on an open session (5.5, 5.6). False when closed. */
+export function wsHandlerControl(c: Connection, p: HandlerPacket, op: number): boolean {
+  const ws = c.ws as WsSession
+  if (ws.serverClosed) return true
+  let len = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
+  if (op === OP_CLOSE) {
+    // No code means 1000 with no reason (zhttp.md 5.5); a reason is cut to fit a control
+    // frame (RFC 6455 5.5) rather than failing the close.
+    const code = p.code < 0 ? CLOSE_NORMAL : p.code
+    len = p.code < 0 ? 0 : Math.min(len, WS_CONTROL_PAYLOAD_MAX_BYTES - CLOSE_CODE_SIZE_BYTES)
+    const out = c.server.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + WS_CONTROL_PAYLOAD_MAX_BYTES)
+    let pos = writeFrameHeader(out, 0, true, false, OP_CLOSE, CLOSE_CODE_SIZE_BYTES + len)
+    out[pos++] = (code >>> 8) & 0xff
+    out[pos++] = code & 0xff
+    for (let i = 0; i < len; i++) out[pos++] = p.buf[p.bodyStart + i]
+    ws.serverClosed = true
+    c.writeClient(out, 0, pos)
+    if (c.socket === null) return false
+    if (ws.clientClosed) {
+      c.closeAfterWrite(CLOSE_LINGER_MS)
+      return false
+    }
+    return true
+  }
+  if (len > WS_CONTROL_PAYLOAD_MAX_BYTES || len > c.respCredits) {
+    c.abort(true) // no valid frame can carry it
+    return false
+  }
+  c.respCredits -= len
+  return writeFrame(c, true, op, p, len)
+}
+
+/** Writes one unmasked frame with p's body as payload; its credits return once written. */
+function writeFrame(c: Connection, fin: boolean, op: number, p: HandlerPacket, len: number): boolean {
+  const s = c.server
+  const out = s.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + len)
+  let pos = writeFrameHeader(out, 0, fin, false, op, len)
+  if (len > 0) {
+    out.set(p.buf.subarray(p.bodyStart, p.bodyEnd), pos)
+    pos += len
+  }
+  c.streamDeadline = s.now + s.streamTimeoutMs
+  c.writeClient(out, 0, pos, len)
+  return c.socket !== null
+}
