@@ -154,7 +154,7 @@ export function writeFrameHeader(
     const high = Math.floor(len / 0x1_0000_0000)
     const low = len >>> 0
     out[pos++] = 0
-    out[pos++] = 0
+    out[pos++] = (high >>> 16) & 0xff
     out[pos++] = (high >>> 8) & 0xff
     out[pos++] = high & 0xff
     out[pos++] = low >>> 24
