@@ -59,8 +59,9 @@ import {
   wsHandlerData,
   wsHandlerControl,
   wsReject,
+  wsCloseFrame,
 } from './ws-session.ts'
-import { OP_CLOSE, OP_PING, OP_PONG } from '../ws/frame.ts'
+import { OP_CLOSE, OP_PING, OP_PONG, CLOSE_GOING_AWAY } from '../ws/frame.ts'
 import { spanEqualsAscii } from '../zhttp/tnetstring.ts'
 
 export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
@@ -583,6 +584,8 @@ export class Connection {
     this.state = ST_CLOSED
     this.releaseHandler()
     this.releaseWrite()
+    // A WebSocket client learns why (RFC 6455 7.4.1: 1001, the server is going away).
+    if (this.wsState === WS_OPEN) wsCloseFrame(this, CLOSE_GOING_AWAY)
     const sock = this.socket
     if (sock !== null) sock.end()
   }

@@ -310,18 +310,22 @@ function wsClientControl(c: Connection, op: number, buf: Uint8Array, s: number, 
  * a cancel to the handler, and the connection closes once that frame is written.
  */
 export function wsFail(c: Connection, code: number): void {
-  const ws = c.ws as WsSession
-  if (!ws.serverClosed) {
-    ws.serverClosed = true
-    const out = c.server.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + CLOSE_CODE_SIZE_BYTES)
-    let pos = writeFrameHeader(out, 0, true, false, OP_CLOSE, CLOSE_CODE_SIZE_BYTES)
-    out[pos++] = code >>> 8
-    out[pos++] = code & 0xff
-    c.writeClient(out, 0, pos)
-  }
+  wsCloseFrame(c, code)
   c.sendTyped('cancel', -1)
   c.readq.clear()
   c.closeAfterWrite(CLOSE_LINGER_MS)
+}
+
+/** Writes a close frame with `code` and no reason, unless a close frame went out already. */
+export function wsCloseFrame(c: Connection, code: number): void {
+  const ws = c.ws as WsSession
+  if (ws.serverClosed) return
+  ws.serverClosed = true
+  const out = c.server.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + CLOSE_CODE_SIZE_BYTES)
+  let pos = writeFrameHeader(out, 0, true, false, OP_CLOSE, CLOSE_CODE_SIZE_BYTES)
+  out[pos++] = code >>> 8
+  out[pos++] = code & 0xff
+  c.writeClient(out, 0, pos)
 }
 
 // --- handler → client --------------------------------------------------------------------

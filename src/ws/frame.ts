@@ -26,6 +26,7 @@ export const OP_PONG = 0xa
 
 // Close codes zgate sends (RFC 6455 7.4.1).
 export const CLOSE_NORMAL = 1000
+export const CLOSE_GOING_AWAY = 1001
 export const CLOSE_PROTOCOL_ERROR = 1002
 export const CLOSE_INVALID_PAYLOAD = 1007
 export const CLOSE_MESSAGE_TOO_BIG = 1009
