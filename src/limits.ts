@@ -29,12 +29,6 @@ export const RESPONSE_CHUNK_SIZE_MAX_BYTES = 0xffff
 export const WS_CONTROL_PAYLOAD_MAX_BYTES = 125
 /** Sec-WebSocket-Key value accepted (zhttp.md 5.1); a longer key refuses the upgrade. */
 export const WS_KEY_SIZE_MAX_BYTES = 220
-/**
- * One client message, summed over its frames. Messages are streamed to handlers in pieces, so
- * this bounds nothing in memory; it stops a peer that announces an endless message (closed
- * with 1009, RFC 6455 7.4.1).
- */
-export const WS_MESSAGE_SIZE_MAX_BYTES = 1 << 30
 
 // --- timers (zhttp.md 4.8) ---
 /** Session timer: no packet from the handler for this long closes the session. */

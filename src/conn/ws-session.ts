@@ -46,7 +46,7 @@ import {
 import { Utf8Validator } from '../ws/utf8.ts'
 import { writeAcceptHead, writeRejection, handshakeSizeMax } from '../ws/handshake.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
-import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES, WS_KEY_SIZE_MAX_BYTES, WS_MESSAGE_SIZE_MAX_BYTES } from '../limits.ts'
+import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES, WS_KEY_SIZE_MAX_BYTES } from '../limits.ts'
 
 export const WS_NONE = 0
 export const WS_HANDSHAKE = 1
@@ -72,7 +72,6 @@ export class WsSession {
   frameOffset = 0
   /** Opcode of the client message in progress (OP_TEXT / OP_BINARY), 0 when none. */
   msgOpcode = 0
-  msgBytes = 0
   /** The client's close frame was forwarded: nothing more is read (5.6). */
   clientClosed = false
 
@@ -99,7 +98,6 @@ export class WsSession {
     this.frameRemaining = 0
     this.frameOffset = 0
     this.msgOpcode = 0
-    this.msgBytes = 0
     this.clientClosed = false
     this.outMsgOpen = false
     this.serverClosed = false
@@ -211,14 +209,8 @@ export function wsRead(c: Connection, buf: Uint8Array, start: number, end: numbe
       }
       if (op !== OP_CONTINUATION) {
         ws.msgOpcode = op
-        ws.msgBytes = 0
         ws.utf8.reset()
       }
-      if (ws.msgBytes + h.payloadLength > WS_MESSAGE_SIZE_MAX_BYTES) {
-        wsFail(c, CLOSE_MESSAGE_TOO_BIG)
-        return end
-      }
-      ws.msgBytes += h.payloadLength
       ws.inFrame = true
       ws.frameFin = h.fin
       ws.frameMask = h.mask
