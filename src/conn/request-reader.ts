@@ -3,7 +3,9 @@
 // at most min(credits, buffer size) bytes; a chunked body is de-chunked on the way.
 
 import type { Connection } from './connection.ts'
-import { parseRequestHead } from '../http/parser.ts'
+import { parseRequestHead, type RequestHead } from '../http/parser.ts'
+import { nameIs } from '../http/response-head.ts'
+import { negotiateExtensions, EXT_NONE, EXT_MALFORMED, EXT_DEFLATE } from '../ws/extensions.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
 import * as E from '../http/errors.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
@@ -28,15 +30,27 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
   c.keepAlive = h.keepAlive
   c.expectContinue = h.expectContinue // the parser sets it for HTTP/1.1 only
   const ws = h.upgradeWebsocket
+  let credits = s.bufferSize
   if (ws) {
     // zhttp.md 5.1: Condure closes silently on an invalid upgrade; zgate answers 400.
     if (checkUpgrade(buf, h) !== UPGRADE_OK) {
       c.fail(E.RESP_BAD_REQUEST)
       return false
     }
+    const ext = h.wsExtensionsIndex < 0 ? EXT_NONE : offeredExtensions(buf, h)
+    // zhttp.md 5.1: a malformed offer closes even when compression is off (zgate: 400).
+    if (ext === EXT_MALFORMED) {
+      c.fail(E.RESP_BAD_REQUEST)
+      return false
+    }
     const session = c.wsSession()
     const k = h.wsKeyIndex
     session.keyLength = copyBytes(session.key, 0, buf, h.valueStart[k], h.valueEnd[k])
+    if (s.cfg.compression && (ext & EXT_DEFLATE) !== 0) {
+      session.extensions = ext
+      // Condure 1.10.1 keeps a quarter of the buffer for compressor output (zhttp.md 5.7).
+      credits = Math.floor((s.bufferSize * DEFLATE_CREDITS_NUMERATOR) / DEFLATE_CREDITS_DENOMINATOR)
+    }
     c.wsState = WS_HANDSHAKE
     c.bodyKind = BODY_NONE
     c.bodyDone = true
@@ -65,7 +79,7 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
     c.fail(E.RESP_URI_TOO_LONG)
     return false
   }
-  if (!s.sendFirstPacket(c, buf, hostS, hostE, !c.bodyDone, ws, s.bufferSize)) {
+  if (!s.sendFirstPacket(c, buf, hostS, hostE, !c.bodyDone, ws, credits)) {
     c.fail(E.RESP_SERVICE_UNAVAILABLE)
     return false
   }
@@ -75,6 +89,21 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
   c.state = ST_WAIT_HANDLER
   c.streamDeadline = s.now + s.streamTimeoutMs
   return true
+}
+
+/** Share of the buffer granted as credits when permessage-deflate is agreed (zhttp.md 4.3). */
+const DEFLATE_CREDITS_NUMERATOR = 3
+const DEFLATE_CREDITS_DENOMINATOR = 4
+
+/** Every Sec-WebSocket-Extensions value of the request folded in order (RFC 9110 5.3). */
+function offeredExtensions(buf: Uint8Array, h: RequestHead): number {
+  let ext = EXT_NONE
+  for (let i = h.wsExtensionsIndex; i < h.headerCount; i++) {
+    if (nameIs(buf, h.nameStart[i], h.nameEnd[i], 'sec-websocket-extensions')) {
+      ext = negotiateExtensions(ext, buf, h.valueStart[i], h.valueEnd[i])
+    }
+  }
+  return ext
 }
 
 /** Sends request body bytes from buf[start, end) within the credits; returns the new start. */

@@ -220,6 +220,7 @@ export class Server {
     }
     c.state = ST_FREE
     c.counter = -1
+    if (c.ws !== null) c.ws.release() // zlib state of a compressed session
     this.freeSlots[this.freeCount++] = c.slot
     this.active--
   }

@@ -44,6 +44,16 @@ import {
   WS_ERR_TOO_BIG,
 } from '../ws/frame.ts'
 import { Utf8Validator } from '../ws/utf8.ts'
+import {
+  WsDeflate,
+  DEFLATE_DONE,
+  DEFLATE_OUTPUT_FULL,
+  DEFLATE_TOO_LARGE,
+  DEFLATE_FLUSH_SYNC,
+  DEFLATE_FLUSH_END,
+  DEFLATE_OUTPUT_MIN_BYTES,
+} from '../ws/deflate.ts'
+import { EXT_DEFLATE, extensionResponseValue } from '../ws/extensions.ts'
 import { writeAcceptHead, writeRejection, handshakeSizeMax } from '../ws/handshake.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES, WS_KEY_SIZE_MAX_BYTES } from '../limits.ts'
@@ -54,6 +64,17 @@ export const WS_OPEN = 2
 
 /** Close frame payload: 2 bytes of code, the rest reason (RFC 6455 5.5.1). */
 const CLOSE_CODE_SIZE_BYTES = 2
+/**
+ * Inflated bytes allowed per client message: none beyond what a double counts exactly. Inflated
+ * output is streamed to the handler under its credits, so no buffer grows with it.
+ */
+const INFLATED_MESSAGE_SIZE_MAX_BYTES = Number.MAX_SAFE_INTEGER
+/** Worst-case growth of deflate output over its input, plus sync-flush markers (zlib.h). */
+const DEFLATE_GROWTH_DIVISOR = 8
+const DEFLATE_OVERHEAD_BYTES = 64
+
+/** Where inflated client bytes are put before they go into a packet (one worker, one thread). */
+let inflateOut = new Uint8Array(0)
 
 export class WsSession {
   readonly header = new FrameHeader()
@@ -74,6 +95,16 @@ export class WsSession {
   msgOpcode = 0
   /** The client's close frame was forwarded: nothing more is read (5.6). */
   clientClosed = false
+  /** The message in progress is compressed (RSV1 on its first frame, RFC 7692 6.1). */
+  msgCompressed = false
+
+  /** negotiateExtensions() result of the upgrade when --compression allows it, else 0. */
+  extensions = 0
+  /** permessage-deflate state, made on the first upgrade that negotiates it (zlib memory is
+   * taken only on first use, and given back when the session ends). */
+  deflate: WsDeflate | null = null
+  /** The `extensions` value `deflate` was made for. */
+  deflateFor = 0
 
   // --- handler → client ---
   /** A handler message is open (its last packet had `more`): next frames are continuations. */
@@ -93,7 +124,15 @@ export class WsSession {
     this.msgEnds = new Float64Array(messagesMax + 1)
   }
 
+  /** Gives back the compression state's memory (the session ended). */
+  release(): void {
+    if (this.deflate !== null) this.deflate.close()
+  }
+
   reset(): void {
+    this.release()
+    this.extensions = 0
+    this.msgCompressed = false
     this.inFrame = false
     this.frameRemaining = 0
     this.frameOffset = 0
@@ -146,8 +185,17 @@ export function wsHandlerData(c: Connection, p: HandlerPacket): boolean {
     return false
   }
   const s = c.server
-  const out = s.scratchFor(handshakeSizeMax(p, 0))
-  const n = writeAcceptHead(out, 0, p, c.http10, ws.key, 0, ws.keyLength, null)
+  let ext: Uint8Array | null = null
+  if ((ws.extensions & EXT_DEFLATE) !== 0) {
+    ext = extensionResponseValue(ws.extensions)
+    // The object lives with the slot; its agreed parameters are those of one upgrade.
+    if (ws.deflate === null || ws.deflateFor !== ws.extensions) {
+      ws.deflate = new WsDeflate(ws.extensions, INFLATED_MESSAGE_SIZE_MAX_BYTES)
+      ws.deflateFor = ws.extensions
+    }
+  }
+  const out = s.scratchFor(handshakeSizeMax(p, ext === null ? 0 : ext.length))
+  const n = writeAcceptHead(out, 0, p, c.http10, ws.key, 0, ws.keyLength, ext)
   // No credits on the accept: assume a buffer's worth (Condure's compatibility rule, 5.3).
   if (p.credits <= 0) c.credits += s.bufferSize
   c.wsState = WS_OPEN
@@ -203,12 +251,13 @@ export function wsRead(c: Connection, buf: Uint8Array, start: number, end: numbe
         wsFail(c, CLOSE_PROTOCOL_ERROR)
         return end
       }
-      if (h.rsv1) {
-        wsFail(c, CLOSE_PROTOCOL_ERROR)
+      if (h.rsv1 && (op === OP_CONTINUATION || (ws.extensions & EXT_DEFLATE) === 0)) {
+        wsFail(c, CLOSE_PROTOCOL_ERROR) // RFC 7692 6.1: RSV1 only on a message's first frame
         return end
       }
       if (op !== OP_CONTINUATION) {
         ws.msgOpcode = op
+        ws.msgCompressed = h.rsv1
         ws.utf8.reset()
       }
       ws.inFrame = true
@@ -217,6 +266,12 @@ export function wsRead(c: Connection, buf: Uint8Array, start: number, end: numbe
       ws.frameRemaining = h.payloadLength
       ws.frameOffset = 0
       start += hl
+    }
+    if (ws.msgCompressed) {
+      const next = inflatePiece(c, ws, buf, start, end)
+      if (next < 0) return next === NO_PROGRESS ? start : end
+      start = next
+      continue
     }
     // Inside a data frame: one packet of what is here, within the credits.
     const n = Math.min(end - start, ws.frameRemaining, c.credits, s.bufferSize)
@@ -251,6 +306,60 @@ export function wsRead(c: Connection, buf: Uint8Array, start: number, end: numbe
     }
   }
   return start
+}
+
+/** inflatePiece results besides a new position: nothing could move now / the session ended. */
+const NO_PROGRESS = -1
+const SESSION_ENDED = -2
+
+/**
+ * One step of a compressed message (RFC 7692 7.2.2): the frame bytes here are unmasked and
+ * inflated into at most min(credits, buffer size) bytes, which go to the handler as one packet.
+ * Input zlib did not take is masked again, so that the next step unmasks it once more.
+ * Returns the new position, NO_PROGRESS or SESSION_ENDED.
+ */
+function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: number, end: number): number {
+  const s = c.server
+  const room = Math.min(c.credits, s.bufferSize)
+  const avail = Math.min(end - start, ws.frameRemaining)
+  if (avail === 0 && ws.frameRemaining > 0) return NO_PROGRESS
+  const lastPiece = ws.frameFin && avail === ws.frameRemaining
+  if (inflateOut.length < s.bufferSize) inflateOut = new Uint8Array(s.bufferSize)
+  unmask(buf, start, start + avail, ws.frameMask, ws.frameOffset)
+  const d = ws.deflate as WsDeflate
+  const st = d.decompress(buf, start, start + avail, lastPiece, inflateOut, 0, room)
+  const used = d.inputUsed
+  if (used < avail) unmask(buf, start + used, start + avail, ws.frameMask, ws.frameOffset + used)
+  if (st !== DEFLATE_DONE && st !== DEFLATE_OUTPUT_FULL) {
+    wsFail(c, st === DEFLATE_TOO_LARGE ? CLOSE_MESSAGE_TOO_BIG : CLOSE_INVALID_PAYLOAD)
+    return SESSION_ENDED
+  }
+  ws.frameRemaining -= used
+  ws.frameOffset += used
+  const frameDone = ws.frameRemaining === 0 && st === DEFLATE_DONE
+  const messageDone = frameDone && ws.frameFin
+  const n = d.outputWritten
+  const text = ws.msgOpcode === OP_TEXT
+  if (text && (!ws.utf8.update(inflateOut, 0, n) || (messageDone && !ws.utf8.complete()))) {
+    wsFail(c, CLOSE_INVALID_PAYLOAD)
+    return SESSION_ENDED
+  }
+  if (n > 0 || messageDone) {
+    if (!s.stream.sendWsData(c.handler, c.slot, c.counter, c.outSeq, inflateOut, 0, n, !text, !messageDone)) {
+      c.abort(false)
+      return SESSION_ENDED
+    }
+    c.outSeq++
+    c.credits -= n
+    s.scheduleFlush()
+  } else if (used === 0) {
+    return NO_PROGRESS
+  }
+  if (frameDone) {
+    ws.inFrame = false
+    if (messageDone) ws.msgOpcode = 0
+  }
+  return start + used
 }
 
 /** One complete client control frame (payload unmasked at buf[s, e)). False when closed. */
@@ -331,10 +440,12 @@ function wsMessage(c: Connection, p: HandlerPacket): boolean {
     c.abort(true) // more than the credits granted: zhttp.md 5.5, checklist 112
     return false
   }
-  const op = ws.outMsgOpen ? OP_CONTINUATION : p.binary ? OP_BINARY : OP_TEXT
+  const first = !ws.outMsgOpen
+  const op = first ? (p.binary ? OP_BINARY : OP_TEXT) : OP_CONTINUATION
   ws.outMsgOpen = p.more
   c.respCredits -= len
-  if (!writeFrame(c, !p.more, op, p, len)) return false
+  const ok = ws.deflate !== null && (ws.extensions & EXT_DEFLATE) !== 0 ? writeCompressed(c, ws.deflate, first, op, p, len) : writeFrame(c, !p.more, op, p, len)
+  if (!ok) return false
   if (!p.more && c.writeq.length > 0 && !ws.messageQueued(c.writeq.length)) {
     c.abort(true) // --messages-max messages wait for a client that does not read (5.5)
     return false
@@ -372,6 +483,36 @@ export function wsHandlerControl(c: Connection, p: HandlerPacket, op: number): b
   }
   c.respCredits -= len
   return writeFrame(c, true, op, p, len)
+}
+
+/**
+ * Compresses p's body as the next piece of a message (RFC 7692 7.2.1: every data message is
+ * compressed, RSV1 on its first frame only) and writes the frame(s). The credits of the
+ * uncompressed bytes return once the last frame is written.
+ */
+function writeCompressed(c: Connection, d: WsDeflate, first: boolean, op: number, p: HandlerPacket, len: number): boolean {
+  const s = c.server
+  const bodyStart = p.bodyStart < 0 ? 0 : p.bodyStart
+  const cap = len + Math.ceil(len / DEFLATE_GROWTH_DIVISOR) + DEFLATE_OVERHEAD_BYTES
+  const out = s.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + cap)
+  const flush = p.more ? DEFLATE_FLUSH_SYNC : DEFLATE_FLUSH_END
+  let at = bodyStart
+  const end = bodyStart + len
+  for (;;) {
+    const st = d.compress(p.buf, at, end, flush, out, SERVER_FRAME_HEADER_SIZE_MAX_BYTES, out.length)
+    at += d.inputUsed
+    const n = d.outputWritten
+    const fin = st === DEFLATE_DONE && !p.more
+    // The header goes right before the payload zlib wrote (the shortest form for n).
+    const hl = n < 126 ? 2 : n < 0x10000 ? 4 : SERVER_FRAME_HEADER_SIZE_MAX_BYTES
+    const hs = SERVER_FRAME_HEADER_SIZE_MAX_BYTES - hl
+    writeFrameHeader(out, hs, fin, first, first ? op : OP_CONTINUATION, n)
+    first = false
+    c.streamDeadline = s.now + s.streamTimeoutMs
+    c.writeClient(out, hs, SERVER_FRAME_HEADER_SIZE_MAX_BYTES + n, st === DEFLATE_DONE ? len : 0)
+    if (c.socket === null) return false
+    if (st === DEFLATE_DONE) return true
+  }
 }
 
 /** Writes one unmasked frame with p's body as payload; its credits return once written. */

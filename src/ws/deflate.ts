@@ -216,7 +216,14 @@ export class WsDeflate {
       this.outputWritten = written
       return DEFLATE_OUTPUT_FULL
     }
-    if (flush === DEFLATE_FLUSH_END) {
+    if (flush === DEFLATE_FLUSH_END && written < TRAILER_BYTES) {
+      // Nothing new since the previous sync flush (an empty message, or an empty end after a
+      // piece): zlib writes no second empty block. RFC 7692 7.2.3.6: a single 0x00 byte, which
+      // the peer's appended `00 00 ff ff` turns into an empty stored block.
+      out[outStart + written] = 0x00
+      written += 1
+      if (this.serverNoContextTakeover) lib.deflateReset(z)
+    } else if (flush === DEFLATE_FLUSH_END) {
       // The sync flush is complete, so the output ends with its empty stored block's
       // `00 00 ff ff`, which RFC 7692 7.2.1 removes.
       written -= TRAILER_BYTES
