@@ -148,3 +148,58 @@ export async function readMessage(hs: HandlerSession, timeoutMs = 5000): Promise
   }
   return { body: new Uint8Array(Buffer.concat(parts)), packets }
 }
+
+/**
+ * A well-behaved echo handler for one session, run in the background until the session ends:
+ * grants credit for every client byte it takes, echoes data (same content-type, split to fit
+ * its credits), answers ping with pong and close with close. Resolves with what ended it.
+ */
+export async function echoHandler(hs: HandlerSession, timeoutMs = 30_000): Promise<'close' | 'cancel' | 'timeout'> {
+  let credits = Number(hs.first.packet.credits ?? 0)
+  const pending: { bytes: Uint8Array; contentType: string; more: boolean }[] = []
+  const deadline = Date.now() + timeoutMs
+  const flush = async () => {
+    while (pending.length > 0) {
+      const head = pending[0]!
+      if (head.bytes.length > credits) {
+        if (credits === 0) return
+        const piece = head.bytes.subarray(0, credits)
+        head.bytes = head.bytes.subarray(credits)
+        credits = 0
+        await hs.send({ body: piece, 'content-type': head.contentType, more: true })
+        return
+      }
+      pending.shift()
+      credits -= head.bytes.length
+      const p: { [k: string]: OutValue } = { body: head.bytes, 'content-type': head.contentType }
+      if (head.more) p.more = true
+      await hs.send(p)
+    }
+  }
+  for (;;) {
+    const left = deadline - Date.now()
+    if (left <= 0) return 'timeout'
+    const got = await hs.next(() => true, left).catch(() => null)
+    if (got === null) return 'timeout'
+    const p = got.packet
+    if (p.type === 'credit') credits += Number(p.credits)
+    else if (p.type === undefined) {
+      const bytes = bodyBytes(p)
+      if (bytes.length > 0) await hs.send({ type: 'credit', credits: bytes.length })
+      pending.push({ bytes, contentType: String(p['content-type'] ?? 'text'), more: p.more === true })
+    } else if (p.type === 'ping') await hs.send({ type: 'pong', body: bodyBytes(p) })
+    else if (p.type === 'close') {
+      const c: { [k: string]: OutValue } = { type: 'close' }
+      if (p.code !== undefined) c.code = p.code
+      if (p.body !== undefined) c.body = bodyBytes(p)
+      await hs.send(c)
+      return 'close'
+    } else if (p.type === 'cancel') return 'cancel'
+    await flush()
+  }
+}
+
+/** The handler session of the next upgrade for `path` (host h), not yet answered. */
+export async function takeSession(env: WsEnv, path: string, host = 'h'): Promise<HandlerSession> {
+  return new HandlerSession(env.peer, await env.peer.next({ $sock: 'pull', uri: `ws://${host}${path}` }))
+}
