@@ -377,6 +377,31 @@ function websocketSuite(target: GatewayTarget) {
     await ws.waitClosed()
   })
 
+  test('5.6: after its close the handler data is not written; the client close still completes the handshake', async () => {
+    const { hs, ws } = await upgrade(env)
+    await hs.send({ type: 'close', code: 1000 })
+    await hs.send({ body: 'after close' })
+    expect((await ws.waitCloseFrame()).code).toBe(1000)
+    await sleep(QUIET_MS)
+    expect(ws.frames().map((f) => f.opcode)).toEqual([OP_CLOSE])
+    ws.send({ opcode: OP_CLOSE, payload: closePayload(1000) })
+    await ws.waitClosed()
+    expect(ws.frames().map((f) => f.opcode)).toEqual([OP_CLOSE])
+  })
+
+  test('3.8: credits carried by a handler pong are added to the allowance', async () => {
+    const { hs, ws } = await upgrade(env, { credits: 5 })
+    ws.send({ opcode: OP_TEXT, payload: '0123456789' })
+    const a = (await hs.next((p) => p.type === undefined)).packet
+    expect(bodyText(a)).toBe('01234')
+    await hs.expectNoEvent(QUIET_MS)
+    await hs.send({ type: 'pong', body: 'k', credits: 5 })
+    expect(bodyText((await hs.next((p) => p.type === undefined)).packet)).toBe('56789')
+    const f = await ws.nextFrame()
+    expect([f.opcode, text(f.payload)]).toEqual([OP_PONG, 'k'])
+    ws.close()
+  })
+
   test('112: handler data beyond the write buffer closes the connection and sends cancel', async () => {
     const { hs, ws } = await upgrade(env)
     await hs.send({ body: 'z'.repeat(DEFAULT_BUFFER_BYTES * 4), 'content-type': 'binary' })
@@ -507,3 +532,51 @@ async function dataBytesWithin(hs: HandlerSession, ms: number): Promise<number> 
     n += bodyBytes(p.packet).length
   }
 }
+
+// Condure's 60 s session timer and 45 s keep-alive period cannot be shortened, so these run
+// on zgate only, with its test overrides (zhttp.md 4.8 applies to WebSocket sessions too).
+const SESSION_TIMEOUT_MS = 1500
+const KEEP_ALIVE_INTERVAL_MS = 500
+const zgateTarget = gatewayTargets().find((t) => t.name === 'zgate' && !t.skipReason)
+describe.skipIf(zgateTarget === undefined)('websocket timers against zgate (shortened)', () => {
+  let env: WsEnv
+  beforeAll(async () => {
+    env = await startWsEnv(zgateTarget!, [], {
+      ZGATE_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS),
+      ZGATE_KEEP_ALIVE_INTERVAL_MS: String(KEEP_ALIVE_INTERVAL_MS),
+    })
+  }, 30_000)
+  afterAll(() => env?.stop(), 30_000)
+
+  test('4.8: a WebSocket session the handler leaves silent is closed at the session timeout, without cancel', async () => {
+    const { hs, ws } = await upgrade(env)
+    const started = Date.now()
+    // Client traffic does not refresh the session timer; only handler packets do.
+    const pinger = setInterval(() => ws.conn.isClosed || ws.send({ opcode: OP_PING, payload: 'c' }), 300)
+    try {
+      await ws.waitClosed(SESSION_TIMEOUT_MS * 4)
+    } finally {
+      clearInterval(pinger)
+    }
+    expect(Date.now() - started).toBeGreaterThanOrEqual(SESSION_TIMEOUT_MS - 100)
+    await env.peer.expectNone((p) => p.packet.id === hs.id && p.packet.type === 'cancel', QUIET_MS)
+  })
+
+  test('4.8: handler keep-alives keep a WebSocket session open past the session timeout', async () => {
+    const { hs, ws } = await upgrade(env)
+    const until = Date.now() + SESSION_TIMEOUT_MS * 2
+    while (Date.now() < until) {
+      await hs.send({ type: 'keep-alive' })
+      await sleep(SESSION_TIMEOUT_MS / 3)
+    }
+    expect(ws.conn.isClosed).toBe(false)
+    ws.close()
+  })
+
+  test('4.8: the gateway sends keep-alives for a live WebSocket session', async () => {
+    const { hs, ws } = await upgrade(env)
+    const ka = await hs.next((p) => p.type === 'keep-alive', KEEP_ALIVE_INTERVAL_MS * 6)
+    expect(ka.packet.type).toBe('keep-alive')
+    ws.close()
+  })
+})

@@ -104,32 +104,20 @@ export function wsOver(conn: RawConn, start: number): WsRaw {
       return parsed.slice()
     },
     nextFrame: async (timeoutMs = DEFAULT_WAIT_MS) => {
-      await conn.readUntil(
-        until(() => parsed.length > taken),
-        timeoutMs,
-      )
+      await conn.readUntil(until(() => parsed.length > taken), timeoutMs)
       return parsed[taken++]!
     },
     waitFrames: async (n, timeoutMs = DEFAULT_WAIT_MS) => {
-      await conn.readUntil(
-        until(() => parsed.length >= n),
-        timeoutMs,
-      )
+      await conn.readUntil(until(() => parsed.length >= n), timeoutMs)
       return parsed.slice()
     },
     waitMessages: async (n, timeoutMs = DEFAULT_WAIT_MS) => {
       let msgs: WsMessage[] = []
-      await conn.readUntil(
-        until(() => (msgs = messagesOf(parsed)).length >= n),
-        timeoutMs,
-      )
+      await conn.readUntil(until(() => (msgs = messagesOf(parsed)).length >= n), timeoutMs)
       return msgs
     },
     waitCloseFrame: async (timeoutMs = DEFAULT_WAIT_MS) => {
-      await conn.readUntil(
-        until(() => closeFrameOf() !== undefined),
-        timeoutMs,
-      )
+      await conn.readUntil(until(() => closeFrameOf() !== undefined), timeoutMs)
       return closeFrameOf()!
     },
     waitClosed: async (timeoutMs = DEFAULT_WAIT_MS) => {
