@@ -7,7 +7,7 @@
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { cleanup, gatewayTargets, rawHttp, sleep } from '../helpers/harness.ts'
-import type { GatewayTarget } from '../helpers/harness.ts'
+import type { GatewayTarget, ZPacket } from '../helpers/harness.ts'
 import { acceptFor, closePayload, messagesOf, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, text } from '../helpers/ws-frame.ts'
 import { SAMPLE_KEY, upgradeRequest, wsConnect } from '../helpers/ws-raw.ts'
 import { bodyBytes, bodyText, HandlerSession, readMessage, startWsEnv, upgrade } from '../helpers/ws-session.ts'
@@ -102,7 +102,13 @@ function websocketSuite(target: GatewayTarget) {
     const { hs, ws, response } = await upgrade(env, { headers: ['Content-Length: 0'] })
     expect(response.status).toBe(101)
     ws.send({ opcode: OP_TEXT, payload: 'ok' })
-    expect(bodyText((await readMessage(hs)).packets[0]!)).toBe('ok')
+    let m = await readMessage(hs)
+    // condure 1.9.1 sometimes (a race with the accept) first sends an empty data packet with
+    // neither body nor content-type, the end of the empty request body; zgate must not.
+    const spurious = (p: ZPacket) => !('body' in p) && !('content-type' in p)
+    if (target.name === 'condure' && m.packets.length === 1 && spurious(m.packets[0]!)) m = await readMessage(hs)
+    expect(m.packets[0]!['content-type']).toBe('text')
+    expect(text(m.body)).toBe('ok')
     ws.close()
   })
 
