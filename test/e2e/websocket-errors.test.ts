@@ -47,6 +47,7 @@ afterAll(cleanup, 30_000)
 const QUIET_MS = 400
 const SPLIT_PAUSE_MS = 15 // between the two writes of a split, so they arrive apart
 const BYTE_PAUSE_MS = 3
+const BIG_FRAME_BYTES = 12 * 8192 // --buffer-size default times 12
 
 // RFC 6455 7.4.1 close codes zgate sends on protocol errors.
 const PROTOCOL_ERROR = 1002
@@ -200,6 +201,17 @@ function errorSuite(target: GatewayTarget) {
     ws.send({ opcode: OP_TEXT, payload: 'world', lengthForm: 64 })
     expect(text((await readMessage(hs)).body)).toBe('hello')
     expect(text((await readMessage(hs)).body)).toBe('world')
+    ws.close()
+  })
+
+  test('a single frame 12 times the buffer size is streamed to the handler in pieces, not refused', async () => {
+    const { ws, hs } = await upgrade(env)
+    const big = new Uint8Array(BIG_FRAME_BYTES).map((_, i) => (i * 7) & 0xff)
+    ws.send({ opcode: OP_BINARY, payload: big })
+    const m = await readMessage(hs, 5000, { grant: true })
+    expect(m.packets.length).toBeGreaterThan(1)
+    expect(Buffer.from(m.body).equals(Buffer.from(big))).toBe(true)
+    await expectAlive(ws, hs)
     ws.close()
   })
 

@@ -135,15 +135,23 @@ export function bodyBytes(p: ZPacket): Uint8Array {
 
 /**
  * Client message bytes the handler receives as data packets until one without `more`
- * completes the message; returns the bytes and the packets.
+ * completes the message; returns the bytes and the packets. With `grant` the handler sends
+ * a credit for every piece, so a message bigger than its allowance can complete.
  */
-export async function readMessage(hs: HandlerSession, timeoutMs = 5000): Promise<{ body: Uint8Array; packets: ZPacket[] }> {
+export async function readMessage(
+  hs: HandlerSession,
+  timeoutMs = 5000,
+  opts: { grant?: boolean } = {},
+): Promise<{ body: Uint8Array; packets: ZPacket[] }> {
   const packets: ZPacket[] = []
   const parts: Uint8Array[] = []
   for (;;) {
     const p = (await hs.next((x) => x.type === undefined, timeoutMs)).packet
     packets.push(p)
-    parts.push(bodyBytes(p))
+    const b = bodyBytes(p)
+    parts.push(b)
+    // grant: give back the credits each piece used, for messages bigger than the allowance.
+    if (opts.grant && b.length > 0) await hs.send({ type: 'credit', credits: b.length })
     if (p.more !== true) break
   }
   return { body: new Uint8Array(Buffer.concat(parts)), packets }
