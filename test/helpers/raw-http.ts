@@ -38,6 +38,9 @@ export interface RawConn {
   reset(): void
   /** Close both directions. */
   close(): void
+  /** Stop reading from the socket (the peer's writes back up), until resume(). */
+  pause(): void
+  resume(): void
 }
 
 type RawTarget = number | { port: number; host?: string } | { unix: string }
@@ -160,6 +163,8 @@ export async function rawHttp(
       if (!closeInfo) sock.end()
       finish({ how: 'local' })
     },
+    pause: () => sock.pause(),
+    resume: () => sock.resume(),
   }
   if (initial !== undefined) conn.write(initial)
   return conn
