@@ -16,6 +16,7 @@ import {
   tmpDir,
 } from '../helpers/harness.ts'
 import { lacksWebSocket } from '../helpers/features.ts'
+import { topLevelFields } from '../helpers/packet-fields.ts'
 import type { Gateway, GatewayTarget, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
@@ -55,28 +56,6 @@ async function stopPair(p: Pair | undefined): Promise<void> {
 /** Answers a session with a complete 200 whose body is `body`. */
 function reply(peer: Peer, id: string, seq: number, body = 'ok'): Promise<void> {
   return peer.send({ from: peer.from, id, seq, code: 200, reason: 'OK', headers: [], body })
-}
-
-/** Splits a `T<map>` payload into its top-level [key, encoded value] pairs, in order. */
-function topLevelFields(raw: Uint8Array): [string, string][] {
-  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
-  if (b[0] !== 0x54) throw new Error('payload does not start with T')
-  const item = (pos: number): { start: number; end: number; dataStart: number; dataEnd: number } => {
-    const colon = b.indexOf(0x3a, pos)
-    const len = Number(b.toString('latin1', pos, colon))
-    if (colon < 0 || !Number.isInteger(len)) throw new Error(`bad tnetstring at ${pos}`)
-    return { start: pos, dataStart: colon + 1, dataEnd: colon + 1 + len, end: colon + 2 + len }
-  }
-  const top = item(1)
-  if (String.fromCharCode(b[top.dataEnd]!) !== '}') throw new Error('top level is not a map')
-  const out: [string, string][] = []
-  for (let p = top.dataStart; p < top.dataEnd; ) {
-    const k = item(p)
-    const v = item(k.end)
-    out.push([b.toString('latin1', k.dataStart, k.dataEnd), b.toString('latin1', v.start, v.end)])
-    p = v.end
-  }
-  return out
 }
 
 for (const target of gatewayTargets()) {
