@@ -50,6 +50,7 @@ import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
 import { CLOSE_LINGER_MS } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
+import { writeOrQueue, writeQueued } from './client-output.ts'
 
 export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
 
@@ -361,15 +362,7 @@ export class Connection {
   writeClient(buf: Uint8Array, s: number, e: number, bodyBytes = 0): void {
     const sock = this.socket
     if (sock === null) return
-    if (this.writeq.length > 0) {
-      this.writeq.append(buf, s, e)
-      this.wBodyBytes += bodyBytes
-      return
-    }
-    const n = sock.write(buf, s, e - s)
-    if (n < 0) return
-    if (n < e - s) {
-      this.writeq.append(buf, s + n, e)
+    if (!writeOrQueue(sock, this.writeq, buf, s, e)) {
       this.wBodyBytes += bodyBytes
       return
     }
@@ -379,12 +372,7 @@ export class Connection {
   /** The socket can take more: write what is pending. */
   onDrain(): void {
     const sock = this.socket
-    const q = this.writeq
-    if (sock === null || q.buf === null) return
-    const n = sock.write(q.buf, q.start, q.length)
-    if (n < 0) return
-    q.consume(n)
-    if (q.length > 0) return
+    if (sock === null || !writeQueued(sock, this.writeq)) return
     this.streamDeadline = this.server.now + this.server.streamTimeoutMs
     if (this.wBodyBytes > 0) {
       const b = this.wBodyBytes

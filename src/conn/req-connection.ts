@@ -39,6 +39,7 @@ import { TYPE_DATA } from '../zhttp/packet.ts'
 import { findUriHost, hostRange, uriLength } from '../zhttp/request-fields.ts'
 import { CLOSE_LINGER_MS, URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
+import { writeOrQueue, writeQueued } from './client-output.ts'
 import { mapParseError } from './parse-errors.ts'
 import { BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
 
@@ -367,23 +368,12 @@ export class ReqConnection {
 
   private writeClient(buf: Uint8Array, s: number, e: number): void {
     const sock = this.socket
-    if (sock === null) return
-    if (this.writeq.length > 0) {
-      this.writeq.append(buf, s, e)
-      return
-    }
-    const n = sock.write(buf, s, e - s)
-    if (n >= 0 && n < e - s) this.writeq.append(buf, s + n, e)
+    if (sock !== null) writeOrQueue(sock, this.writeq, buf, s, e)
   }
 
   onDrain(): void {
     const sock = this.socket
-    const q = this.writeq
-    if (sock === null || q.buf === null) return
-    const n = sock.write(q.buf, q.start, q.length)
-    if (n < 0) return
-    q.consume(n)
-    if (q.length > 0) return
+    if (sock === null || !writeQueued(sock, this.writeq)) return
     if (this.state === RQ_CLOSING) this.endSocket()
     else if (this.state === RQ_FLUSHING) this.nextRequest()
   }

@@ -32,7 +32,8 @@ import { BufferPool } from '../mem/buffer-pool.ts'
 import { TimerWheel } from '../time/timer-wheel.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
-import { StreamClient, digitCount } from '../zhttp/stream-client.ts'
+import { StreamClient } from '../zhttp/stream-client.ts'
+import { writeHeaderList } from '../zhttp/request-fields.ts'
 import {
   KEY_METHOD,
   KEY_URI,
@@ -307,14 +308,7 @@ export class Server {
     st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd)
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
-      w.beginList(digitCount(headBytes + 16 * h.headerCount))
-      for (let i = 0; i < h.headerCount; i++) {
-        w.beginList()
-        w.bytes(buf, h.nameStart[i], h.nameEnd[i])
-        w.bytes(buf, h.valueStart[i], h.valueEnd[i])
-        w.endList()
-      }
-      w.endList()
+      writeHeaderList(w, buf, h)
     }
     w.encoded(KEY_CREDITS)
     w.int(this.bufferSize)

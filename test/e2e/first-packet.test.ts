@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import {
   bytesOf,
   cleanup,
+  comparedTargets,
   freePort,
   gatewayTargets,
   headerPairs,
@@ -16,7 +17,7 @@ import {
   tmpDir,
 } from '../helpers/harness.ts'
 import { lacksWebSocket } from '../helpers/features.ts'
-import { topLevelFields } from '../helpers/packet-fields.ts'
+import { fieldDifference, topLevelFields } from '../helpers/packet-fields.ts'
 import type { Gateway, GatewayTarget, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
@@ -388,10 +389,7 @@ function firstPacketSuite(target: GatewayTarget): void {
 // ---------------------------------------------------------------------------------------
 // byte-level comparison with condure
 
-const byName = new Map(gatewayTargets().map((t) => [t.name, t]))
-const cTarget = byName.get('condure')
-const zTarget = byName.get('zgate')
-const canCompare = cTarget !== undefined && zTarget !== undefined && !cTarget.skipReason && !zTarget.skipReason
+const compared = comparedTargets()
 
 const COMPARE_REQUESTS: [string, string][] = [
   ['GET with query and Host port', 'GET /path?x=1&y=2 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: t\r\n\r\n'],
@@ -415,7 +413,7 @@ const COMPARE_REQUESTS: [string, string][] = [
 /** The fields that legitimately differ between two gateways for the same request. */
 const VARYING = new Set(['id', 'peer-port'])
 
-if (!canCompare) {
+if (compared === null) {
   describe.skip('first packet bytes: zgate vs condure (needs both targets)', () => {
     test('skipped', () => {})
   })
@@ -425,8 +423,8 @@ if (!canCompare) {
     let z: Pair
 
     beforeAll(async () => {
-      c = await startPair(cTarget)
-      z = await startPair(zTarget)
+      c = await startPair(compared.condure)
+      z = await startPair(compared.zgate)
     }, HOOK_TIMEOUT_MS)
 
     afterAll(async () => {
@@ -447,11 +445,8 @@ if (!canCompare) {
       test(`17-29: same encoded fields in the same order as condure: ${what}`, async () => {
         const a = await firstPacketOf(c, req)
         const b = await firstPacketOf(z, req)
-        const fa = topLevelFields(a.pk.raw)
-        const fb = topLevelFields(b.pk.raw)
         // Key order exactly as condure's, then every stable value byte for byte.
-        expect(fb.map(([k]) => k)).toEqual(fa.map(([k]) => k))
-        expect(fb.filter(([k]) => !VARYING.has(k))).toEqual(fa.filter(([k]) => !VARYING.has(k)))
+        expect(fieldDifference(a.pk.raw, b.pk.raw, VARYING)).toBe('')
         expect(b.pk.packet.id).toMatch(CID_RE)
         // Clean up: a cancel ends both sessions and closes both clients.
         for (const [p, x] of [

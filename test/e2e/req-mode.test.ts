@@ -10,6 +10,7 @@ import { statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   cleanup,
+  comparedTargets,
   freePort,
   gatewayTargets,
   headerPairs,
@@ -22,7 +23,7 @@ import {
   waitUntilServing,
 } from '../helpers/harness.ts'
 import type { Gateway, GatewayTarget, OutValue, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
-import { topLevelFields } from '../helpers/packet-fields.ts'
+import { fieldDifference, topLevelFields } from '../helpers/packet-fields.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
 const CID_RE = /^(\d+)-(\d+)-([0-9a-f]+)$/
@@ -574,10 +575,7 @@ function reqSetupSuite(target: GatewayTarget): void {
 // ---------------------------------------------------------------------------------------
 // byte-level comparison with condure
 
-const byName = new Map(gatewayTargets().map((t) => [t.name, t]))
-const cTarget = byName.get('condure')
-const zTarget = byName.get('zgate')
-const canCompare = cTarget !== undefined && zTarget !== undefined && !cTarget.skipReason && !zTarget.skipReason
+const compared = comparedTargets()
 
 const COMPARE_REQUESTS: [string, string][] = [
   ['GET with query and Host port', 'GET /path?x=1&y=2 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: t\r\n\r\n'],
@@ -591,7 +589,7 @@ const COMPARE_REQUESTS: [string, string][] = [
 
 const VARYING = new Set(['id', 'peer-port'])
 
-if (!canCompare) {
+if (compared === null) {
   describe.skip('req packet bytes: zgate vs condure (needs both targets)', () => {
     test('skipped', () => {})
   })
@@ -601,8 +599,8 @@ if (!canCompare) {
     let z: Pair
 
     beforeAll(async () => {
-      c = await startPair(cTarget)
-      z = await startPair(zTarget)
+      c = await startPair(compared.condure)
+      z = await startPair(compared.zgate)
     }, HOOK_TIMEOUT_MS)
 
     afterAll(async () => {
@@ -622,9 +620,7 @@ if (!canCompare) {
           expect((await conn.readResponse()).bodyText()).toBe('done')
           conn.close()
         }
-        const [fa, fb] = got.map((pk) => topLevelFields(pk.raw))
-        expect(fb!.map(([k]) => k)).toEqual(fa!.map(([k]) => k))
-        expect(fb!.filter(([k]) => !VARYING.has(k))).toEqual(fa!.filter(([k]) => !VARYING.has(k)))
+        expect(fieldDifference(got[0]!.raw, got[1]!.raw, VARYING)).toBe('')
         expect(String(got[1]!.packet.id)).toMatch(CID_RE)
         // Same envelope shape: [peer identity, ""].
         expect(got[1]!.envelope.length).toBe(got[0]!.envelope.length)

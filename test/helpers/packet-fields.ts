@@ -22,3 +22,21 @@ export function topLevelFields(raw: Uint8Array): [string, string][] {
   }
   return out
 }
+
+/**
+ * Whether payload `got` has the same top-level keys in the same order as `want`, and the same
+ * encoded value bytes for every key not in `varying`; returns a description of the first
+ * difference, or '' when they agree.
+ */
+export function fieldDifference(want: Uint8Array, got: Uint8Array, varying: ReadonlySet<string>): string {
+  const a = topLevelFields(want)
+  const b = topLevelFields(got)
+  const ka = a.map(([k]) => k).join(',')
+  const kb = b.map(([k]) => k).join(',')
+  if (ka !== kb) return `keys differ: want [${ka}], got [${kb}]`
+  for (let i = 0; i < a.length; i++) {
+    const [k, va] = a[i]!
+    if (!varying.has(k) && va !== b[i]![1]) return `${k} differs: want ${JSON.stringify(va)}, got ${JSON.stringify(b[i]![1])}`
+  }
+  return ''
+}

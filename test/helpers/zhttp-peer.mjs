@@ -37,7 +37,7 @@
 // (or {"$int":"digits"} beyond 2^53), float → {"$float":n}, bool, null, list, map → object.
 
 import zmq from 'zeromq'
-import { createInterface } from 'node:readline'
+import { emit, sendQueue, serveCommands } from './peer-stdio.mjs'
 import { bytesToJson, decodePayload, encode, isPlainObject } from './tnetstring-codec.mjs'
 
 // ---------------------------------------------------------------------------------------
@@ -89,10 +89,6 @@ function fail(msg) {
 const opts = parseArgs(process.argv.slice(2))
 const endpoints = expandBase(opts.base)
 
-function emit(obj) {
-  process.stdout.write(`${JSON.stringify(obj)}\n`)
-}
-
 const pull = new zmq.Pull({ linger: 0 })
 const router = new zmq.Router({ routingId: opts.from, linger: 0 })
 const pub = new zmq.XPublisher({ sendHighWaterMark: 0, linger: 200 })
@@ -135,13 +131,8 @@ async function pumpSubscriptions() {
   }
 }
 
-// Sends are serialized: zeromq.js allows one pending send per socket.
-let sendChain = Promise.resolve()
-function publish(bytes) {
-  const p = sendChain.then(() => pub.send(bytes))
-  sendChain = p.catch(() => {})
-  return p
-}
+const pubQueue = sendQueue(pub)
+const publish = (bytes) => pubQueue.send(bytes)
 
 function packetFrame(packet, address) {
   return Buffer.concat([Buffer.from(`${address} T`, 'utf8'), encode(packet)])
@@ -164,38 +155,17 @@ function autoHello(packet) {
   )
 }
 
-async function handleCommand(line) {
-  if (line.trim() === '') return
-  let cmd
-  try {
-    cmd = JSON.parse(line)
-  } catch {
-    emit({ ev: 'error', message: `bad command line: ${line.slice(0, 200)}` })
-    return
-  }
-  const tag = cmd.tag
-  try {
-    if (cmd.cmd === 'send') {
-      await publish(packetFrame(cmd.packet, cmd.address ?? opts.instance))
-    } else if (cmd.cmd === 'sendRaw') {
-      await publish(Buffer.from(String(cmd.b64), 'base64'))
-    } else if (cmd.cmd === 'quit') {
-      await shutdown(0)
-      return
-    } else {
-      throw new Error(`unknown cmd ${JSON.stringify(cmd.cmd)}`)
-    }
-    if (tag !== undefined) emit({ ev: 'ack', tag })
-  } catch (e) {
-    emit({ ev: 'error', tag, message: e instanceof Error ? e.message : String(e) })
-  }
+async function runCommand(cmd) {
+  if (cmd.cmd === 'send') await publish(packetFrame(cmd.packet, cmd.address ?? opts.instance))
+  else if (cmd.cmd === 'sendRaw') await publish(Buffer.from(String(cmd.b64), 'base64'))
+  else throw new Error(`unknown cmd ${JSON.stringify(cmd.cmd)}`)
 }
 
 async function shutdown(code) {
   if (quitting) return
   quitting = true
   // Give queued PUB frames a moment to leave (linger) before the process goes away.
-  await sendChain
+  await pubQueue.idle()
   for (const s of Object.values(socks)) s.close()
   setTimeout(() => process.exit(code), 100)
 }
@@ -210,17 +180,6 @@ pumpPackets('pull', pull).catch((e) => quitting || emit({ ev: 'error', message: 
 pumpPackets('router', router).catch((e) => quitting || emit({ ev: 'error', message: `router: ${e.message}` }))
 pumpSubscriptions().catch((e) => quitting || emit({ ev: 'error', message: `pub: ${e.message}` }))
 
-// Commands run strictly in arrival order.
-let cmdChain = Promise.resolve()
-const rl = createInterface({ input: process.stdin })
-rl.on('line', (line) => {
-  cmdChain = cmdChain.then(() => handleCommand(line))
-})
-// The test process went away (or closed our stdin): never outlive it.
-rl.on('close', () => {
-  cmdChain.then(() => shutdown(0))
-})
-process.on('SIGTERM', () => shutdown(0))
-process.on('SIGINT', () => shutdown(0))
+serveCommands(runCommand, shutdown)
 
 emit({ ev: 'ready', from: opts.from, instance: opts.instance, mode: opts.mode, endpoints })

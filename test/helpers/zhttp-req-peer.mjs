@@ -18,7 +18,7 @@
 // --auto hello answers every request with 200 "hello world\n".
 
 import zmq from 'zeromq'
-import { createInterface } from 'node:readline'
+import { emit, sendQueue, serveCommands } from './peer-stdio.mjs'
 import { decodePayload, encode, isPlainObject } from './tnetstring-codec.mjs'
 
 function fail(msg) {
@@ -49,10 +49,6 @@ function parseArgs(argv) {
 
 const opts = parseArgs(process.argv.slice(2))
 const isRep = opts.type === 'rep'
-
-function emit(obj) {
-  process.stdout.write(`${JSON.stringify(obj)}\n`)
-}
 
 const sock = isRep ? new zmq.Reply({ linger: 200 }) : new zmq.Router({ linger: 200 })
 for (const type of ['accept', 'bind', 'connect', 'connect:retry', 'disconnect', 'handshake']) {
@@ -90,13 +86,8 @@ async function pump() {
   }
 }
 
-// Sends are serialized: zeromq.js allows one pending send per socket.
-let sendChain = Promise.resolve()
-function sendFrames(frames) {
-  const p = sendChain.then(() => sock.send(frames))
-  sendChain = p.catch(() => {})
-  return p
-}
+const queue = sendQueue(sock)
+const sendFrames = (frames) => queue.send(frames)
 
 async function reply(packet, envelope) {
   if (isRep) {
@@ -119,35 +110,18 @@ function autoHello(packet) {
   )
 }
 
-async function handleCommand(line) {
-  if (line.trim() === '') return
-  let cmd
-  try {
-    cmd = JSON.parse(line)
-  } catch {
-    emit({ ev: 'error', message: `bad command line: ${line.slice(0, 200)}` })
-    return
-  }
-  const tag = cmd.tag
-  try {
-    if (cmd.cmd === 'send') await reply(cmd.packet, cmd.envelope)
-    else if (cmd.cmd === 'sendFrames') {
-      if (isRep) throw new Error('sendFrames needs --type router')
-      await sendFrames(cmd.frames.map((b) => Buffer.from(String(b), 'base64')))
-    } else if (cmd.cmd === 'quit') {
-      await shutdown(0)
-      return
-    } else throw new Error(`unknown cmd ${JSON.stringify(cmd.cmd)}`)
-    if (tag !== undefined) emit({ ev: 'ack', tag })
-  } catch (e) {
-    emit({ ev: 'error', tag, message: e instanceof Error ? e.message : String(e) })
-  }
+async function runCommand(cmd) {
+  if (cmd.cmd === 'send') await reply(cmd.packet, cmd.envelope)
+  else if (cmd.cmd === 'sendFrames') {
+    if (isRep) throw new Error('sendFrames needs --type router')
+    await sendFrames(cmd.frames.map((b) => Buffer.from(String(b), 'base64')))
+  } else throw new Error(`unknown cmd ${JSON.stringify(cmd.cmd)}`)
 }
 
 async function shutdown(code) {
   if (quitting) return
   quitting = true
-  await sendChain
+  await queue.idle()
   sock.close()
   setTimeout(() => process.exit(code), 100)
 }
@@ -158,15 +132,6 @@ for (const ep of opts.endpoints) {
 }
 pump().catch((e) => quitting || emit({ ev: 'error', message: `req: ${e.message}` }))
 
-let cmdChain = Promise.resolve()
-const rl = createInterface({ input: process.stdin })
-rl.on('line', (line) => {
-  cmdChain = cmdChain.then(() => handleCommand(line))
-})
-rl.on('close', () => {
-  cmdChain.then(() => shutdown(0))
-})
-process.on('SIGTERM', () => shutdown(0))
-process.on('SIGINT', () => shutdown(0))
+serveCommands(runCommand, shutdown)
 
 emit({ ev: 'ready', type: opts.type, mode: opts.mode, endpoints: opts.endpoints })
