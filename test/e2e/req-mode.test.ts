@@ -426,6 +426,17 @@ function reqSuite(target: GatewayTarget): void {
     await peer.expectNone({ $sock: 'req' }, QUIET_MS)
   })
 
+  test('a client gone before the reply: the reply is harmless and the gateway serves on', async () => {
+    const { conn, pk } = await send('GET /gone HTTP/1.1\r\nHost: h\r\n\r\n')
+    conn.reset()
+    await sleep(100)
+    await answer(peer, pk, ok('nobody'))
+    const next = await send('GET /next HTTP/1.1\r\nHost: h\r\n\r\n')
+    await answer(peer, next.pk, ok('served'))
+    expect((await next.conn.readResponse()).bodyText()).toBe('served')
+    next.conn.close()
+  })
+
   test('ids are W-K-N and differ for each request on a kept-alive connection', async () => {
     const { conn, pk } = await send('GET /id1 HTTP/1.1\r\nHost: h\r\n\r\n')
     await answer(peer, pk, ok('a'))
@@ -535,6 +546,16 @@ function reqSetupSuite(target: GatewayTarget): void {
       b.close()
     }
     await stopPair(p)
+  })
+
+  test('SIGTERM with a request waiting for its reply: the client is closed, exit 0', async () => {
+    const p = await startPair(target)
+    const conn = await rawHttp(p.gw.port, 'GET /wait HTTP/1.1\r\nHost: h\r\n\r\n')
+    await p.peer.next({ $sock: 'req' })
+    expect(await p.gw.stop('SIGTERM')).toBe(0)
+    await conn.waitClosed()
+    expect(p.gw.lines('stdout').some((l) => / stopped$/.test(l))).toBe(true)
+    await p.peer.stop()
   })
 
   test('a stream listener beside a req listener: both served, each on its own sockets', async () => {
