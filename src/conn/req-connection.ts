@@ -39,6 +39,7 @@ import { TYPE_DATA } from '../zhttp/packet.ts'
 import { findUriHost, hostRange, uriLength } from '../zhttp/request-fields.ts'
 import { CLOSE_LINGER_MS, URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
+import { copyBytes } from '../util/copy.ts'
 import { writeOrQueue, writeQueued } from './client-output.ts'
 import { mapParseError } from './parse-errors.ts'
 import { BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
@@ -340,10 +341,7 @@ export class ReqConnection {
     // Length is always the body's; `more` and handler framing headers are ignored (4.11).
     writeResponseHead(out, 0, p, this.http10, this.keepAlive, true)
     let pos = headResult.pos
-    if (headResult.framing === FRAMING_LENGTH && bodyLen > 0) {
-      out.set(p.buf.subarray(p.bodyStart, p.bodyEnd), pos)
-      pos += bodyLen
-    }
+    if (headResult.framing === FRAMING_LENGTH && bodyLen > 0) pos = copyBytes(out, pos, p.buf, p.bodyStart, p.bodyEnd)
     this.keepAlive = headResult.keepAlive
     this.writeClient(out, 0, pos)
     if (this.socket === null) return

@@ -7,7 +7,7 @@
 // leave in the server's one batched flush per event-loop turn.
 
 import { log, INFO } from '../log.ts'
-import { HWM_PERCENT_OF_MAXCONN } from '../limits.ts'
+import { HWM_PERCENT_OF_MAXCONN, REPLY_ENVELOPE_FRAMES_MAX } from '../limits.ts'
 import type { Config } from '../config.ts'
 import type { RequestHead } from '../http/parser.ts'
 import { ZmqContext, ZmqSocket, ZMQ_DEALER, ZMQ_SNDHWM, ZMQ_RCVHWM, ZMQ_LINGER } from '../zmq/socket.ts'
@@ -34,8 +34,6 @@ import { digitCount, writeHeaderList, writeUriValue } from './request-fields.ts'
 const REQ_PACKET_OVERHEAD_BYTES = 4096
 /** Tnetstring framing per request header in the packet, for the map's length-prefix guess. */
 const HEADER_FRAMING_GUESS_BYTES = 24
-/** Non-empty envelope frames a reply may carry before its delimiter (zhttp.md 1.4). */
-export const REPLY_ENVELOPE_FRAMES_MAX = 8
 
 const EMPTY = new Uint8Array(0)
 

@@ -8,10 +8,11 @@
 // the comparisons with condure). CHAOS_SEED=<n> picks another seed.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { bytesOf, cleanup, freePort, gatewayTargets, rawHttp, sleep, startGateway, startPeer, tmpDir } from '../helpers/harness.ts'
+import { bytesOf, cleanup, freePort, gatewayTargets, rawHttp, startGateway, startPeer, tmpDir } from '../helpers/harness.ts'
 import type { Gateway, Peer, PeerPacket } from '../helpers/harness.ts'
-import { checkReceived, makeClientCase, Rng, show } from '../helpers/chaos.ts'
+import { checkReceived, makeClientCase, playClientCase, Rng, show } from '../helpers/chaos.ts'
 import type { ClientCase } from '../helpers/chaos.ts'
+import { tnMap } from '../helpers/req-mode.ts'
 
 setDefaultTimeout(60_000)
 afterAll(cleanup, 30_000)
@@ -86,17 +87,7 @@ describe.skipIf(!zgate)('req-mode chaos against zgate', () => {
     const run = async (c: ClientCase) => {
       const conn = await rawHttp(port)
       const say = (what: string) => problems.push(`#${c.i} ${c.kind}/${c.ending}: ${what}; sent ${show(c.bytes)}`)
-      for (let k = 0; k <= c.pieces.length; k++) {
-        if (k === c.abortAt && (c.ending === 'close' || c.ending === 'reset')) {
-          if (c.ending === 'close') conn.close()
-          else conn.reset()
-          return
-        }
-        if (k === c.pieces.length) break
-        conn.write(c.pieces[k]!)
-        if (c.delays[k]! > 0) await sleep(c.delays[k]!)
-      }
-      if (c.ending === 'end') conn.end()
+      if (!(await playClientCase(conn, c))) return
       const closed = await conn.waitClosed(CLOSE_BOUND_MS).catch(() => null)
       // A kept-alive connection idles until the req timeout closes it; nothing may stay open.
       if (closed === null) say(`still open ${CLOSE_BOUND_MS} ms after the last byte (received ${show(conn.text())})`)
@@ -139,14 +130,6 @@ describe.skipIf(!zgate)('req-mode chaos against zgate', () => {
     expect(bad).toEqual([])
   })
 })
-
-/** A flat map of strings and integers as a tnetstring (latin1 text). */
-function tnMap(pairs: [string, string | number][]): string {
-  const item = (v: string | number) =>
-    typeof v === 'number' ? `${String(v).length}:${v}#` : `${Buffer.byteLength(v, 'latin1')}:${v},`
-  const inner = pairs.map(([k, v]) => item(k) + item(v)).join('')
-  return `${inner.length}:${inner}}`
-}
 
 /** `{id, code: 200, reason: OK, body}` as a tnetstring. */
 function tnReply(id: string, body: string): string {
