@@ -25,3 +25,14 @@ export function openEndpoint(
   // --ipc-file-mode (zhttp.md 1.1): applied to every ipc endpoint zgate binds; 0 leaves it.
   if (ipcFileMode > 0) chmodSync(path, ipcFileMode)
 }
+
+/** A socket set could not bind or connect its endpoints; `kind` names the set in the log line. */
+export class SpecsError extends Error {
+  readonly code = 'ZGATE_SPECS'
+  constructor(
+    readonly kind: 'req' | 'stream',
+    message: string,
+  ) {
+    super(message)
+  }
+}

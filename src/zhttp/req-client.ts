@@ -24,7 +24,7 @@ import {
   KEY_PEER_ADDRESS,
   KEY_PEER_PORT,
 } from './packet-writer.ts'
-import { openEndpoint } from './endpoints.ts'
+import { openEndpoint, SpecsError } from './endpoints.ts'
 import { digitCount, writeHeaderList, writeUriValue } from './request-fields.ts'
 
 /**
@@ -61,9 +61,14 @@ export class ReqClient {
     this.dealer.setInt(ZMQ_RCVHWM, hwm)
     const verb = cfg.zclientConnect ? 'connect' : 'bind'
     for (const spec of cfg.zclientReq) {
-      openEndpoint(this.dealer, spec, cfg.zclientConnect, cfg.ipcFileMode, this.boundIpcPaths)
-      // One line per endpoint, as Condure logs them (zhttp.md 7.4).
+      // One line per endpoint, before the attempt, as Condure logs them (zhttp.md 7.4).
       log(INFO, 'zgate::app', `zhttp client ${verb} ${spec}`)
+      try {
+        openEndpoint(this.dealer, spec, cfg.zclientConnect, cfg.ipcFileMode, this.boundIpcPaths)
+      } catch (err) {
+        this.dealer.close()
+        throw new SpecsError('req', (err as Error).message)
+      }
     }
   }
 

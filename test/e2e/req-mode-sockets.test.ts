@@ -16,6 +16,7 @@ import {
   startPeer,
   tmpDir,
   waitUntilServing,
+  withTimeout,
 } from '../helpers/harness.ts'
 import type { GatewayTarget, PeerPacket } from '../helpers/harness.ts'
 import { fieldDifference } from '../helpers/packet-fields.ts'
@@ -85,6 +86,21 @@ function reqSetupSuite(target: GatewayTarget): void {
     expect(await gw.stop()).toBe(0)
     for (const f of ['r1', 'r2']) expect(() => statSync(join(dir, f))).toThrow()
     await peer.stop()
+  })
+
+  test('1.1: a req endpoint that cannot be bound aborts start-up with exit 1', async () => {
+    const dir = tmpDir()
+    const bad = `ipc://${dir}/missing/dir/req`
+    const gw = await startGateway({
+      cmd: target.cmd,
+      args: ['--listen', `127.0.0.1:${freePort()},req`, '--zclient-req', bad, '--zclient-stream', `ipc://${dir}/zs`],
+      waitReady: false,
+    })
+    expect(await withTimeout(gw.exited, 5000, () => 'the gateway to exit')).toBe(1)
+    const err = gw.lines('stdout').filter((l) => l.startsWith('[ERR] '))
+    expect(err.map((l) => l.replace(/^\[ERR\] \S+ \S+ \[[^\]]*\] /, ''))).toEqual([
+      `failed to set zhttp client req specs: bind ${bad}: No such file or directory`,
+    ])
   })
 
   test('--zclient-connect: the gateway connects to a handler that binds', async () => {
