@@ -208,6 +208,31 @@ function reqSuite(target: GatewayTarget): void {
     next.conn.close()
   })
 
+  test('4.8: --req-timeout bounds the whole exchange: a partial head, a trickled body, an idle kept-alive connection', async () => {
+    const start = Date.now()
+    const partial = await rawHttp(port, 'GET /partial HTTP/1.1\r\nHost: h\r\n')
+    const trickle = await rawHttp(port, 'POST /trickle HTTP/1.1\r\nHost: h\r\nContent-Length: 100\r\n\r\n')
+    const idle = await send('GET /idle HTTP/1.1\r\nHost: h\r\n\r\n')
+    await answer(peer, idle.pk, ok('idle'))
+    expect((await idle.conn.readResponse()).bodyText()).toBe('idle')
+    // Body bytes keep arriving, but the exchange as a whole still runs out of time.
+    const ticker = setInterval(() => trickle.isClosed || trickle.write('x'), 300)
+    try {
+      for (const c of [partial, trickle]) {
+        await c.waitClosed((REQ_TIMEOUT_S + 3) * 1000)
+        // zgate says why (408); condure closes without a response.
+        if (zgate) expect(c.text()).toStartWith('HTTP/1.1 408 ')
+        else expect(c.received().length).toBe(0)
+      }
+    } finally {
+      clearInterval(ticker)
+    }
+    await idle.conn.waitClosed((REQ_TIMEOUT_S + 3) * 1000)
+    expect(idle.conn.text()).toEndWith('idle')
+    expect(Date.now() - start).toBeGreaterThanOrEqual(REQ_TIMEOUT_S * 1000 - 300)
+    await peer.expectNone({ $sock: 'req' }, 100)
+  })
+
   test('86: a WebSocket upgrade gets exactly condure\'s 400, then close; the handler is not contacted', async () => {
     const conn = await rawHttp(
       port,
