@@ -13,7 +13,7 @@ import { REPLY_ENVELOPE_FRAMES_MAX } from '../../src/limits.ts'
 import { ReqClient, replyPayloadFrame } from '../../src/zhttp/req-client.ts'
 import { findUriHost, hostRange } from '../../src/zhttp/request-fields.ts'
 import { Inbox, ZmqContext } from '../../src/zmq/socket.ts'
-import { FRAME_HEADER_BYTES } from '../../src/zmq/socket.ts'
+import { FRAME_HEADER_BYTES, ZMQ_LINGER, ZMQ_RCVHWM, ZMQ_SNDHWM } from '../../src/zmq/socket.ts'
 import { Pairs, bytesOf, latin1, tn } from '../helpers/tnetstring-reference.ts'
 
 setLogLevel(0)
@@ -106,6 +106,22 @@ describe('ReqClient.sendRequest', () => {
     )
     expect(latin1(frames[1]!)).toBe(`T${latin1(want)}`)
     c.close()
+  })
+})
+
+describe('ReqClient socket options', () => {
+  test('SNDHWM and RCVHWM are 5 % of the total maxconn, at least 1 (Condure 1.9.1, zhttp.md 1.4)', () => {
+    for (const [args, hwm] of [
+      [[], 505],
+      [['--req-maxconn', '10', '--stream-maxconn', '10'], 1],
+      [['--req-maxconn', '1000', '--stream-maxconn', '1000'], 100],
+    ] as const) {
+      const c = client([...args])
+      expect(c.dealer.getInt(ZMQ_SNDHWM)).toBe(hwm)
+      expect(c.dealer.getInt(ZMQ_RCVHWM)).toBe(hwm)
+      expect(c.dealer.getInt(ZMQ_LINGER)).toBe(0)
+      c.close()
+    }
   })
 })
 
