@@ -103,6 +103,35 @@ function reqSetupSuite(target: GatewayTarget): void {
     ])
   })
 
+  test('28, 136: a unix-socket req listener sends no peer fields; IPv6 peers are reported as ::1', async () => {
+    const dir = tmpDir()
+    const ep = `ipc://${dir}/rq`
+    const path = join(dir, 'http.sock')
+    const v6 = freePort()
+    const gw = await startGateway({
+      cmd: target.cmd,
+      args: ['--listen', `${path},local,req`, '--listen', `[::1]:${v6},req`, '--zclient-req', ep, '--zclient-stream', `ipc://${dir}/zs`],
+    })
+    const peer = await startPeer({ base: '', req: { type: 'router', endpoints: [ep] } })
+    await peer.waitLinked()
+    const viaUnix = await rawHttp({ unix: path }, 'GET /u HTTP/1.1\r\nHost: sock\r\n\r\n')
+    let pk = await peer.next({ $sock: 'req' })
+    expect(pk.packet.uri).toBe('http://sock/u')
+    expect('peer-address' in pk.packet || 'peer-port' in pk.packet).toBe(false)
+    await answer(peer, pk, ok('unix'))
+    expect((await viaUnix.readResponse()).bodyText()).toBe('unix')
+    viaUnix.close()
+    const viaV6 = await rawHttp({ host: '::1', port: v6 }, 'GET /6 HTTP/1.1\r\nHost: six\r\n\r\n')
+    pk = await peer.next({ $sock: 'req' })
+    expect(pk.packet['peer-address']).toBe('::1')
+    expect(pk.packet['peer-port']).toBe(viaV6.localPort)
+    await answer(peer, pk, ok('six'))
+    expect((await viaV6.readResponse()).bodyText()).toBe('six')
+    viaV6.close()
+    await peer.stop()
+    expect(await gw.stop()).toBe(0)
+  })
+
   test('--zclient-connect: the gateway connects to a handler that binds', async () => {
     const dir = tmpDir()
     const ep = `ipc://${dir}/hb`
