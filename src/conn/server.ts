@@ -135,7 +135,14 @@ export class Server {
     // Stream endpoints are bound only when a stream listener exists, as in Condure (1.1).
     const streamCfg = cfg.listen.some((l) => l.mode !== MODE_REQ) ? cfg : { ...cfg, zclientStream: [] }
     this.stream = new StreamClient(this.ctx, streamCfg, this.handlers, worker)
-    this.req = cfg.listen.some((l) => l.mode === MODE_REQ) ? new ReqSlots(this, this.ctx, cfg, capacity) : null
+    try {
+      this.req = cfg.listen.some((l) => l.mode === MODE_REQ) ? new ReqSlots(this, this.ctx, cfg, capacity) : null
+    } catch (err) {
+      // Start-up fails: leave no stream ipc files behind (Condure leaves none either).
+      this.stream.close()
+      removeFiles(this.stream.boundIpcPaths)
+      throw err
+    }
     this.poller = new ZmqPoller(this.onReadyBound)
     this.poller.add(this.stream.sub)
     if (this.req !== null) this.poller.add(this.req.client.dealer)
@@ -562,14 +569,19 @@ export class Server {
     if (this.req !== null) this.req.client.close()
     this.ctx.close()
     const reqPaths = this.req === null ? [] : this.req.client.boundIpcPaths
-    for (const p of [...this.stream.boundIpcPaths, ...reqPaths, ...this.unixPaths]) {
-      try {
-        unlinkSync(p)
-      } catch {
-        // already gone (libzmq removes ipc files it bound)
-      }
-    }
+    removeFiles([...this.stream.boundIpcPaths, ...reqPaths, ...this.unixPaths])
     if (logEnabled(DEBUG)) log(DEBUG, 'zgate::server', 'closed')
+  }
+}
+
+/** Removes the ipc and unix socket files zgate bound. */
+function removeFiles(paths: string[]): void {
+  for (const p of paths) {
+    try {
+      unlinkSync(p)
+    } catch {
+      // already gone (libzmq removes ipc files it bound)
+    }
   }
 }
 

@@ -4,7 +4,7 @@
 // condure's and zgate's request packets compared byte for byte.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { statSync } from 'node:fs'
+import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   cleanup,
@@ -88,15 +88,22 @@ function reqSetupSuite(target: GatewayTarget): void {
     await peer.stop()
   })
 
-  test('1.1: a req endpoint that cannot be bound aborts start-up with exit 1', async () => {
+  test('1.1: a req endpoint that cannot be bound aborts start-up with exit 1, leaving no files', async () => {
     const dir = tmpDir()
     const bad = `ipc://${dir}/missing/dir/req`
     const gw = await startGateway({
       cmd: target.cmd,
-      args: ['--listen', `127.0.0.1:${freePort()},req`, '--zclient-req', bad, '--zclient-stream', `ipc://${dir}/zs`],
+      args: [
+        '--listen', `127.0.0.1:${freePort()},stream`,
+        '--listen', `127.0.0.1:${freePort()},req`,
+        '--zclient-req', bad,
+        '--zclient-stream', `ipc://${dir}/zs`,
+      ],
       waitReady: false,
     })
     expect(await withTimeout(gw.exited, 5000, () => 'the gateway to exit')).toBe(1)
+    // Nothing is left behind, not even the stream endpoints bound before.
+    expect(readdirSync(dir)).toEqual([])
     const err = gw.lines('stdout').filter((l) => l.startsWith('[ERR] '))
     expect(err.map((l) => l.replace(/^\[ERR\] \S+ \S+ \[[^\]]*\] /, ''))).toEqual([
       `failed to set zhttp client req specs: bind ${bad}: No such file or directory`,
