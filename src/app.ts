@@ -7,6 +7,7 @@
 import type { Config } from './config.ts'
 import { log, setLogLevel, ERROR, INFO } from './log.ts'
 import { Server } from './conn/server.ts'
+import { SpecsError } from './zhttp/endpoints.ts'
 import { SHUTDOWN_GRACE_MS } from './limits.ts'
 
 /** Shutdown polls the outboxes this often while cancels drain. */
@@ -30,7 +31,8 @@ export function serve(cfg: Config): void {
   try {
     server = new Server(cfg, 0)
   } catch (err) {
-    log(ERROR, 'zgate', `failed to set zhttp client stream specs: ${(err as Error).message}`)
+    const kind = err instanceof SpecsError ? err.kind : 'stream'
+    log(ERROR, 'zgate', `failed to set zhttp client ${kind} specs: ${(err as Error).message}`)
     process.exit(1)
   }
   for (const l of cfg.listen) {

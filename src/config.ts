@@ -343,7 +343,6 @@ export function parseServeArgs(argv: string[]): Config {
   }
   for (const l of cfg.listen) {
     if (l.tls) throw new ConfigError('tls listeners are not supported yet', 1)
-    if (l.mode === MODE_REQ) throw new ConfigError('req mode listeners are not supported yet', 1)
   }
   return cfg
 }

@@ -21,6 +21,9 @@ export const PACKET_HEADERS_MAX = 64
 export const HANDLER_ADDRESS_MAX_BYTES = 64
 /** Ids per batched keep-alive or cancel packet condure-style (zhttp.md 4.8, 4.12). */
 export const BATCH_IDS_MAX = 128
+/** Non-empty envelope frames a req-mode reply may carry before its delimiter; more and it is
+ * dropped (zhttp.md 1.4, Condure 1.10.1; 1.9.1 has no limit). */
+export const REPLY_ENVELOPE_FRAMES_MAX = 8
 /** Response body chunk size on the wire when chunked encoding is used (zhttp.md 4.7). */
 export const RESPONSE_CHUNK_SIZE_MAX_BYTES = 0xffff
 

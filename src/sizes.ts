@@ -7,6 +7,7 @@ export function printSizes(cfg: Config): void {
     `buffer size per connection buffer: ${cfg.bufferSize} bytes (held only while data is in flight)`,
     `connection buffers at most: 2 per connection`,
     `stream connection slots: ${cfg.streamMaxconn}`,
+    `req connection slots: ${cfg.reqMaxconn} (a request body buffered up to ${cfg.bodyBufferSize} bytes each)`,
   ]
   for (const l of lines) console.log(l)
 }

@@ -63,6 +63,7 @@ import {
 } from './ws-session.ts'
 import { OP_CLOSE, OP_PING, OP_PONG, CLOSE_GOING_AWAY } from '../ws/frame.ts'
 import { spanEqualsAscii } from '../zhttp/tnetstring.ts'
+import { writeOrQueue, writeQueued } from './client-output.ts'
 
 export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
 
@@ -412,15 +413,7 @@ export class Connection {
   writeClient(buf: Uint8Array, s: number, e: number, bodyBytes = 0): void {
     const sock = this.socket
     if (sock === null) return
-    if (this.writeq.length > 0) {
-      this.writeq.append(buf, s, e)
-      this.wBodyBytes += bodyBytes
-      return
-    }
-    const n = sock.write(buf, s, e - s)
-    if (n < 0) return
-    if (n < e - s) {
-      this.writeq.append(buf, s + n, e)
+    if (!writeOrQueue(sock, this.writeq, buf, s, e)) {
       this.wBodyBytes += bodyBytes
       return
     }
@@ -430,13 +423,11 @@ export class Connection {
   /** The socket can take more: write what is pending. */
   onDrain(): void {
     const sock = this.socket
-    const q = this.writeq
-    if (sock === null || q.buf === null) return
-    const n = sock.write(q.buf, q.start, q.length)
-    if (n < 0) return
-    q.consume(n)
-    if (this.wsState === WS_OPEN) (this.ws as WsSession).drainedBytes(n)
-    if (q.length > 0) return
+    if (sock === null || this.writeq.buf === null) return
+    const before = this.writeq.length
+    const empty = writeQueued(sock, this.writeq)
+    if (this.wsState === WS_OPEN) (this.ws as WsSession).drainedBytes(before - this.writeq.length)
+    if (!empty) return
     this.streamDeadline = this.server.now + this.server.streamTimeoutMs
     if (this.wBodyBytes > 0) {
       const b = this.wBodyBytes

@@ -11,6 +11,7 @@
 import type { Socket, TCPSocketListener, UnixSocketListener } from 'bun'
 import { unlinkSync } from 'node:fs'
 import type { Config, ListenSpec } from '../config.ts'
+import { MODE_REQ } from '../config.ts'
 import { log, logEnabled, DEBUG, ERROR, INFO, WARN, TRACE } from '../log.ts'
 import {
   TICK_MS,
@@ -31,7 +32,8 @@ import { BufferPool } from '../mem/buffer-pool.ts'
 import { TimerWheel } from '../time/timer-wheel.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
-import { StreamClient, digitCount, HTTP_SCHEME, WS_SCHEME } from '../zhttp/stream-client.ts'
+import { StreamClient } from '../zhttp/stream-client.ts'
+import { writeHeaderList, HTTP_SCHEME, WS_SCHEME } from '../zhttp/request-fields.ts'
 import {
   KEY_METHOD,
   KEY_URI,
@@ -43,6 +45,7 @@ import {
   KEY_PEER_PORT,
 } from '../zhttp/packet-writer.ts'
 import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
+import { ReqSlots } from './req-slots.ts'
 import * as E from '../http/errors.ts'
 
 /** Timer entries allocated up front; the wheel grows by doubling beyond it. */
@@ -55,7 +58,22 @@ const BUFFER_GROWTH_FACTOR = 2
 /** Pool slabs are cut into this many connection buffers at a time. */
 const BUFFERS_PER_SLAB = 64
 
-type ClientSocket = Socket<Connection | null>
+/** What a client socket's data is: a stream-mode Connection or a req-mode ReqConnection. */
+export interface ClientConn {
+  onData(chunk: Uint8Array): void
+  onDrain(): void
+  onSocketClose(): void
+  onClientEnd(): void
+}
+
+/** Anything holding a timer-wheel handle; `slot` is the value the wheel hands back. */
+interface TimerOwner {
+  timer: number
+  timerAt: number
+  readonly slot: number
+}
+
+type ClientSocket = Socket<ClientConn | null>
 
 export class Server {
   readonly bufferSize: number
@@ -64,6 +82,8 @@ export class Server {
   readonly handlers = new HandlerTable()
   readonly head = new RequestHead()
   readonly stream: StreamClient
+  /** The req-mode socket and slots; null without a req listener (zhttp.md 1.1). */
+  readonly req: ReqSlots | null
   now = performance.now()
 
   private readonly ctx = new ZmqContext()
@@ -82,7 +102,7 @@ export class Server {
   private readonly creditQueue: Connection[] = []
   private tickTimer: ReturnType<typeof setInterval> | null = null
   private kaCursor = 0
-  private readonly listeners: Array<TCPSocketListener<Connection | null> | UnixSocketListener<Connection | null>> = []
+  private readonly listeners: Array<TCPSocketListener<ClientConn | null> | UnixSocketListener<ClientConn | null>> = []
   private readonly unixPaths: string[] = []
   private stopping = false
   // Keep-alive batch scratch (zhttp.md 4.8): up to BATCH_IDS_MAX ids per packet.
@@ -112,9 +132,20 @@ export class Server {
     for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i
     this.freeCount = capacity
     this.wheel = new TimerWheel(TIMERS_INITIAL, TICK_MS, this.now)
-    this.stream = new StreamClient(this.ctx, cfg, this.handlers, worker)
+    // Stream endpoints are bound only when a stream listener exists, as in Condure (1.1).
+    const streamCfg = cfg.listen.some((l) => l.mode !== MODE_REQ) ? cfg : { ...cfg, zclientStream: [] }
+    this.stream = new StreamClient(this.ctx, streamCfg, this.handlers, worker)
+    try {
+      this.req = cfg.listen.some((l) => l.mode === MODE_REQ) ? new ReqSlots(this, this.ctx, cfg, capacity) : null
+    } catch (err) {
+      // Start-up fails: leave no stream ipc files behind (Condure leaves none either).
+      this.stream.close()
+      removeFiles(this.stream.boundIpcPaths)
+      throw err
+    }
     this.poller = new ZmqPoller(this.onReadyBound)
     this.poller.add(this.stream.sub)
+    if (this.req !== null) this.poller.add(this.req.client.dealer)
     this.poller.start()
   }
 
@@ -122,10 +153,12 @@ export class Server {
 
   listen(spec: ListenSpec): void {
     const server = this
+    const req = spec.mode === MODE_REQ
     const handler = {
       binaryType: 'uint8array' as const,
       open(s: ClientSocket): void {
-        server.onOpen(s)
+        if (req) server.onOpenReq(s)
+        else server.onOpen(s)
       },
       data(s: ClientSocket, chunk: Uint8Array): void {
         const c = s.data
@@ -159,13 +192,13 @@ export class Server {
         // no stale socket file
       }
       this.listeners.push(
-        Bun.listen<Connection | null>({ unix: spec.path, socket: handler, data: null, allowHalfOpen: true }),
+        Bun.listen<ClientConn | null>({ unix: spec.path, socket: handler, data: null, allowHalfOpen: true }),
       )
       this.unixPaths.push(spec.path)
       log(INFO, 'zgate::server', `listening on "${spec.path}" (pathname)`)
       return
     }
-    const l = Bun.listen<Connection | null>({
+    const l = Bun.listen<ClientConn | null>({
       hostname: spec.host,
       port: spec.port,
       exclusive: true,
@@ -182,11 +215,7 @@ export class Server {
   private onOpen(s: ClientSocket): void {
     this.now = performance.now()
     if (this.stopping || this.freeCount === 0) {
-      // Condure leaves the connection in the backlog; zgate answers 503 and closes.
-      s.data = null
-      const r = E.errorResponse(E.RESP_SERVICE_UNAVAILABLE, false)
-      s.write(r)
-      s.end()
+      this.refuse(s)
       return
     }
     const slot = this.freeSlots[--this.freeCount]
@@ -204,7 +233,27 @@ export class Server {
     if (this.tickTimer === null) this.startTick()
   }
 
-  peerAddressOf(s: Socket<Connection>): string {
+  /** A client on a req listener (zhttp.md 4.11); --req-maxconn bounds them. */
+  private onOpenReq(s: ClientSocket): void {
+    this.now = performance.now()
+    if (this.stopping || !(this.req as ReqSlots).open(s, this.now)) {
+      this.refuse(s)
+      return
+    }
+    s.setNoDelay(true)
+    s.setKeepAlive(true)
+    if (this.tickTimer === null) this.startTick()
+  }
+
+  /** Condure leaves the connection in the backlog when full; zgate answers 503 and closes. */
+  private refuse(s: ClientSocket): void {
+    s.data = null
+    const r = E.errorResponse(E.RESP_SERVICE_UNAVAILABLE, false)
+    s.write(r)
+    s.end()
+  }
+
+  peerAddressOf(s: { readonly remoteAddress: string }): string {
     const a = s.remoteAddress
     if (a === undefined || a === '') return ''
     // Dual-stack sockets report IPv4 peers as IPv4-mapped IPv6; Condure shows plain IPv4.
@@ -278,14 +327,7 @@ export class Server {
     st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, ws ? WS_SCHEME : HTTP_SCHEME)
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
-      w.beginList(digitCount(headBytes + 16 * h.headerCount))
-      for (let i = 0; i < h.headerCount; i++) {
-        w.beginList()
-        w.bytes(buf, h.nameStart[i], h.nameEnd[i])
-        w.bytes(buf, h.valueStart[i], h.valueEnd[i])
-        w.endList()
-      }
-      w.endList()
+      writeHeaderList(w, buf, h)
     }
     w.encoded(KEY_CREDITS)
     w.int(credits)
@@ -331,6 +373,7 @@ export class Server {
     let done = false
     try {
       done = this.stream.flush()
+      if (this.req !== null && !this.req.client.flush()) done = false
     } catch (err) {
       log(ERROR, 'zgate::server', `handler socket send error: ${(err as Error).message}`)
     }
@@ -370,8 +413,10 @@ export class Server {
         }
       }
     } while (!inbox.drained)
+    if (this.req !== null) this.req.drain()
     this.poller.rearm()
-    if (this.creditQueue.length > 0 || this.stream.push.outbox.pending > 0 || this.stream.router.outbox.pending > 0) {
+    const reqPending = this.req !== null && this.req.client.dealer.outbox.pending > 0
+    if (reqPending || this.creditQueue.length > 0 || this.stream.push.outbox.pending > 0 || this.stream.router.outbox.pending > 0) {
       this.flush()
     }
   }
@@ -412,13 +457,20 @@ export class Server {
 
   // --- timers and keep-alives --------------------------------------------------------
 
-  armTimer(c: Connection, at: number): void {
+  armTimer(c: TimerOwner, at: number): void {
     if (c.timer >= 0) {
       if (c.timerAt <= at) return // fires earlier and re-arms itself then
       this.wheel.remove(c.timer)
     }
     c.timer = this.wheel.add(at, c.slot)
     c.timerAt = at
+  }
+
+  /** Drops c's timer (req-mode slots; stream slots drop theirs in maybeFree). */
+  disarmTimer(c: TimerOwner): void {
+    if (c.timer < 0) return
+    this.wheel.remove(c.timer)
+    c.timer = -1
   }
 
   private startTick(): void {
@@ -438,13 +490,17 @@ export class Server {
     this.now = now
     this.wheel.update(now)
     for (let slot = this.wheel.takeExpired(); slot >= 0; slot = this.wheel.takeExpired()) {
+      if (slot >= this.conns.length) {
+        if (this.req !== null) this.req.onTimer(slot, now)
+        continue
+      }
       const c = this.conns[slot]
       if (c === null) continue
       c.timer = -1
       c.onTimer(now)
     }
     this.sendKeepAlives()
-    if (this.active === 0 && this.tickTimer !== null) {
+    if (this.active === 0 && (this.req === null || this.req.active === 0) && this.tickTimer !== null) {
       // Idle gateway: no wake-ups at all until the next connection.
       clearInterval(this.tickTimer)
       this.tickTimer = null
@@ -514,6 +570,7 @@ export class Server {
     for (const c of this.conns) {
       if (c !== null && c.socket !== null) c.shutdownClose()
     }
+    if (this.req !== null) this.req.shutdown()
     this.stream.flush()
     if (this.tickTimer !== null) clearInterval(this.tickTimer)
     if (this.retryTimer !== null) clearTimeout(this.retryTimer)
@@ -523,15 +580,22 @@ export class Server {
   close(): void {
     this.poller.stop()
     this.stream.close()
+    if (this.req !== null) this.req.client.close()
     this.ctx.close()
-    for (const p of [...this.stream.boundIpcPaths, ...this.unixPaths]) {
-      try {
-        unlinkSync(p)
-      } catch {
-        // already gone (libzmq removes ipc files it bound)
-      }
-    }
+    const reqPaths = this.req === null ? [] : this.req.client.boundIpcPaths
+    removeFiles([...this.stream.boundIpcPaths, ...reqPaths, ...this.unixPaths])
     if (logEnabled(DEBUG)) log(DEBUG, 'zgate::server', 'closed')
+  }
+}
+
+/** Removes the ipc and unix socket files zgate bound. */
+function removeFiles(paths: string[]): void {
+  for (const p of paths) {
+    try {
+      unlinkSync(p)
+    } catch {
+      // already gone (libzmq removes ipc files it bound)
+    }
   }
 }
 

@@ -64,6 +64,8 @@ function parseLength(buf: Uint8Array, s: number, e: number): number {
 /**
  * Writes status line and headers of `p` into out at pos. `http10` is the request's version;
  * `keepAlive` whether the request allows reuse (already false after an early response).
+ * `wholeBody`: req mode (zhttp.md 4.11), where the packet is the whole response: the length is
+ * always the body's, whatever the handler's Content-Length or `more` say.
  */
 export function writeResponseHead(
   out: Uint8Array,
@@ -71,6 +73,7 @@ export function writeResponseHead(
   p: HandlerPacket,
   http10: boolean,
   keepAlive: boolean,
+  wholeBody = false,
 ): void {
   const buf = p.buf
   const code = p.code < 0 ? 0 : p.code
@@ -88,6 +91,7 @@ export function writeResponseHead(
     const vs = p.headerValueStart[i]
     const ve = p.headerValueEnd[i]
     if (nameIs(buf, ns, ne, 'content-length')) {
+      if (wholeBody) continue
       const n = parseLength(buf, vs, ve)
       if (n < 0) headResult.badLength = true
       else handlerLength = n
@@ -108,7 +112,7 @@ export function writeResponseHead(
   } else if (handlerLength >= 0) {
     framing = FRAMING_LENGTH
     length = handlerLength
-  } else if (!p.more) {
+  } else if (!p.more || wholeBody) {
     framing = FRAMING_LENGTH
     length = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
   } else if (!http10) {

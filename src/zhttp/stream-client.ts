@@ -4,7 +4,6 @@
 // Packets are written straight into the sockets' outboxes (no intermediate copy) and leave in
 // one batched FFI crossing per socket when the server flushes (once per event-loop turn).
 
-import { chmodSync } from 'node:fs'
 import { log, INFO } from '../log.ts'
 import { HWM_PERCENT_OF_MAXCONN, BATCH_IDS_MAX } from '../limits.ts'
 import {
@@ -36,8 +35,8 @@ import {
 import { TnWriter, tnAsciiBytes } from './tnetstring.ts'
 import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
 import type { HandlerTable } from './handler-table.ts'
-import { writeDecimal } from '../util/digits.ts'
-import { copyBytes } from '../util/copy.ts'
+import { openEndpoint } from './endpoints.ts'
+import { digitCount, writeUriValue, HTTP_SCHEME } from './request-fields.ts'
 
 /**
  * Framing of one packet beyond its body and head bytes: frame headers, the ROUTER address,
@@ -45,25 +44,12 @@ import { copyBytes } from '../util/copy.ts'
  */
 const PACKET_OVERHEAD_BYTES = 4096
 
+export { uriLength, digitCount } from './request-fields.ts'
+
 const ENC = new TextEncoder()
 /** Typical size of a packet without body or headers, for length-prefix estimates. */
 const TYPED_PACKET_SIZE_BYTES = 110
 
-/** Length of the `uri` writeUri produces; hostS < 0 stands for the default host. */
-export function uriLength(hostS: number, hostE: number, tS: number, tE: number, scheme = HTTP_SCHEME): number {
-  return scheme.length + (hostS < 0 ? LOCALHOST.length : hostE - hostS) + (tE - tS)
-}
-
-/** Decimal digits of n (n >= 1). */
-export function digitCount(n: number): number {
-  let d = 1
-  for (let t = n; t >= 10; t = Math.floor(t / 10)) d++
-  return d
-}
-/** `uri` schemes (zhttp.md 4.3, 5.2); TLS listeners (issue 5) will add https and wss. */
-export const HTTP_SCHEME = 'http://'
-export const WS_SCHEME = 'ws://'
-const LOCALHOST = 'localhost'
 const EMPTY = new Uint8Array(0)
 /** `content-type` values of WebSocket data packets (zhttp.md 3.3, 5.4). */
 const CONTENT_TEXT = tnAsciiBytes('text')
@@ -116,16 +102,7 @@ export class StreamClient {
         [this.router, e.outStream],
         [this.sub, e.in],
       ] as const) {
-        if (cfg.zclientConnect) sock.connect(ep)
-        else {
-          sock.bind(ep)
-          if (ep.startsWith('ipc://')) {
-            const path = ep.slice('ipc://'.length)
-            this.boundIpcPaths.push(path)
-            // --ipc-file-mode (zhttp.md 1.1): applied to every ipc endpoint zgate binds.
-            if (cfg.ipcFileMode > 0) chmodSync(path, cfg.ipcFileMode)
-          }
-        }
+        openEndpoint(sock, ep, cfg.zclientConnect, cfg.ipcFileMode, this.boundIpcPaths)
       }
       log(INFO, 'zgate::app', `zhttp client ${verb} ${e.out} ${e.outStream} ${e.in}`)
     }
@@ -183,21 +160,7 @@ export class StreamClient {
    * tnetstring byte string straight from the request bytes (zhttp.md 4.3).
    */
   writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, scheme = HTTP_SCHEME): void {
-    const w = this.w
-    const len = uriLength(hostS, hostE, tS, tE, scheme)
-    const out = w.buf
-    let pos = w.pos
-    pos = writeDecimal(out, pos, len)
-    out[pos++] = 0x3a // ':'
-    for (let i = 0; i < scheme.length; i++) out[pos++] = scheme.charCodeAt(i)
-    if (hostS < 0) {
-      for (let i = 0; i < LOCALHOST.length; i++) out[pos++] = LOCALHOST.charCodeAt(i)
-    } else {
-      pos = copyBytes(out, pos, buf, hostS, hostE)
-    }
-    pos = copyBytes(out, pos, buf, tS, tE)
-    out[pos++] = 0x2c // ','
-    w.pos = pos
+    writeUriValue(this.w, buf, hostS, hostE, tS, tE, scheme)
   }
 
   /** A packet with only a type (keep-alive, cancel, handoff-proceed) or a credit packet. */

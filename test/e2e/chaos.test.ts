@@ -26,7 +26,6 @@ import {
   freePort,
   gatewayTargets,
   rawHttp,
-  sleep,
   startGateway,
   startPeer,
   tmpDir,
@@ -37,6 +36,7 @@ import {
   checkReceived,
   decoyTemplates,
   makeClientCase,
+  playClientCase,
   mustDrop,
   onWire,
   otherIds,
@@ -303,17 +303,7 @@ describe.skipIf(!zgate)('chaos against zgate', () => {
       const conn = await rawHttp(port)
       const say = (what: string) =>
         problems.push(`#${c.i} ${c.kind}/${c.ending}: ${what}; sent ${show(c.bytes)} in pieces of ${c.pieces.map((p) => p.length)}`)
-      for (let k = 0; k <= c.pieces.length; k++) {
-        if (k === c.abortAt && (c.ending === 'close' || c.ending === 'reset')) {
-          if (c.ending === 'close') conn.close()
-          else conn.reset()
-          return
-        }
-        if (k === c.pieces.length) break
-        conn.write(c.pieces[k]!)
-        if (c.delays[k]! > 0) await sleep(c.delays[k]!)
-      }
-      if (c.ending === 'end') conn.end()
+      if (!(await playClientCase(conn, c))) return
       const closed = await conn.waitClosed(CLOSE_BOUND_MS).catch(() => null)
       if (closed === null) say(`still open ${CLOSE_BOUND_MS} ms after the last byte (received ${show(conn.text())})`)
       const { problems: wrong, oks } = checkReceived(conn.received(), conn.localPort)

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from '
 import {
   bytesOf,
   cleanup,
+  comparedTargets,
   freePort,
   gatewayTargets,
   headerPairs,
@@ -16,6 +17,7 @@ import {
   tmpDir,
 } from '../helpers/harness.ts'
 import { lacksWebSocket } from '../helpers/features.ts'
+import { fieldDifference, topLevelFields } from '../helpers/packet-fields.ts'
 import type { Gateway, GatewayTarget, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
@@ -55,28 +57,6 @@ async function stopPair(p: Pair | undefined): Promise<void> {
 /** Answers a session with a complete 200 whose body is `body`. */
 function reply(peer: Peer, id: string, seq: number, body = 'ok'): Promise<void> {
   return peer.send({ from: peer.from, id, seq, code: 200, reason: 'OK', headers: [], body })
-}
-
-/** Splits a `T<map>` payload into its top-level [key, encoded value] pairs, in order. */
-function topLevelFields(raw: Uint8Array): [string, string][] {
-  const b = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength)
-  if (b[0] !== 0x54) throw new Error('payload does not start with T')
-  const item = (pos: number): { start: number; end: number; dataStart: number; dataEnd: number } => {
-    const colon = b.indexOf(0x3a, pos)
-    const len = Number(b.toString('latin1', pos, colon))
-    if (colon < 0 || !Number.isInteger(len)) throw new Error(`bad tnetstring at ${pos}`)
-    return { start: pos, dataStart: colon + 1, dataEnd: colon + 1 + len, end: colon + 2 + len }
-  }
-  const top = item(1)
-  if (String.fromCharCode(b[top.dataEnd]!) !== '}') throw new Error('top level is not a map')
-  const out: [string, string][] = []
-  for (let p = top.dataStart; p < top.dataEnd; ) {
-    const k = item(p)
-    const v = item(k.end)
-    out.push([b.toString('latin1', k.dataStart, k.dataEnd), b.toString('latin1', v.start, v.end)])
-    p = v.end
-  }
-  return out
 }
 
 for (const target of gatewayTargets()) {
@@ -409,10 +389,7 @@ function firstPacketSuite(target: GatewayTarget): void {
 // ---------------------------------------------------------------------------------------
 // byte-level comparison with condure
 
-const byName = new Map(gatewayTargets().map((t) => [t.name, t]))
-const cTarget = byName.get('condure')
-const zTarget = byName.get('zgate')
-const canCompare = cTarget !== undefined && zTarget !== undefined && !cTarget.skipReason && !zTarget.skipReason
+const compared = comparedTargets()
 
 const COMPARE_REQUESTS: [string, string][] = [
   ['GET with query and Host port', 'GET /path?x=1&y=2 HTTP/1.1\r\nHost: example.com:8080\r\nUser-Agent: t\r\n\r\n'],
@@ -436,7 +413,7 @@ const COMPARE_REQUESTS: [string, string][] = [
 /** The fields that legitimately differ between two gateways for the same request. */
 const VARYING = new Set(['id', 'peer-port'])
 
-if (!canCompare) {
+if (compared === null) {
   describe.skip('first packet bytes: zgate vs condure (needs both targets)', () => {
     test('skipped', () => {})
   })
@@ -446,8 +423,8 @@ if (!canCompare) {
     let z: Pair
 
     beforeAll(async () => {
-      c = await startPair(cTarget)
-      z = await startPair(zTarget)
+      c = await startPair(compared.condure)
+      z = await startPair(compared.zgate)
     }, HOOK_TIMEOUT_MS)
 
     afterAll(async () => {
@@ -468,11 +445,8 @@ if (!canCompare) {
       test(`17-29: same encoded fields in the same order as condure: ${what}`, async () => {
         const a = await firstPacketOf(c, req)
         const b = await firstPacketOf(z, req)
-        const fa = topLevelFields(a.pk.raw)
-        const fb = topLevelFields(b.pk.raw)
         // Key order exactly as condure's, then every stable value byte for byte.
-        expect(fb.map(([k]) => k)).toEqual(fa.map(([k]) => k))
-        expect(fb.filter(([k]) => !VARYING.has(k))).toEqual(fa.filter(([k]) => !VARYING.has(k)))
+        expect(fieldDifference(a.pk.raw, b.pk.raw, VARYING)).toBe('')
         expect(b.pk.packet.id).toMatch(CID_RE)
         // Clean up: a cancel ends both sessions and closes both clients.
         for (const [p, x] of [

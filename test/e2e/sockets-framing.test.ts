@@ -214,19 +214,16 @@ function socketSuite(target: GatewayTarget): void {
     expect(readdirSync(d).sort()).toEqual(['zs4-in', 'zs4-out', 'zs4-out-stream'])
     expect(gw4.lines('stdout').some((l) => /ipc:\/\/client\b/.test(l))).toBe(false)
     expect(await gw4.stop()).toBe(0)
-    if (target.name === 'condure') {
-      // Control (condure only; zgate does not implement req listeners yet): with a req
-      // listener the same cwd does get the default `client` socket file.
-      const d2 = tmpDir()
-      const gwReq = await startGateway({
-        cmd: target.cmd,
-        cwd: d2,
-        args: ['--listen', `127.0.0.1:${freePort()},req`, '--zclient-stream', `ipc://${d2}/zs4`],
-      })
-      expect(isSocketFile(join(d2, 'client'))).toBe(true)
-      expect(gwReq.lines('stdout').some((l) => / zhttp client bind ipc:\/\/client$/.test(l))).toBe(true)
-      await gwReq.stop()
-    }
+    // Control: with a req listener the same cwd does get the default `client` socket file.
+    const d2 = tmpDir()
+    const gwReq = await startGateway({
+      cmd: target.cmd,
+      cwd: d2,
+      args: ['--listen', `127.0.0.1:${freePort()},req`, '--zclient-stream', `ipc://${d2}/zs4`],
+    })
+    expect(isSocketFile(join(d2, 'client'))).toBe(true)
+    expect(gwReq.lines('stdout').some((l) => / zhttp client bind ipc:\/\/client$/.test(l))).toBe(true)
+    await gwReq.stop()
   })
 
   test('5: repeated --zclient-stream binds every triple; handlers on either base are served', async () => {

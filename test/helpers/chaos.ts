@@ -3,8 +3,8 @@
 // must be dropped or ignored, mutations of valid packets and requests, random client cases,
 // and a checker for what a client received. Pure functions: no sockets, no processes.
 
-import { parseHttpResponse, responseLength, UNTIL_CLOSE } from './harness.ts'
-import type { HttpResponse } from './harness.ts'
+import { parseHttpResponse, responseLength, sleep, UNTIL_CLOSE } from './harness.ts'
+import type { HttpResponse, RawConn } from './harness.ts'
 import { refDechunk } from './http-reference.ts'
 
 // ---------------------------------------------------------------------------------------
@@ -387,6 +387,25 @@ export function makeClientCase(seed: number, i: number): ClientCase {
   const ending = rng.pick(['wait', 'wait', 'wait', 'end', 'end', 'close', 'reset', 'reset'] as const)
   const abortAt = rng.int(pieces.length + 1)
   return { i, kind, bytes, pieces, delays, ending, abortAt, body, responses }
+}
+
+/**
+ * Plays client case `c` on `conn`: its pieces with their delays, then its ending. False when
+ * the case closed or reset the connection itself (nothing more to check on it).
+ */
+export async function playClientCase(conn: RawConn, c: ClientCase): Promise<boolean> {
+  for (let k = 0; k <= c.pieces.length; k++) {
+    if (k === c.abortAt && (c.ending === 'close' || c.ending === 'reset')) {
+      if (c.ending === 'close') conn.close()
+      else conn.reset()
+      return false
+    }
+    if (k === c.pieces.length) break
+    conn.write(c.pieces[k]!)
+    if (c.delays[k]! > 0) await sleep(c.delays[k]!)
+  }
+  if (c.ending === 'end') conn.end()
+  return true
 }
 
 /** What the responder learnt about one session. */

@@ -66,6 +66,18 @@ export function gatewayTargets(): GatewayTarget[] {
   return out
 }
 
+/**
+ * condure and zgate when both are among gatewayTargets() and runnable here, for tests that
+ * compare the two side by side; null otherwise (such tests are skipped).
+ */
+export function comparedTargets(): { condure: GatewayTarget; zgate: GatewayTarget } | null {
+  const byName = new Map(gatewayTargets().map((t) => [t.name, t]))
+  const condure = byName.get('condure')
+  const zgate = byName.get('zgate')
+  if (condure === undefined || zgate === undefined || condure.skipReason || zgate.skipReason) return null
+  return { condure, zgate }
+}
+
 export type ListenTarget = { kind: 'tcp'; host: string; port: number } | { kind: 'unix'; path: string }
 
 /** The listeners named by the `--listen` flags in `args` (condure syntax). */

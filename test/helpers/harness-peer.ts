@@ -1,5 +1,5 @@
-// ZHTTP handler peers for the e2e harness: startPeer() runs test/helpers/zhttp-peer.mjs under
-// Node and exposes the packets it receives (queued for next(), filtered by PacketFilter) and
+// ZHTTP handler peers for the e2e harness: startPeer() runs test/helpers/zhttp-peer.mjs (stream
+// mode) or zhttp-req-peer.mjs (req mode, with `req` options) under Node and exposes the packets it receives (queued for next(), filtered by PacketFilter) and
 // the packets it sends; plus helpers that read decoded packet fields.
 
 import { join } from 'node:path'
@@ -20,6 +20,7 @@ import { rawHttp } from './raw-http.ts'
 import type { RawConn } from './raw-http.ts'
 
 export const PEER_SCRIPT = join(REPO_ROOT, 'test/helpers/zhttp-peer.mjs')
+export const REQ_PEER_SCRIPT = join(REPO_ROOT, 'test/helpers/zhttp-req-peer.mjs')
 
 const PEER_READY_TIMEOUT_MS = 10_000
 const PEER_SEND_ACK_TIMEOUT_MS = 5_000
@@ -32,8 +33,8 @@ export type ZPacket = { [key: string]: Json }
 export type OutValue = Json | Uint8Array | OutValue[] | { [key: string]: OutValue }
 
 export interface PeerPacket {
-  sock: 'pull' | 'router'
-  /** Number of ZeroMQ frames (1 on PULL, 3 on ROUTER). */
+  sock: 'pull' | 'router' | 'req'
+  /** Number of ZeroMQ frames (1 on PULL, 3 on ROUTER; req: 3 on a ROUTER peer, 1 on REP). */
   frames: number
   /** Frames before the payload, base64 (ROUTER: sender identity, empty delimiter). */
   envelope: string[]
@@ -59,10 +60,13 @@ export interface PeerEvent {
  */
 export type PacketFilter =
   | ((p: PeerPacket) => boolean)
-  | ({ $sock?: 'pull' | 'router' } & { [field: string]: Json | undefined })
+  | ({ $sock?: 'pull' | 'router' | 'req' } & { [field: string]: Json | undefined })
 
 export interface PeerOptions {
+  /** Stream-mode spec base (zhttp-peer.mjs); ignored with `req`. */
   base: string
+  /** A req-mode handler instead (zhttp-req-peer.mjs): a ROUTER or REP on these endpoints. */
+  req?: { type: 'router' | 'rep'; endpoints: string[] }
   from?: string
   instance?: string
   auto?: 'hello'
@@ -88,8 +92,13 @@ export interface Peer {
   events(): PeerEvent[]
   /** The peer's stderr lines (plus any non-JSON stdout line). */
   stderr(): string[]
-  /** Publishes `<address ?? instance> T<packet>` and waits until the peer has sent it. */
-  send(packet: { [key: string]: OutValue }, opts?: { address?: string }): Promise<void>
+  /**
+   * Publishes `<address ?? instance> T<packet>` and waits until the peer has sent it. A req
+   * peer replies instead: after `envelope` (base64 frames; default the last request's).
+   */
+  send(packet: { [key: string]: OutValue }, opts?: { address?: string; envelope?: string[] }): Promise<void>
+  /** Req ROUTER peer only: sends exactly these frames as one message. */
+  sendFrames(frames: (Uint8Array | string)[]): Promise<void>
   /** Publishes exactly these bytes (a string is UTF-8 encoded) as one frame. */
   sendRaw(bytes: Uint8Array | string): Promise<void>
   /** Waits until all three sockets did a ZMTP handshake and the gateway subscribed `<instance> `. */
@@ -140,7 +149,9 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const instance = opts.instance ?? 'condure'
   const node = Bun.which('node')
   if (node === null) throw new Error('startPeer: node is not installed')
-  const args = [PEER_SCRIPT, '--base', opts.base, '--from', from, '--instance', instance]
+  const args = opts.req
+    ? [REQ_PEER_SCRIPT, '--type', opts.req.type, ...opts.req.endpoints.flatMap((e) => ['--endpoint', e])]
+    : [PEER_SCRIPT, '--base', opts.base, '--from', from, '--instance', instance]
   args.push(opts.bind ? '--bind' : '--connect')
   if (opts.auto) args.push('--auto', opts.auto)
   const spawned = spawnLogged([node, ...args], { cwd: REPO_ROOT, stdin: 'pipe' }, `peer-${from}`)
@@ -156,7 +167,8 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
   const hasExited = () => proc.exitCode !== null || proc.signalCode !== null
   const n = new Notifier(() => (isDead() ? `peer exited (code ${proc.exitCode})` : undefined))
   const wake = () => n.wake()
-  let linked = { pull: false, router: false, pub: false, sub: false }
+  let linked = { pull: false, router: false, pub: false, sub: false, req: false }
+  const linkedNow = () => (opts.req ? linked.req : linked.pull && linked.router && linked.pub && linked.sub)
   let ready = false
   let tagSeq = 0
   const acks = new Map<number, { res: () => void; rej: (e: Error) => void }>()
@@ -172,7 +184,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     if (ev.ev === 'packet') {
       const packet = ev.packet !== null && typeof ev.packet === 'object' && !Array.isArray(ev.packet) ? ev.packet : {}
       const p: PeerPacket = {
-        sock: ev.sock === 'router' ? 'router' : 'pull',
+        sock: ev.sock === 'router' || ev.sock === 'req' ? ev.sock : 'pull',
         frames: Number(ev.frames),
         envelope: (ev.envelope as string[] | undefined) ?? [],
         raw: new Uint8Array(Buffer.from(String(ev.raw), 'base64')),
@@ -189,7 +201,7 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
       events.push(ev)
       if (ev.ev === 'ready') ready = true
       else if (ev.ev === 'zmq') {
-        const sock = ev.sock as 'pull' | 'router' | 'pub'
+        const sock = ev.sock as 'pull' | 'router' | 'pub' | 'req'
         if (ev.event === 'handshake') linked[sock] = true
         else if (ev.event === 'disconnect') {
           linked[sock] = false
@@ -267,17 +279,19 @@ export async function startPeer(opts: PeerOptions): Promise<Peer> {
     send: (packet, o) => {
       const cmd: { [key: string]: Json } = { cmd: 'send', packet: toWire(packet) }
       if (o?.address !== undefined) cmd.address = o.address
+      if (o?.envelope !== undefined) cmd.envelope = o.envelope
       return command(cmd)
     },
+    sendFrames: (frames) => command({ cmd: 'sendFrames', frames: frames.map((f) => Buffer.from(f).toString('base64')) }),
     sendRaw: (bytes) => command({ cmd: 'sendRaw', b64: Buffer.from(bytes).toString('base64') }),
     waitLinked: (timeoutMs = GATEWAY_READY_TIMEOUT_MS) =>
       waitFor(
-        () => (linked.pull && linked.router && linked.pub && linked.sub ? true : undefined),
+        () => (linkedNow() ? true : undefined),
         timeoutMs,
         `link ${JSON.stringify(linked)}`,
       ).then(() => {}),
     resetLinked: () => {
-      linked = { pull: false, router: false, pub: false, sub: false }
+      linked = { pull: false, router: false, pub: false, sub: false, req: false }
     },
     stop: () => {
       stopping ??= (async () => {

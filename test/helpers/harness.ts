@@ -16,6 +16,7 @@
 // - http-response.ts: parseHttpResponse, dechunk, responseLength.
 
 export {
+  comparedTargets,
   DEFAULT_GATEWAYS,
   gatewayCommands,
   gatewayTargets,

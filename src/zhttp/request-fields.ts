@@ -1,0 +1,86 @@
+// The request fields every first request packet carries, stream or req mode (zhttp.md 3.3,
+// 4.3, 4.11): the Host used for `uri`, the `uri` value and the `headers` list, written straight
+// from the client's request bytes with no intermediate copy.
+
+import type { RequestHead } from '../http/parser.ts'
+import type { TnWriter } from './tnetstring.ts'
+import { isUtf8 } from './tnetstring.ts'
+import { writeDecimal } from '../util/digits.ts'
+import { copyBytes } from '../util/copy.ts'
+
+/** `uri` schemes (zhttp.md 4.3, 5.2); TLS listeners (issue 5) will add https and wss. */
+export const HTTP_SCHEME = 'http://'
+export const WS_SCHEME = 'ws://'
+const LOCALHOST = 'localhost'
+
+/** Length of the `uri` writeUriValue produces; hostS < 0 stands for the default host. */
+export function uriLength(hostS: number, hostE: number, tS: number, tE: number, scheme = HTTP_SCHEME): number {
+  return scheme.length + (hostS < 0 ? LOCALHOST.length : hostE - hostS) + (tE - tS)
+}
+
+/** Decimal digits of n (n >= 1). */
+export function digitCount(n: number): number {
+  let d = 1
+  for (let t = n; t >= 10; t = Math.floor(t / 10)) d++
+  return d
+}
+
+/**
+ * The Host value the `uri` uses (zhttp.md 4.3): the first Host header if its value is UTF-8,
+ * else none (the caller writes `localhost`). Sets hostRange.start/end; start -1 for none.
+ */
+export function findUriHost(buf: Uint8Array, h: RequestHead): void {
+  hostRange.start = -1
+  hostRange.end = -1
+  if (h.hostIndex < 0) return
+  const s = h.valueStart[h.hostIndex]
+  const e = h.valueEnd[h.hostIndex]
+  if (!isUtf8(buf, s, e)) return
+  hostRange.start = s
+  hostRange.end = e
+}
+
+/** Result of findUriHost (shared scratch, read right after the call). */
+export const hostRange = { start: -1, end: -1 }
+
+/**
+ * The `uri` value: scheme + host (or "localhost" when hostS < 0) + target, written as one
+ * tnetstring byte string (zhttp.md 4.3).
+ */
+export function writeUriValue(
+  w: TnWriter,
+  buf: Uint8Array,
+  hostS: number,
+  hostE: number,
+  tS: number,
+  tE: number,
+  scheme = HTTP_SCHEME,
+): void {
+  const len = uriLength(hostS, hostE, tS, tE, scheme)
+  const out = w.buf
+  let pos = w.pos
+  pos = writeDecimal(out, pos, len)
+  out[pos++] = 0x3a // ':'
+  for (let i = 0; i < scheme.length; i++) out[pos++] = scheme.charCodeAt(i)
+  if (hostS < 0) {
+    for (let i = 0; i < LOCALHOST.length; i++) out[pos++] = LOCALHOST.charCodeAt(i)
+  } else {
+    pos = copyBytes(out, pos, buf, hostS, hostE)
+  }
+  pos = copyBytes(out, pos, buf, tS, tE)
+  out[pos++] = 0x2c // ','
+  w.pos = pos
+}
+
+/** The `headers` value: every request header as [name, value], in arrival order (4.3). */
+export function writeHeaderList(w: TnWriter, buf: Uint8Array, h: RequestHead): void {
+  const headBytes = h.headEnd - h.methodStart
+  w.beginList(digitCount(headBytes + 16 * h.headerCount))
+  for (let i = 0; i < h.headerCount; i++) {
+    w.beginList()
+    w.bytes(buf, h.nameStart[i], h.nameEnd[i])
+    w.bytes(buf, h.valueStart[i], h.valueEnd[i])
+    w.endList()
+  }
+  w.endList()
+}
