@@ -7,6 +7,8 @@
 # every round), each run a fresh gateway + handler; prints each run and a medians table.
 #   bench/ws-echo.sh                          # ROUNDS=3 CONNS=1000 SIZES="64 16384" DURATION=8
 #   ROUNDS=1 DURATION=3 GATEWAYS=zgate bench/ws-echo.sh      # quick look
+#   GATEWAYS="zgate zgate-base" REF=zgate-base ZGATE_BASE_CMD='bun /old/src/main.ts serve \
+#     --listen 127.0.0.1:$PORT --zclient-stream $ZBASE' bench/ws-echo.sh   # before/after a change
 # Gateway start/stop (by PID), /proc readings and condure's command line come from the shared
 # harness (../shared/bench/lib.sh). Installs gcc, libzmq3-dev and condure when missing.
 set -uo pipefail
@@ -23,10 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 export RUNROOT=${RUNROOT:-/tmp/anchorA/wsbench} PORT=${PORT:-18230}
+# seconds; set before lib.sh, whose wrk defaults ("10s", "2s") have a unit
+DURATION=${DURATION:-8} WARMUP=${WARMUP:-2}
+DURATION=${DURATION%s} WARMUP=${WARMUP%s}
 # shellcheck source=/dev/null
 . "$harness/lib.sh"
 ROUNDS=${ROUNDS:-3} CONNS=${CONNS:-1000} SIZES=${SIZES:-64 16384}
-DURATION=${DURATION:-8} WARMUP=${WARMUP:-2}
 GATEWAYS=${GATEWAYS:-zgate condure-stream-w1 condure-stream-w2}
 REF=${REF:-condure-stream-w1}
 WSBIN=${WS_BENCH_BIN:-/tmp/zgate-bench/ws-bin}
@@ -48,8 +52,10 @@ trap 'cleanup_all; exit 130' INT TERM
 # run_ws GATEWAY SIZE -> one "WS ..." line
 run_ws() {
   local gw=$1 size=$2 hpid
-  if [ "$gw" = zgate ]; then
-    GATEWAY_CMD=$ZGATE_CMD GATEWAY_NAME=zgate HANDLER=none gw_setup custom || return 1
+  if [ "$gw" = zgate ] || [ "$gw" = zgate-base ]; then
+    local cmd=$ZGATE_CMD
+    [ "$gw" = zgate-base ] && cmd=${ZGATE_BASE_CMD:?set ZGATE_BASE_CMD for zgate-base}
+    GATEWAY_CMD=$cmd GATEWAY_NAME=$gw HANDLER=none gw_setup custom || return 1
   else
     gw_setup "$gw" || return 1
   fi
@@ -66,6 +72,11 @@ run_ws() {
   local out hwm alive=yes
   out=$(timeout -k 5 $((WARMUP + DURATION + 60)) "$WSBIN/wsecho" --port "$PORT" -n "$CONNS" \
     --size "$size" --duration "$DURATION" --warmup "$WARMUP" --pid "$GW_PID" --pid "$H_PID")
+  if [ -z "$out" ]; then
+    gw_stop
+    echo "WS gw=$GW_LABEL size=$size conns=$CONNS status=clientfail"
+    return 1
+  fi
   hwm=$(status_kb "$GW_PID" VmHWM)
   kill -0 "$GW_PID" 2>/dev/null || alive=no
   gw_stop
@@ -102,7 +113,7 @@ echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 for size in $SIZES; do
   ref=$(med "$REF" "$size" msgs_per_s)
   for gw in $GATEWAYS; do
-    label=$gw; [ "$gw" = zgate ] && label=zgate
+    label=$gw
     m=$(med "$label" "$size" msgs_per_s)
     printf '| %s | %s | %.0f | %.2f | %.2f | %.1f | %.1f | %s | %s |\n' "$label" "$size" "$m" \
       "$(awk -v v="$(med "$label" "$size" p50_us)" 'BEGIN {print v / 1000}')" \
