@@ -93,7 +93,7 @@ static size_t myid_len;
 static int verbose;
 
 static struct {
-    unsigned long upgrades, plain, echoed, echo_bytes, pended, credit_in, credit_out, closes,
+    unsigned long upgrades, plain, data_in, echoed, echo_bytes, pended, credit_in, credit_out, closes,
         cancels, pings, pongs, keepalives, seq_errors, unknown_session, bad, dropped, full;
 } st;
 
@@ -455,6 +455,7 @@ static void on_packet(const char *msg, size_t n) {
     const tn_t *t = &p.type;
     if (t->len == 0) {
         int binary = p.ctype.len == 6 && memcmp(p.ctype.data, "binary", 6) == 0;
+        st.data_in++;
         consumed(s, p.body.len);
         if (!s->pend && (int64_t)p.body.len <= s->credits)
             send_echo(s, p.body.data, p.body.len, binary, p.more);
@@ -597,10 +598,10 @@ int main(int argc, char **argv) {
             drain(router, 1);
     }
     fprintf(stderr,
-            "zhttp_ws_echo_handler: upgrades=%lu plain=%lu echoed=%lu echo_bytes=%lu pended=%lu "
+            "zhttp_ws_echo_handler: upgrades=%lu plain=%lu data_in=%lu echoed=%lu echo_bytes=%lu pended=%lu "
             "credit_in=%lu credit_out=%lu closes=%lu cancels=%lu pings=%lu pongs=%lu "
             "keepalives=%lu seq_errors=%lu unknown_session=%lu bad=%lu dropped=%lu full=%lu live=%lu\n",
-            st.upgrades, st.plain, st.echoed, st.echo_bytes, st.pended, st.credit_in, st.credit_out,
+            st.upgrades, st.plain, st.data_in, st.echoed, st.echo_bytes, st.pended, st.credit_in, st.credit_out,
             st.closes, st.cancels, st.pings, st.pongs, st.keepalives, st.seq_errors,
             st.unknown_session, st.bad, st.dropped, st.full, live);
     zmq_close(pull);
