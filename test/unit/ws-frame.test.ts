@@ -1,6 +1,6 @@
-// WebSocket frame header codec and UTF-8 validator (src/ws/frame.ts, src/ws/utf8.ts) against
-// slow references: a plain bit-by-bit header decoder written from RFC 6455 5.2, and
-// TextDecoder in fatal mode for UTF-8, fed at every split point.
+// WebSocket frame header codec and UTF-8 validation (src/ws/frame.ts, src/ws/utf8.ts, validText
+// of src/conn/ws-session.ts) against slow references: a plain bit-by-bit header decoder
+// written from RFC 6455 5.2, and TextDecoder in fatal mode for UTF-8, fed at every split point.
 
 import { describe, expect, test } from 'bun:test'
 import {
@@ -16,6 +16,7 @@ import {
   WS_ERR_TOO_BIG,
 } from '../../src/ws/frame.ts'
 import { Utf8Validator } from '../../src/ws/utf8.ts'
+import { validText } from '../../src/conn/ws-session.ts'
 
 /** Deterministic PRNG (xorshift32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -176,17 +177,17 @@ describe('isValidCloseCode', () => {
   })
 })
 
-describe('Utf8Validator', () => {
-  const fatal = new TextDecoder('utf-8', { fatal: true })
-  function refValid(b: Uint8Array): boolean {
-    try {
-      fatal.decode(b)
-      return true
-    } catch {
-      return false
-    }
+const fatal = new TextDecoder('utf-8', { fatal: true })
+function refValid(b: Uint8Array): boolean {
+  try {
+    fatal.decode(b)
+    return true
+  } catch {
+    return false
   }
+}
 
+describe('Utf8Validator', () => {
   const samples: number[][] = [
     [...new TextEncoder().encode('héllo wörld € 𝄞 ok')],
     [0xc0, 0x80], // overlong NUL
@@ -229,5 +230,82 @@ describe('Utf8Validator', () => {
       }
       expect(ok && v.complete()).toBe(refValid(bytes))
     }
+  })
+})
+
+// validText (src/conn/ws-session.ts): the native fast path for long text pieces, fed at every
+// split point and in random pieces, so code points cut between pieces and invalid bytes next to
+// the cut are covered.
+
+/** Valid text of about n bytes with 1- to 4-byte code points. */
+function text(n: number, r: () => number): Uint8Array {
+  const parts = ['a', 'é', '€', '𝄞', 'z', ' ']
+  let s = ''
+  while (s.length < n) s += parts[Math.floor(r() * parts.length)]
+  return new TextEncoder().encode(s).subarray(0, n)
+}
+
+const BAD = [
+  [0xc0, 0x80], // overlong NUL
+  [0xe0, 0x80, 0x80], // overlong
+  [0xed, 0xa0, 0x80], // surrogate
+  [0xf4, 0x90, 0x80, 0x80], // past U+10FFFF
+  [0x80], // stray continuation
+  [0xf5],
+  [0xf0, 0x9f, 0x98], // cut off
+]
+
+/** Feeds b in the given pieces; true when the whole message is valid. */
+function feed(v: Utf8Validator, b: Uint8Array, cuts: number[]): boolean {
+  v.reset()
+  let pos = 0
+  for (const c of [...cuts, b.length]) {
+    if (!validText(v, b, pos, c)) return false
+    pos = c
+  }
+  return v.complete()
+}
+
+describe('validText', () => {
+  test('agrees with fatal TextDecoder at every split point of long messages', () => {
+    const r = rng(6455)
+    const v = new Utf8Validator()
+    const samples: Uint8Array[] = []
+    const base = text(1100, r)
+    samples.push(base)
+    // a valid prefix cut inside its last code point: incomplete at the end
+    samples.push(new TextEncoder().encode('a'.repeat(600) + '𝄞').subarray(0, 603))
+    for (const bad of BAD) {
+      for (const at of [0, 1, 300, 599, 600, 1096, 1097, 1098, 1099]) {
+        const b = base.slice()
+        b.set(bad.slice(0, b.length - at), at)
+        samples.push(b)
+      }
+    }
+    let checked = 0
+    for (const b of samples) {
+      const want = refValid(b)
+      for (let cut = 0; cut <= b.length; cut++) {
+        expect(feed(v, b, [cut])).toBe(want)
+        checked++
+      }
+    }
+    expect(checked).toBeGreaterThan(60_000)
+  })
+
+  test('agrees with fatal TextDecoder on 3k random messages fed in random pieces', () => {
+    const r = rng(3629)
+    const v = new Utf8Validator()
+    let invalid = 0
+    for (let n = 0; n < 3000; n++) {
+      const b = text(200 + Math.floor(r() * 3000), r)
+      if (r() < 0.5) b[Math.floor(r() * b.length)] = Math.floor(r() * 256)
+      const cuts: number[] = []
+      for (let pos = Math.floor(r() * 1500); pos < b.length; pos += 1 + Math.floor(r() * 1500)) cuts.push(pos)
+      const want = refValid(b)
+      if (!want) invalid++
+      expect(feed(v, b, cuts)).toBe(want)
+    }
+    expect(invalid).toBeGreaterThan(500) // both outcomes are exercised
   })
 })
