@@ -69,3 +69,40 @@ describe('serve flags (zhttp.md 7.1)', () => {
     expect(() => expandStreamBase('tcp://127.0.0.1')).toThrow('tcp base spec must specify port')
   })
 })
+
+describe("pushpin 1.36's runner argv (observed with a logging condure_bin)", () => {
+  const base = [
+    '--log-level=2',
+    '--listen=127.0.0.1:7999,stream',
+    '--listen=/run/pushpin/pushpin-server,local,stream',
+    '--zclient-stream=ipc:///run/pushpin/pushpin-condure',
+    '--buffer-size=8192',
+    '--stream-maxconn=50000',
+  ]
+
+  test('http_port, local_ports, the ipc base and both sizes parse', () => {
+    const c = parseServeArgs(base)
+    expect(c.logLevel).toBe(2)
+    expect(c.listen.map((l) => [l.host, l.port, l.path])).toEqual([
+      ['127.0.0.1', 7999, ''],
+      ['', 0, '/run/pushpin/pushpin-server'],
+    ])
+    expect(c.zclientStream).toEqual([
+      {
+        out: 'ipc:///run/pushpin/pushpin-condure-out',
+        outStream: 'ipc:///run/pushpin/pushpin-condure-out-stream',
+        in: 'ipc:///run/pushpin/pushpin-condure-in',
+      },
+    ])
+    expect(c.bufferSize).toBe(8192)
+    expect(c.streamMaxconn).toBe(50000)
+  })
+
+  test('https_ports parse up to the TLS refusal (issue 5), with exit 1', () => {
+    const tls = ['--listen=127.0.0.1:443,stream,tls,default-cert=default_443', '--tls-identities-dir=/etc/pushpin/runner/certs']
+    expect(parseListenSpec('127.0.0.1:443,stream,tls,default-cert=default_443')).toMatchObject({ tls: true, defaultCert: 'default_443', port: 443 })
+    const e = err([...base, ...tls])
+    expect(e.message).toBe('tls listeners are not supported yet')
+    expect(e.exitCode).toBe(1)
+  })
+})
