@@ -5,8 +5,7 @@
 // manager's keep-alive batches and ROUTER sends to the handler (zhttp.md 4.8, 1.3), WebSocket through pushpin, and
 // pushpin's SIGTERM shutdown of its connection manager (zhttp.md 4.12).
 //
-// Pushpin missing is a failure, not a skip. zgate's WebSocket cases are listed as todo while
-// zgate answers upgrades with 501 (probed at load time, announced on stderr).
+// Pushpin missing is a failure, not a skip.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Server, ServerWebSocket } from 'bun'
@@ -14,7 +13,6 @@ import { cleanup, gatewayTargets, rawHttp, sleep } from '../helpers/harness.ts'
 import type { GatewayTarget, RawConn } from '../helpers/harness.ts'
 import { pidAlive, pushpinMissing, startPushpin } from '../helpers/pushpin.ts'
 import type { Pushpin } from '../helpers/pushpin.ts'
-import { zgateUpgradeStatus } from '../helpers/ws-probe.ts'
 
 const HOOK_TIMEOUT_MS = 40_000
 const WAIT_MS = 5_000
@@ -215,14 +213,6 @@ async function waitLogged(pp: Pushpin, mark: number, res: RegExp[], what: string
 // load-time decisions
 
 const missing = pushpinMissing()
-const zgateUpgrade = gatewayTargets().some((t) => t.name === 'zgate' && t.skipReason === '') ? await zgateUpgradeStatus() : 0
-const zgateLacksWs = zgateUpgrade === 501
-if (zgateLacksWs) {
-  console.warn(
-    '\n*** pushpin.test.ts: zgate answers WebSocket upgrades with 501, so its WebSocket-through-pushpin ' +
-      'cases are listed as TODO, not run. They run on condure. ***\n',
-  )
-}
 
 test('pushpin, pushpin-proxy, pushpin-handler and zurl are installed', () => {
   expect(missing).toBe('')
@@ -233,8 +223,6 @@ test('pushpin, pushpin-proxy, pushpin-handler and zurl are installed', () => {
 for (const target of gatewayTargets()) {
   describe.skipIf(target.skipReason !== '')(`pushpin with ${target.name} [${target.skipReason || 'runs'}]`, () => {
     let pp: Pushpin
-    const wsTest = target.name === 'zgate' && zgateLacksWs ? test.todo : test
-    const wsNote = wsTest === test ? '' : ' (TODO: zgate answers upgrades with 501 until WebSocket lands)'
 
     beforeAll(async () => {
       pp = await startPushpin(target, {
@@ -360,7 +348,7 @@ for (const target of gatewayTargets()) {
       conn.close()
     }, 20_000)
 
-    wsTest(`WebSocket through pushpin and zurl to a WebSocket origin: messages both ways, close codes${wsNote}`, async () => {
+    test(`WebSocket through pushpin and zurl to a WebSocket origin: messages both ways, close codes`, async () => {
       const c = await openWs(`ws://127.0.0.1:${pp.httpPort}/ws/w1`)
       expect(await c.next()).toBe('hello w1')
       c.ws.send('ping text')
@@ -376,7 +364,7 @@ for (const target of gatewayTargets()) {
       expect(closed.reason).toBe('origin says bye')
     })
 
-    wsTest(`WebSocket-over-HTTP origin: GRIP subscribe, echo and a published ws-message${wsNote}`, async () => {
+    test(`WebSocket-over-HTTP origin: GRIP subscribe, echo and a published ws-message`, async () => {
       const mark = pp.gw.mark()
       const c = await openWs(`ws://127.0.0.1:${pp.httpPort}/woh/wch`)
       c.ws.send('one')
