@@ -22,7 +22,6 @@
 //   WS_OPEN       frames flow                              call: wsRead, wsHandlerData,
 //                 wsHandlerControl, wsDrained            next: closed
 
-import { isUtf8 as isUtf8Native } from 'node:buffer'
 import type { Connection } from './connection.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import {
@@ -44,7 +43,7 @@ import {
   CLOSE_MESSAGE_TOO_BIG,
   WS_ERR_TOO_BIG,
 } from '../ws/frame.ts'
-import { Utf8Validator } from '../ws/utf8.ts'
+import { Utf8Validator, validText } from '../ws/utf8.ts'
 import {
   WsDeflate,
   DEFLATE_DONE,
@@ -341,7 +340,7 @@ function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: numb
   const messageDone = frameDone && ws.frameFin
   const n = d.outputWritten
   const text = ws.msgOpcode === OP_TEXT
-  if (text && (!ws.utf8.update(inflateOut, 0, n) || (messageDone && !ws.utf8.complete()))) {
+  if (text && (!validText(ws.utf8, inflateOut, 0, n) || (messageDone && !ws.utf8.complete()))) {
     wsFail(c, CLOSE_INVALID_PAYLOAD)
     return SESSION_ENDED
   }
@@ -528,40 +527,4 @@ function writeFrame(c: Connection, fin: boolean, op: number, p: HandlerPacket, l
   c.streamDeadline = s.now + s.streamTimeoutMs
   c.writeClient(out, 0, pos, len)
   return c.socket !== null
-}
-
-// --- text validation ---------------------------------------------------------------------
-
-/**
- * Text pieces at least this long are checked by the runtime's native UTF-8 validator: ~30x
- * faster than the byte loop on 8 KiB, and below this size the view it needs would be the
- * only allocation on the path.
- */
-const UTF8_NATIVE_MIN_BYTES = 512
-
-/**
- * Feeds buf[s, e) of a text message to the session's validator (RFC 6455 8.1). Long pieces
- * go to node:buffer's isUtf8 (the same RFC 3629 rules: no overlong forms, surrogates or code
- * points past U+10FFFF) up to the last complete code point; the incremental validator only
- * sees a code point left open by the previous piece and one cut off at the end (≤ 3 bytes each).
- */
-export function validText(v: Utf8Validator, buf: Uint8Array, s: number, e: number): boolean {
-  if (e - s < UTF8_NATIVE_MIN_BYTES) return v.update(buf, s, e)
-  let i = s
-  for (; i < e && !v.complete(); i++) if (!v.update(buf, i, i + 1)) return false
-  const cut = codePointEnd(buf, i, e)
-  return (cut === i || isUtf8Native(buf.subarray(i, cut))) && v.update(buf, cut, e)
-}
-
-/**
- * The end of the last whole code point in buf[s, e): e, or the position of a lead byte among the
- * last three that announces more bytes than follow it (invalid bytes are left to the validators).
- */
-function codePointEnd(buf: Uint8Array, s: number, e: number): number {
-  for (let j = e - 1; j >= s && j >= e - 3; j--) {
-    const c = buf[j]
-    if (c < 0x80) return e
-    if (c >= 0xc0) return j + (c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > e ? j : e
-  }
-  return e
 }

@@ -103,32 +103,66 @@ export function decodeFrameHeader(buf: Uint8Array, start: number, end: number, o
   return pos - start
 }
 
+/** Payloads at least this long are unmasked a 32-bit word at a time. */
+const UNMASK_WORDS_MIN_BYTES = 64
+/** Word-wise unmasking below assumes little-endian words (every platform Bun runs on). */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/** The last buffer seen as 32-bit words: connection buffers come from a few pooled slabs, so
+ * the view is almost always reused rather than made. */
+let wordsOf: ArrayBufferLike | null = null
+let words: Uint32Array<ArrayBufferLike> = new Uint32Array(0)
+
 /**
  * Unmasks buf[s, e) in place (RFC 6455 5.3). `offset` is the position of buf[s] within the
  * frame payload, so a payload unmasked in several pieces uses the right mask bytes.
  */
 export function unmask(buf: Uint8Array, s: number, e: number, mask: number, offset: number): void {
   if (mask === 0) return
-  const m0 = mask >>> 24
-  const m1 = (mask >>> 16) & 0xff
-  const m2 = (mask >>> 8) & 0xff
-  const m3 = mask & 0xff
+  const key0 = mask >>> 24
+  const key1 = (mask >>> 16) & 0xff
+  const key2 = (mask >>> 8) & 0xff
+  const key3 = mask & 0xff
   let k = offset & 3
   let i = s
-  // Align to the mask, then four bytes per step.
-  while (i < e && k !== 0) {
-    buf[i++] ^= k === 1 ? m1 : k === 2 ? m2 : m3
+  if (e - s >= UNMASK_WORDS_MIN_BYTES && LITTLE_ENDIAN) {
+    // Bytes up to a 4-byte boundary of the underlying memory, then whole words whose mask is
+    // the key rotated to the phase of their first byte.
+    while (((buf.byteOffset + i) & 3) !== 0) {
+      buf[i++] ^= k === 0 ? key0 : k === 1 ? key1 : k === 2 ? key2 : key3
+      k = (k + 1) & 3
+    }
+    const ab = buf.buffer
+    if (wordsOf !== ab) {
+      wordsOf = ab
+      words = new Uint32Array(ab, 0, ab.byteLength >>> 2)
+    }
+    const k0 = k === 0 ? key0 : k === 1 ? key1 : k === 2 ? key2 : key3
+    const k1 = k === 0 ? key1 : k === 1 ? key2 : k === 2 ? key3 : key0
+    const k2 = k === 0 ? key2 : k === 1 ? key3 : k === 2 ? key0 : key1
+    const k3 = k === 0 ? key3 : k === 1 ? key0 : k === 2 ? key1 : key2
+    const m = (k0 | (k1 << 8) | (k2 << 16) | (k3 << 24)) >>> 0
+    const w0 = (buf.byteOffset + i) >>> 2
+    const wn = (e - i) >>> 2
+    for (let w = w0; w < w0 + wn; w++) words[w] ^= m
+    i += wn << 2
+  } else {
+    // Align to the mask, then four bytes per step.
+    while (i < e && k !== 0) {
+      buf[i++] ^= k === 1 ? key1 : k === 2 ? key2 : key3
+      k = (k + 1) & 3
+    }
+    for (; i + 4 <= e; i += 4) {
+      buf[i] ^= key0
+      buf[i + 1] ^= key1
+      buf[i + 2] ^= key2
+      buf[i + 3] ^= key3
+    }
+  }
+  for (; i < e; i++) {
+    buf[i] ^= k === 0 ? key0 : k === 1 ? key1 : k === 2 ? key2 : key3
     k = (k + 1) & 3
   }
-  for (; i + 4 <= e; i += 4) {
-    buf[i] ^= m0
-    buf[i + 1] ^= m1
-    buf[i + 2] ^= m2
-    buf[i + 3] ^= m3
-  }
-  if (i < e) buf[i++] ^= m0
-  if (i < e) buf[i++] ^= m1
-  if (i < e) buf[i] ^= m2
 }
 
 /**

