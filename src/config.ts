@@ -12,12 +12,14 @@ import {
   DEFAULT_MESSAGES_MAX,
   DEFAULT_REQ_MAXCONN,
   DEFAULT_REQ_TIMEOUT_S,
+  DEFAULT_SHUTDOWN_TIMEOUT_S,
   DEFAULT_STREAM_MAXCONN,
   DEFAULT_STREAM_TIMEOUT_S,
   DEFAULT_WORKERS,
   DEFAULT_ZCLIENT_SPEC,
   KEEP_ALIVE_INTERVAL_MS,
   SESSION_TIMEOUT_MS,
+  STATS_SUMMARY_INTERVAL_MS,
   TOTAL_MAXCONN_MAX,
   WORKERS_MAX,
 } from './limits.ts'
@@ -45,6 +47,14 @@ export interface ListenSpec {
   group: string
 }
 
+/** `--stats ADDR:PORT` or `--stats PATH` (a unix socket when the value contains a '/'). */
+export interface StatsEndpoint {
+  host: string
+  port: number
+  /** Unix socket path, else empty. */
+  path: string
+}
+
 export interface StreamEndpoints {
   out: string
   outStream: string
@@ -70,10 +80,16 @@ export interface Config {
   tlsIdentitiesDir: string
   compression: boolean
   sizes: boolean
+  /** Grace for in-flight responses after a stop signal (zgate; 0 = Condure's immediate stop). */
+  shutdownTimeoutS: number
+  /** Prometheus endpoint (zgate), null when not asked for. */
+  stats: StatsEndpoint | null
   /** Session timer (fixed at 60 s in Condure); ZGATE_SESSION_TIMEOUT_MS shortens it in tests. */
   sessionTimeoutMs: number
   /** Keep-alive period (45 s); ZGATE_KEEP_ALIVE_INTERVAL_MS shortens it in tests. */
   keepAliveIntervalMs: number
+  /** Debug-level stats summary period (10 s); ZGATE_STATS_SUMMARY_MS shortens it in tests. */
+  statsSummaryMs: number
 }
 
 /** A configuration problem: `message` is the sentence to log, `exitCode` 1 or 2. */
@@ -116,6 +132,8 @@ const OPTIONS: OptionDef[] = [
   { name: 'tls-identities-dir', flag: false, repeat: false },
   { name: 'compression', flag: true, repeat: false },
   { name: 'sizes', flag: true, repeat: false },
+  { name: 'shutdown-timeout', flag: false, repeat: false },
+  { name: 'stats', flag: false, repeat: false },
 ]
 
 export const OPTION_HELP: Array<[string, string]> = [
@@ -137,6 +155,8 @@ export const OPTION_HELP: Array<[string, string]> = [
   ['--tls-identities-dir <dir>', 'Directory containing certificates and private keys [default: .]'],
   ['--compression', 'Allow permessage-deflate compression on WebSocket connections'],
   ['--sizes', 'Print the sizes of internal structures and exit'],
+  ['--shutdown-timeout <N>', `Seconds in-flight responses may finish after a stop signal (0: at once) [default: ${DEFAULT_SHUTDOWN_TIMEOUT_S}]`],
+  ['--stats <addr:port|path>', 'Serve Prometheus metrics (GET /metrics) on a TCP address or unix socket path'],
 ]
 
 /** Parses a u64-style decimal the way Rust's `str::parse` reports failures. */
@@ -216,6 +236,19 @@ export function parseListenSpec(spec: string): ListenSpec {
   out.host = host
   out.port = Number(portText)
   return out
+}
+
+/** `--stats` value: a path when it contains '/', else `[addr:]port` as for --listen. */
+export function parseStatsEndpoint(text: string): StatsEndpoint {
+  if (text.includes('/')) return { host: '', port: 0, path: text }
+  if (text.includes(',')) throw new ConfigError(`failed to parse stats: invalid address ${text}`, 1)
+  let l: ListenSpec
+  try {
+    l = parseListenSpec(text)
+  } catch (err) {
+    throw new ConfigError((err as Error).message.replace('parse listen', 'parse stats'), 1)
+  }
+  return { host: l.host, port: l.port, path: '' }
 }
 
 /** Expands a spec base into the three server-mode endpoints (zhttp.md 1.2). */
@@ -322,9 +355,14 @@ export function parseServeArgs(argv: string[]): Config {
     tlsIdentitiesDir: one('tls-identities-dir') ?? '.',
     compression: v.has('compression'),
     sizes: v.has('sizes'),
+    shutdownTimeoutS: num('shutdown-timeout', DEFAULT_SHUTDOWN_TIMEOUT_S),
+    stats: null,
     sessionTimeoutMs: envMs('ZGATE_SESSION_TIMEOUT_MS', SESSION_TIMEOUT_MS),
     keepAliveIntervalMs: envMs('ZGATE_KEEP_ALIVE_INTERVAL_MS', KEEP_ALIVE_INTERVAL_MS),
+    statsSummaryMs: envMs('ZGATE_STATS_SUMMARY_MS', STATS_SUMMARY_INTERVAL_MS),
   }
+  const statsText = one('stats')
+  if (statsText !== undefined) cfg.stats = parseStatsEndpoint(statsText)
   const modeText = one('ipc-file-mode')
   if (modeText !== undefined) {
     // Octal, as Condure 1.10.1 reads it (1.9.1 read decimal; zhttp.md 1.1).

@@ -44,6 +44,10 @@ export const TICK_MS = 100
 export const CLOSE_LINGER_MS = 5_000
 /** Time given to shutdown cancels and in-flight writes after SIGTERM before exiting. */
 export const SHUTDOWN_GRACE_MS = 1_500
+/** --shutdown-timeout default: in-flight responses may finish for this long after SIGTERM. */
+export const DEFAULT_SHUTDOWN_TIMEOUT_S = 5
+/** Debug-level stats summary period (logged only when a counter changed). */
+export const STATS_SUMMARY_INTERVAL_MS = 10_000
 
 // --- ZeroMQ (zhttp.md 1.3) ---
 /** High-water mark: 5 % of total maxconn, at least 1 (Condure 1.9.1 uses it on every socket). */

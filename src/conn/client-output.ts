@@ -5,9 +5,11 @@
 
 import type { Socket } from 'bun'
 import type { ByteQueue } from '../mem/byte-queue.ts'
+import { stats } from '../stats.ts'
 
 /** Writes buf[s, e) or queues it; true when all of it went to the kernel now. */
 export function writeOrQueue(sock: Socket<unknown>, q: ByteQueue, buf: Uint8Array, s: number, e: number): boolean {
+  stats.bytesOut += e - s
   if (q.length > 0) {
     q.append(buf, s, e)
     return false

@@ -64,6 +64,7 @@ import {
 import { OP_CLOSE, OP_PING, OP_PONG, CLOSE_GOING_AWAY } from '../ws/frame.ts'
 import { spanEqualsAscii } from '../zhttp/tnetstring.ts'
 import { writeOrQueue, writeQueued } from './client-output.ts'
+import { stats } from '../stats.ts'
 
 export { ST_HEAD, ST_WAIT_HANDLER, ST_ACTIVE, ST_FLUSHING, ST_CLOSING, ST_ORPHAN, ST_CLOSED, ST_FREE }
 
@@ -498,6 +499,7 @@ export class Connection {
     // A handler that already took part in this request learns that it is over.
     if (cancel && this.state === ST_ACTIVE) this.sendTyped('cancel', -1)
     const r = E.errorResponse(which, this.http10)
+    stats.clientErrors[which]++
     this.writeClient(r, 0, r.length)
     // A client that does not even read a short error response gets little time for it.
     this.closeAfterWrite(CLOSE_LINGER_MS)
@@ -568,6 +570,25 @@ export class Connection {
     this.state = ST_CLOSED
     this.releaseHandler()
     this.server.maybeFree(this)
+  }
+
+  /**
+   * Graceful shutdown begins (server.beginShutdown): an idle connection closes now, a request
+   * under way closes once its response is written, a WebSocket session (already cancelled in
+   * the server's batch) gets its 1001 close frame.
+   */
+  beginShutdown(): void {
+    this.keepAlive = false
+    const st = this.state
+    if (st === ST_HEAD) this.endSocket()
+    else if (st === ST_FLUSHING) this.closeAfterWrite(CLOSE_LINGER_MS)
+    else if (this.wsState === WS_OPEN && (st === ST_ACTIVE || st === ST_WAIT_HANDLER)) this.shutdownClose()
+  }
+
+  /** A client still waits for (the rest of) a response. */
+  inFlight(): boolean {
+    const st = this.state
+    return st === ST_WAIT_HANDLER || st === ST_ACTIVE || st === ST_FLUSHING || st === ST_CLOSING
   }
 
   /** Shutdown: the server already sent batched cancels; end without another packet. */

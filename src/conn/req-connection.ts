@@ -43,6 +43,7 @@ import { copyBytes } from '../util/copy.ts'
 import { writeOrQueue, writeQueued } from './client-output.ts'
 import { mapParseError } from './parse-errors.ts'
 import { BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
+import { stats } from '../stats.ts'
 
 export const RQ_HEAD = 0
 export const RQ_BODY = 1
@@ -202,6 +203,7 @@ export class ReqConnection {
     if (h.upgradeWebsocket) {
       // Condure's exact 400 (checklist 86); the handler is not contacted.
       const r = this.http10 ? WS_REFUSAL_10 : WS_REFUSAL_11
+      stats.clientErrors[E.RESP_BAD_REQUEST]++
       this.writeClient(r, 0, r.length)
       this.closeAfterWrite(CLOSE_LINGER_MS)
       return false
@@ -276,6 +278,7 @@ export class ReqConnection {
       return false
     }
     s.server.scheduleFlush()
+    stats.requestsReq++
     q.consume(used)
     this.state = RQ_WAIT
     return false
@@ -381,6 +384,7 @@ export class ReqConnection {
   /** A prebuilt error response (zgate's policy towards clients, README), then close. */
   private fail(which: number): void {
     const r = E.errorResponse(which, this.http10)
+    stats.clientErrors[which]++
     this.writeClient(r, 0, r.length)
     this.closeAfterWrite(CLOSE_LINGER_MS)
   }
@@ -430,6 +434,19 @@ export class ReqConnection {
     this.keepAlive = false
     if (this.state === RQ_HEAD || this.state === RQ_BODY) this.endSocket()
     else if (this.state === RQ_FLUSHING) this.closeAfterWrite(CLOSE_LINGER_MS)
+  }
+
+  /** Graceful shutdown begins: an idle connection closes; a request under way closes after its reply. */
+  beginShutdown(): void {
+    this.keepAlive = false
+    if (this.state === RQ_HEAD) this.endSocket()
+    else if (this.state === RQ_FLUSHING) this.closeAfterWrite(CLOSE_LINGER_MS)
+  }
+
+  /** A request is being read, answered or written. */
+  inFlight(): boolean {
+    const st = this.state
+    return st === RQ_BODY || st === RQ_WAIT || st === RQ_FLUSHING || st === RQ_CLOSING
   }
 
   /** Shutdown: no packet to send in req mode, just close. */

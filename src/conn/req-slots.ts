@@ -16,6 +16,7 @@ import { parseConnId, parsedId } from './conn-id.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
 import { ReqClient, replyPayloadFrame } from '../zhttp/req-client.ts'
 import type { ZmqContext } from '../zmq/socket.ts'
+import { stats, DROP_NO_DELIMITER, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
 
 export class ReqSlots {
   readonly client: ReqClient
@@ -88,8 +89,10 @@ export class ReqSlots {
     do {
       const n = dealer.recvBatch()
       for (let i = 0; i < n; i++) {
+        stats.handlerPacketsIn++
         const f = replyPayloadFrame(inbox, i)
         if (f < 0) {
+          stats.handlerPacketsDropped[DROP_NO_DELIMITER]++
           if (logEnabled(WARN)) log(WARN, 'zgate::server', 'req reply without a delimiter frame dropped')
           continue
         }
@@ -108,6 +111,7 @@ export class ReqSlots {
     const p = this.packet
     const err = parseHandlerPacket(buf, start, end, p)
     if (err !== 0) {
+      stats.handlerPacketsDropped[DROP_PARSE]++
       if (logEnabled(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
       return
     }
@@ -116,17 +120,33 @@ export class ReqSlots {
     }
     const worker = this.server.worker
     for (let i = 0; i < p.idCount; i++) {
-      if (!parseConnId(buf, p.idStart[i], p.idEnd[i])) continue
+      const known = parseConnId(buf, p.idStart[i], p.idEnd[i])
       const k = parsedId.slot - this.base
-      if (parsedId.worker !== worker || k < 0 || k >= this.conns.length) continue
-      const c = this.conns[k]
+      const c = !known || parsedId.worker !== worker || k < 0 || k >= this.conns.length ? null : this.conns[k]
       // A stale id (timed out, or an earlier request on this slot) is ignored (checklist 87).
-      if (c === null || c.counter !== parsedId.counter || c.state !== RQ_WAIT) continue
+      if (c === null || c.counter !== parsedId.counter || c.state !== RQ_WAIT) {
+        stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
+        continue
+      }
       c.onReply(p)
     }
   }
 
   // --- shutdown ----------------------------------------------------------------------
+
+  /** Graceful shutdown: idle connections close, the rest close after their reply. */
+  beginShutdown(): void {
+    for (const c of this.conns) {
+      if (c !== null && c.socket !== null) c.beginShutdown()
+    }
+  }
+
+  inFlight(): boolean {
+    for (const c of this.conns) {
+      if (c !== null && c.socket !== null && c.inFlight()) return true
+    }
+    return false
+  }
 
   shutdown(): void {
     for (const c of this.conns) {

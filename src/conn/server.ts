@@ -46,7 +46,10 @@ import {
 } from '../zhttp/packet-writer.ts'
 import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
 import { ReqSlots } from './req-slots.ts'
+import { WS_OPEN } from './ws-session.ts'
 import * as E from '../http/errors.ts'
+import { stats, DROP_NOT_FOR_US, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
+import { applyOwnership } from './unix-socket.ts'
 
 /** Timer entries allocated up front; the wheel grows by doubling beyond it. */
 const TIMERS_INITIAL = 1024
@@ -154,15 +157,19 @@ export class Server {
   listen(spec: ListenSpec): void {
     const server = this
     const req = spec.mode === MODE_REQ
+    const mode = spec.mode
     const handler = {
       binaryType: 'uint8array' as const,
       open(s: ClientSocket): void {
+        stats.connectionsAccepted++
         if (req) server.onOpenReq(s)
         else server.onOpen(s)
+        if (s.data !== null) stats.connectionsOpen[mode]++
       },
       data(s: ClientSocket, chunk: Uint8Array): void {
         const c = s.data
         if (c === null) return
+        stats.bytesIn += chunk.length
         server.now = performance.now()
         c.onData(chunk)
       },
@@ -174,6 +181,7 @@ export class Server {
         const c = s.data
         if (c === null) return
         s.data = null
+        stats.connectionsOpen[mode]--
         server.now = performance.now()
         c.onSocketClose()
       },
@@ -195,6 +203,7 @@ export class Server {
         Bun.listen<ClientConn | null>({ unix: spec.path, socket: handler, data: null, allowHalfOpen: true }),
       )
       this.unixPaths.push(spec.path)
+      applyOwnership(spec)
       log(INFO, 'zgate::server', `listening on "${spec.path}" (pathname)`)
       return
     }
@@ -249,6 +258,8 @@ export class Server {
   private refuse(s: ClientSocket): void {
     s.data = null
     const r = E.errorResponse(E.RESP_SERVICE_UNAVAILABLE, false)
+    stats.clientErrors[E.RESP_SERVICE_UNAVAILABLE]++
+    stats.bytesOut += r.length
     s.write(r)
     s.end()
   }
@@ -348,6 +359,8 @@ export class Server {
     w.endMap()
     st.end(false)
     this.scheduleFlush()
+    if (ws) stats.requestsWebsocket++
+    else stats.requestsStream++
     return true
   }
 
@@ -425,12 +438,15 @@ export class Server {
   private routeMessage(buf: Uint8Array, start: number, end: number): void {
     const id = this.stream.instanceId
     const n = id.length
+    stats.handlerPacketsIn++
     if (end - start <= n || buf[start + n] !== 0x20) {
+      stats.handlerPacketsDropped[DROP_NOT_FOR_US]++
       if (logEnabled(WARN)) log(WARN, 'zgate::server', 'packet not for us')
       return
     }
     for (let i = 0; i < n; i++) {
       if (buf[start + i] !== id[i]) {
+        stats.handlerPacketsDropped[DROP_NOT_FOR_US]++
         if (logEnabled(WARN)) log(WARN, 'zgate::server', 'packet not for us')
         return
       }
@@ -438,6 +454,7 @@ export class Server {
     const p = this.packet
     const err = parseHandlerPacket(buf, start + n + 1, end, p)
     if (err !== 0) {
+      stats.handlerPacketsDropped[DROP_PARSE]++
       if (logEnabled(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
       return
     }
@@ -445,12 +462,14 @@ export class Server {
       log(TRACE, 'zgate::server', `IN ${new TextDecoder().decode(buf.subarray(start, end))}`)
     }
     for (let i = 0; i < p.idCount; i++) {
-      if (!parseConnId(buf, p.idStart[i], p.idEnd[i])) continue
-      if (parsedId.worker !== this.worker || parsedId.slot >= this.conns.length) continue
-      const c = this.conns[parsedId.slot]
-      if (c === null || c.counter !== parsedId.counter) continue
-      const st = c.state
-      if (st !== ST_WAIT_HANDLER && st !== ST_ACTIVE && st !== ST_ORPHAN) continue
+      const known = parseConnId(buf, p.idStart[i], p.idEnd[i])
+      const c = !known || parsedId.worker !== this.worker || parsedId.slot >= this.conns.length ? null : this.conns[parsedId.slot]
+      const st = c === null ? ST_FREE : c.state
+      if (c === null || c.counter !== parsedId.counter || (st !== ST_WAIT_HANDLER && st !== ST_ACTIVE && st !== ST_ORPHAN)) {
+        // A closed or never-existing session: Condure ignores these silently too (1.5).
+        stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
+        continue
+      }
       c.onHandlerPacket(p, i)
     }
   }
@@ -561,6 +580,31 @@ export class Server {
 
   // --- shutdown ----------------------------------------------------------------------
 
+  /**
+   * The graceful part of a shutdown (--shutdown-timeout > 0): stops accepting; idle
+   * connections close now; WebSocket sessions, which never end by themselves, get a batched
+   * cancel (zhttp.md 4.12) and a 1001 close frame; requests in flight go on, each connection
+   * closing once its response is written. shutdown() ends whatever is left.
+   */
+  beginShutdown(): void {
+    this.stopping = true
+    for (const l of this.listeners) l.stop(false)
+    this.sendBatched('cancel', 0, this.conns.length, isWsCancelTarget)
+    for (const c of this.conns) {
+      if (c !== null && c.socket !== null) c.beginShutdown()
+    }
+    if (this.req !== null) this.req.beginShutdown()
+    this.flush()
+  }
+
+  /** Whether some client still waits for (the rest of) a response. */
+  inFlight(): boolean {
+    for (const c of this.conns) {
+      if (c !== null && c.socket !== null && c.inFlight()) return true
+    }
+    return this.req !== null && this.req.inFlight()
+  }
+
   /** Stops accepting, cancels live sessions (batched per handler), closes everything. */
   shutdown(): void {
     this.stopping = true
@@ -605,4 +649,8 @@ function isKeepAliveTarget(c: Connection): boolean {
 
 function isCancelTarget(c: Connection): boolean {
   return c.state === ST_ACTIVE && c.handler >= 0
+}
+
+function isWsCancelTarget(c: Connection): boolean {
+  return isCancelTarget(c) && c.wsState === WS_OPEN
 }

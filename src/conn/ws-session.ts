@@ -57,6 +57,7 @@ import { EXT_DEFLATE, extensionResponseValue } from '../ws/extensions.ts'
 import { writeAcceptHead, writeRejection, handshakeSizeMax } from '../ws/handshake.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES, WS_KEY_SIZE_MAX_BYTES } from '../limits.ts'
+import { stats } from '../stats.ts'
 
 export const WS_NONE = 0
 export const WS_HANDSHAKE = 1
@@ -302,7 +303,10 @@ export function wsRead(c: Connection, buf: Uint8Array, start: number, end: numbe
     ws.frameOffset += n
     if (ws.frameRemaining === 0) {
       ws.inFrame = false
-      if (ws.frameFin) ws.msgOpcode = 0
+      if (ws.frameFin) {
+        ws.msgOpcode = 0
+        stats.wsMessagesIn++
+      }
     }
   }
   return start
@@ -357,7 +361,10 @@ function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: numb
   }
   if (frameDone) {
     ws.inFrame = false
-    if (messageDone) ws.msgOpcode = 0
+    if (messageDone) {
+      ws.msgOpcode = 0
+      stats.wsMessagesIn++
+    }
   }
   return start + used
 }
@@ -443,6 +450,7 @@ function wsMessage(c: Connection, p: HandlerPacket): boolean {
   const first = !ws.outMsgOpen
   const op = first ? (p.binary ? OP_BINARY : OP_TEXT) : OP_CONTINUATION
   ws.outMsgOpen = p.more
+  if (!p.more) stats.wsMessagesOut++
   c.respCredits -= len
   const ok = ws.deflate !== null && (ws.extensions & EXT_DEFLATE) !== 0 ? writeCompressed(c, ws.deflate, first, op, p, len) : writeFrame(c, !p.more, op, p, len)
   if (!ok) return false

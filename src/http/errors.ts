@@ -12,6 +12,8 @@ export const RESP_GATEWAY_TIMEOUT = 6
 export const RESP_REQUEST_TIMEOUT = 7
 export const RESP_CONTENT_TOO_LARGE = 8
 export const RESP_BAD_GATEWAY = 9
+/** How many RESP_* kinds exist (for per-kind counters, stats.ts). */
+export const RESP_COUNT = 10
 
 const TABLE: Array<[number, string, string]> = [
   [400, 'Bad Request', 'The request could not be parsed.'],

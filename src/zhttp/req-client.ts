@@ -26,6 +26,7 @@ import {
 } from './packet-writer.ts'
 import { openEndpoint, SpecsError } from './endpoints.ts'
 import { digitCount, writeHeaderList, writeUriValue } from './request-fields.ts'
+import { stats } from '../stats.ts'
 
 /**
  * Framing of a req packet beyond the head and body bytes: frame headers, the delimiter, keys,
@@ -126,6 +127,7 @@ export class ReqClient {
     w.endMap()
     ob.endFrame(w.pos, false)
     ob.endMessage()
+    stats.handlerPacketsOut++
     return true
   }
 

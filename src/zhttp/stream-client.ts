@@ -37,6 +37,7 @@ import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
 import type { HandlerTable } from './handler-table.ts'
 import { openEndpoint } from './endpoints.ts'
 import { digitCount, writeUriValue, HTTP_SCHEME } from './request-fields.ts'
+import { stats } from '../stats.ts'
 
 /**
  * Framing of one packet beyond its body and head bytes: frame headers, the ROUTER address,
@@ -135,6 +136,7 @@ export class StreamClient {
     const ob = router ? this.router.outbox : this.push.outbox
     ob.endFrame(this.w.pos, false)
     ob.endMessage()
+    stats.handlerPacketsOut++
   }
 
   /**

@@ -1,0 +1,53 @@
+// The `--stats` endpoint: Prometheus text format (version 0.0.4) of the worker's counters
+// (stats.ts) at `GET /metrics`, on a TCP address or a unix socket. It is a separate Bun.serve
+// server with its own handler, so the client listeners' code paths never see its requests.
+
+import type { Server as BunServer } from 'bun'
+import { unlinkSync } from 'node:fs'
+import type { StatsEndpoint } from './config.ts'
+import { prometheusText, stats } from './stats.ts'
+
+const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+
+export class StatsServer {
+  private readonly server: BunServer<undefined>
+
+  constructor(private readonly ep: StatsEndpoint) {
+    const fetch = (req: Request): Response => {
+      const url = new URL(req.url)
+      if (url.pathname !== '/metrics') return new Response('not found\n', { status: 404 })
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        return new Response('method not allowed\n', { status: 405, headers: { Allow: 'GET, HEAD' } })
+      }
+      return new Response(prometheusText(stats), { headers: { 'Content-Type': CONTENT_TYPE } })
+    }
+    if (ep.path !== '') {
+      try {
+        unlinkSync(ep.path) // a stale socket file from an earlier run, as for `local` listeners
+      } catch {
+        // none there
+      }
+      this.server = Bun.serve({ unix: ep.path, fetch })
+    } else {
+      this.server = Bun.serve({ hostname: ep.host, port: ep.port, fetch, reusePort: false })
+    }
+  }
+
+  /** The bound address for the log line. */
+  where(): string {
+    if (this.ep.path !== '') return `"${this.ep.path}" (pathname)`
+    const h = this.ep.host.includes(':') ? `[${this.ep.host}]` : this.ep.host
+    return `${h}:${this.server.port}`
+  }
+
+  close(): void {
+    this.server.stop(true)
+    if (this.ep.path !== '') {
+      try {
+        unlinkSync(this.ep.path)
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
