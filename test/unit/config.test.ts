@@ -106,3 +106,32 @@ describe("pushpin 1.36's runner argv (observed with a logging condure_bin)", () 
     expect(e.exitCode).toBe(1)
   })
 })
+
+describe('zgate-only operations flags (--shutdown-timeout, --stats, unix listener params)', () => {
+  test('--shutdown-timeout defaults to 5 s, takes 0, and refuses non-numbers with exit 1', () => {
+    expect(parseServeArgs([]).shutdownTimeoutS).toBe(5)
+    expect(parseServeArgs(['--shutdown-timeout', '0']).shutdownTimeoutS).toBe(0)
+    expect(parseServeArgs(['--shutdown-timeout=12']).shutdownTimeoutS).toBe(12)
+    const e = err(['--shutdown-timeout', 'soon'])
+    expect([e.message, e.exitCode]).toEqual(['failed to parse shutdown timeout: invalid digit found in string', 1])
+  })
+
+  test('--stats takes [addr:]port, [IPv6]:port or a path', () => {
+    expect(parseServeArgs([]).stats).toBeNull()
+    expect(parseServeArgs(['--stats', '127.0.0.1:9100']).stats).toEqual({ host: '127.0.0.1', port: 9100, path: '' })
+    expect(parseServeArgs(['--stats', '9100']).stats).toEqual({ host: '0.0.0.0', port: 9100, path: '' })
+    expect(parseServeArgs(['--stats', '[::1]:9100']).stats).toEqual({ host: '::1', port: 9100, path: '' })
+    expect(parseServeArgs(['--stats', '/run/z/stats.sock']).stats).toEqual({ host: '', port: 0, path: '/run/z/stats.sock' })
+    expect(err(['--stats', '1.2.3.4:70000']).message).toBe('failed to parse stats: invalid port 70000')
+    expect(err(['--stats', '9100,req']).exitCode).toBe(1)
+  })
+
+  test('mode=, user=, group= of a local listener', () => {
+    const l = parseListenSpec('/tmp/x.sock,local,mode=660,user=nobody,group=nogroup')
+    expect([l.path, l.fileMode, l.user, l.group]).toEqual(['/tmp/x.sock', 0o660, 'nobody', 'nogroup'])
+    expect(parseListenSpec('/tmp/x.sock,local').fileMode).toBe(-1)
+    for (const bad of ['mode=8', 'mode=', 'mode=12345', 'user=', 'group=']) {
+      expect(() => parseListenSpec(`/tmp/x.sock,local,${bad}`)).toThrow(`failed to parse listen: invalid param: ${bad}`)
+    }
+  })
+})
