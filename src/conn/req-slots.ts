@@ -121,8 +121,9 @@ export class ReqSlots {
     const worker = this.server.worker
     for (let i = 0; i < p.idCount; i++) {
       const known = parseConnId(buf, p.idStart[i], p.idEnd[i])
+      if (known && parsedId.worker !== worker) continue // another worker's
       const k = parsedId.slot - this.base
-      const c = !known || parsedId.worker !== worker || k < 0 || k >= this.conns.length ? null : this.conns[k]
+      const c = !known || k < 0 || k >= this.conns.length ? null : this.conns[k]
       // A stale id (timed out, or an earlier request on this slot) is ignored (checklist 87).
       if (c === null || c.counter !== parsedId.counter || c.state !== RQ_WAIT) {
         stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++

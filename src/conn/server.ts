@@ -462,11 +462,16 @@ export class Server {
       log(TRACE, 'zgate::server', `IN ${new TextDecoder().decode(buf.subarray(start, end))}`)
     }
     for (let i = 0; i < p.idCount; i++) {
-      const known = parseConnId(buf, p.idStart[i], p.idEnd[i])
-      const c = !known || parsedId.worker !== this.worker || parsedId.slot >= this.conns.length ? null : this.conns[parsedId.slot]
+      if (!parseConnId(buf, p.idStart[i], p.idEnd[i])) {
+        stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
+        continue
+      }
+      // Another worker's id is that worker's business, not a drop.
+      if (parsedId.worker !== this.worker) continue
+      const c = parsedId.slot < this.conns.length ? this.conns[parsedId.slot] : null
       const st = c === null ? ST_FREE : c.state
       if (c === null || c.counter !== parsedId.counter || (st !== ST_WAIT_HANDLER && st !== ST_ACTIVE && st !== ST_ORPHAN)) {
-        // A closed or never-existing session: Condure ignores these silently too (1.5).
+        // A closed or never-existing session: ignored, as Condure does (zhttp.md 1.5).
         stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
         continue
       }
