@@ -4,7 +4,8 @@
 // everything, remove the ipc and unix socket files zgate bound, log `stopped`, exit 0.
 // A second signal during shutdown exits at once with status 1.
 
-import type { Config } from './config.ts'
+import type { Config, ListenSpec } from './config.ts'
+import { MODE_REQ } from './config.ts'
 import { log, setLogLevel, ERROR, INFO } from './log.ts'
 import { Server } from './conn/server.ts'
 import { SpecsError } from './zhttp/endpoints.ts'
@@ -24,12 +25,56 @@ function bindErrorText(err: unknown, host: string, port: number): string {
   return `failed to bind ${where}: ${e.message ?? String(err)}`
 }
 
+/** Workers 1..N-1 (worker-thread.ts) and how many have finished their shutdown. */
+interface OtherWorkers {
+  threads: Worker[]
+  stopped: number
+  closed: number
+}
+
+/**
+ * Starts workers 1..N-1 on the TCP stream listeners worker 0 bound (same ports: SO_REUSEPORT;
+ * unix and req listeners stay with worker 0). `started` runs once all are listening.
+ */
+function startWorkers(cfg: Config, server: Server, capacity: number, started: () => void): OtherWorkers {
+  const others: OtherWorkers = { threads: [], stopped: 0, closed: 0 }
+  if (cfg.workerLoops === 1) {
+    started()
+    return others
+  }
+  const ports = server.boundPorts
+  const listen: ListenSpec[] = []
+  cfg.listen.forEach((l, i) => {
+    if (l.path === '' && l.mode !== MODE_REQ) listen.push({ ...l, port: ports[i] })
+  })
+  let ready = 0
+  for (let w = 1; w < cfg.workerLoops; w++) {
+    const t = new Worker(new URL('./conn/worker-thread.ts', import.meta.url).href)
+    t.onmessage = (e: MessageEvent<{ kind: string; text?: string }>): void => {
+      const m = e.data
+      if (m.kind === 'ready' && ++ready === cfg.workerLoops - 1) started()
+      else if (m.kind === 'stopped') others.stopped++
+      else if (m.kind === 'closed') others.closed++
+      else if (m.kind === 'error') {
+        log(ERROR, 'zgate', `worker ${w} failed to start: ${m.text ?? ''}`)
+        server.close(false)
+        process.exit(1)
+      }
+    }
+    t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen })
+    others.threads.push(t)
+  }
+  return others
+}
+
 export function serve(cfg: Config): void {
   setLogLevel(cfg.logLevel)
   log(INFO, 'zgate', 'starting...')
   let server: Server
+  // Condure's division of the limits between workers (zhttp.md 4.1); config checks >= workers.
+  const capacity = Math.floor(cfg.streamMaxconn / cfg.workerLoops)
   try {
-    server = new Server(cfg, 0)
+    server = new Server(cfg, 0, capacity)
   } catch (err) {
     const kind = err instanceof SpecsError ? err.kind : 'stream'
     log(ERROR, 'zgate', `failed to set zhttp client ${kind} specs: ${(err as Error).message}`)
@@ -45,21 +90,35 @@ export function serve(cfg: Config): void {
       process.exit(1)
     }
   }
-  log(INFO, 'zgate', 'started')
+  const others = startWorkers(cfg, server, capacity, () => {
+    log(INFO, 'zgate', 'started')
+  })
 
   let stopping = false
   const stop = (): void => {
     if (stopping) process.exit(1)
     stopping = true
     log(INFO, 'zgate', 'stopping...')
+    for (const w of others.threads) w.postMessage({ kind: 'stop' })
     server.shutdown()
     const deadline = performance.now() + SHUTDOWN_GRACE_MS
+    let closing = false
     const finish = (): void => {
-      if (!server.stream.flush() && performance.now() < deadline) {
+      // The other workers' cancels pass through worker 0's relay (worker-relay.ts). Once all
+      // have queued theirs, one more pump takes what is left in the inproc pipes, and only
+      // then may they close their sockets (a closed inproc socket drops what it queued).
+      if (server.relay !== null) server.relay.pump()
+      const n = others.threads.length
+      if (!closing && others.stopped === n) {
+        closing = true
+        for (const w of others.threads) w.postMessage({ kind: 'close' })
+      }
+      if ((others.closed < n || !server.stream.flush()) && performance.now() < deadline) {
         setTimeout(finish, SHUTDOWN_POLL_MS)
         return
       }
-      server.close()
+      // zmq_ctx_term waits for every socket of every thread: skip it if a worker is stuck.
+      server.close(others.closed === n)
       log(INFO, 'zgate', 'stopped')
       process.exit(0)
     }
