@@ -1,11 +1,14 @@
 // `--workers 2` (zhttp.md 4.1, 1.5): both workers accept on the one listener, every handler
 // packet reaches the worker named by its id's W, each worker streams, keeps its sessions alive
 // and cancels them on SIGTERM, and --stream-maxconn is divided between the workers. The
-// handlers see one endpoint set, exactly as with Condure. Runs against both gateways.
+// handlers see one endpoint set, exactly as with Condure. WebSocket sessions work on both.
+// Runs against both gateways (keep-alive batching on zgate only: it needs a short interval).
 
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { cleanup, freePort, gatewayTargets, rawHttp, sleep, startGateway, startPeer, tmpDir } from '../helpers/harness.ts'
 import type { Gateway, GatewayTarget, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
+import { OP_TEXT, text } from '../helpers/ws-frame.ts'
+import { bodyText, readMessage, startWsEnv, upgrade } from '../helpers/ws-session.ts'
 
 setDefaultTimeout(30_000)
 afterAll(cleanup, 30_000)
@@ -80,7 +83,8 @@ for (const target of gatewayTargets()) {
     })
 
     test('streamed responses and keep-alive requests on both workers; SIGTERM cancels both', async () => {
-      const env = await startEnv(target, [])
+      // Condure logs its shutdown batches at debug level (see below).
+      const env = await startEnv(target, target.name === 'condure' ? ['--log-level', '3'] : [])
       const sessions = await sessionsOnBothWorkers(env)
       expect([...sessions.keys()].sort()).toEqual(['0', '1'])
       for (const [w, s] of sessions) {
@@ -102,15 +106,27 @@ for (const target of gatewayTargets()) {
         await env.peer.send({ from: FROM, id, seq: 0, code: 200, reason: 'OK', more: true })
         await s.conn.readUntil(/HTTP\/1\.1 200 OK\r\n[\s\S]*\r\n\r\n[\s\S]*HTTP\/1\.1 200 OK/, 5000)
       }
-      const stopped = env.gw.stop()
+      expect(await env.gw.stop('SIGTERM')).toBe(0)
+      // Condure 1.9.1 queues each worker's cancel and exits a few ms later, so one of the
+      // ZeroMQ messages is sometimes lost (as in lifecycle item 72): on condure its debug log
+      // proves both workers sent theirs and what arrived is checked; zgate must deliver both.
+      const strict = target.name === 'zgate'
       const cancelled = new Set<string>()
-      const deadline = Date.now() + 8000
+      const deadline = Date.now() + (strict ? 8000 : 1000)
       while (cancelled.size < 2 && Date.now() < deadline) {
-        const p = await env.peer.next((q) => q.sock === 'router' && q.packet.type === 'cancel', 8000)
+        const p = await env.peer.next((q) => q.sock === 'router' && q.packet.type === 'cancel', deadline - Date.now()).catch(() => null)
+        if (p === null) break
         for (const id of idsOf(p)) cancelled.add(id)
       }
-      expect(cancelled).toEqual(new Set(second.values()))
-      await stopped
+      const expected = new Set(second.values())
+      if (strict) {
+        expect(cancelled).toEqual(expected)
+      } else {
+        const logged = env.gw.lines().filter((l) => /sending cancels for 1 sessions$/.test(l))
+        expect(logged.length).toBe(2)
+        expect(cancelled.size).toBeGreaterThanOrEqual(1)
+        for (const id of cancelled) expect(expected.has(id)).toBe(true)
+      }
       await env.peer.stop()
     })
 
@@ -133,6 +149,30 @@ for (const target of gatewayTargets()) {
       for (const c of conns) c.reset()
       await env.peer.stop()
       await env.gw.stop()
+    })
+
+    test('WebSocket sessions on both workers: messages both ways', async () => {
+      const env = await startWsEnv(target, ['--workers', '2'])
+      const seen = new Set<string>()
+      for (let i = 0; i < CONNECTIONS && seen.size < 2; i++) {
+        const { hs, ws } = await upgrade(env, { credits: 1024 })
+        const w = workerOf(hs.id)
+        if (seen.has(w)) {
+          ws.close()
+          continue
+        }
+        seen.add(w)
+        ws.send({ opcode: OP_TEXT, payload: `to-handler-${w}` })
+        const m = await readMessage(hs)
+        expect(new TextDecoder().decode(m.body)).toBe(`to-handler-${w}`)
+        expect(bodyText(m.packets[0])).toBe(`to-handler-${w}`)
+        await hs.send({ 'content-type': 'text', body: `to-client-${w}` })
+        const f = await ws.nextFrame(5000)
+        expect(f.opcode).toBe(OP_TEXT)
+        expect(text(f.payload)).toBe(`to-client-${w}`)
+      }
+      expect([...seen].sort()).toEqual(['0', '1'])
+      await env.stop()
     })
 
     if (target.name === 'zgate') {
