@@ -229,14 +229,15 @@ export class Server {
       log(INFO, 'zgate::server', `listening on "${spec.path}" (pathname)`)
       return
     }
+    const shared = this.cfg.workerLoops > 1 && !req
     // bun-types 1.x declares reusePort on connect options only; Bun.listen honours it.
     const opts: TCPSocketListenOptions<ClientConn | null> & { reusePort: boolean } = {
       hostname: spec.host,
       port: spec.port,
-      // With --workers N every worker binds the same port (SO_REUSEPORT) and the kernel
-      // spreads new connections over them (zhttp.md 4.1).
-      exclusive: this.cfg.workerLoops === 1,
-      reusePort: this.cfg.workerLoops > 1,
+      // With --workers N every worker binds the same stream port (SO_REUSEPORT) and the
+      // kernel spreads new connections over them (zhttp.md 4.1); req ports are worker 0's.
+      exclusive: !shared,
+      reusePort: shared,
       // zgate decides what a client's EOF means (connection.onClientEnd), not Bun.
       allowHalfOpen: true,
       socket: handler,
