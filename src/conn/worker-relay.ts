@@ -20,6 +20,10 @@ import {
   ZMQ_SNDHWM,
 } from '../zmq/socket.ts'
 
+/** Outbox room per relayed message beyond its frames, and per frame (headers, generously). */
+const MESSAGE_OVERHEAD_BYTES = 64
+const FRAME_OVERHEAD_BYTES = 16
+
 /** The inproc endpoints of worker `w` (w >= 1) in a process; `pid` keeps them unique. */
 export function relayEndpoints(w: number): RelayEndpoints {
   const base = `inproc://zgate-${process.pid}`
@@ -36,7 +40,15 @@ export class WorkerRelay {
   private readonly stamp: Float64Array
   private message = 0
   private retry: ReturnType<typeof setTimeout> | null = null
+  /** A batch not yet copied because the outbox was full: socket, next message, count. */
+  private heldFrom: ZmqSocket | null = null
+  private heldAt = 0
+  private heldCount = 0
   private readonly pumpBound = (): void => this.pump()
+  private readonly retryBound = (): void => {
+    this.retry = null
+    this.pump()
+  }
 
   constructor(
     ctx: ZmqContext,
@@ -75,7 +87,7 @@ export class WorkerRelay {
     if (w <= 0 || w >= this.workers || this.stamp[w] === this.message) return
     this.stamp[w] = this.message
     const ob = (this.ins[w] as ZmqSocket).outbox
-    if (!ob.ensure(e - s + 64)) return
+    if (!ob.ensure(e - s + MESSAGE_OVERHEAD_BYTES)) return
     ob.beginMessage()
     ob.frameBytes(buf, s, e, false)
     ob.endMessage()
@@ -93,40 +105,54 @@ export class WorkerRelay {
 
   /** Moves the workers' packets to the real PUSH and ROUTER, then sends them. */
   pump(): void {
+    let held = false
     try {
-      this.copyAll(this.out, this.stream.push)
-      this.copyAll(this.outStream, this.stream.router)
-      if (!this.stream.flush() && this.retry === null) {
+      held = !this.copyAll(this.out, this.stream.push) || !this.copyAll(this.outStream, this.stream.router)
+      if ((!this.stream.flush() || held) && this.retry === null) {
         // A handler queue is full (HWM) or no handler is connected yet: retry as worker 0 does.
-        this.retry = setTimeout(() => {
-          this.retry = null
-          this.pump()
-        }, SEND_RETRY_MS)
+        this.retry = setTimeout(this.retryBound, SEND_RETRY_MS)
       }
       this.flush()
     } catch (err) {
       log(ERROR, 'zgate::relay', `relay error: ${(err as Error).message}`)
     }
-    this.poller.rearm()
+    // While a batch is held the PULLs stay unread (the workers' own queues then fill and they
+    // back off); re-arming now would only wake us again at once for the same input.
+    if (!held) this.poller.rearm()
   }
 
-  private copyAll(from: ZmqSocket, to: ZmqSocket): void {
+  /**
+   * Copies whole messages from `from`'s inbox to `to`'s outbox until libzmq has no more.
+   * False when the outbox is at its limit: the rest of the batch is held for the next pump.
+   */
+  private copyAll(from: ZmqSocket, to: ZmqSocket): boolean {
     const inbox = from.inbox
-    do {
-      const n = from.recvBatch()
-      for (let i = 0; i < n; i++) {
+    const resume = this.heldFrom === from
+    let i = resume ? this.heldAt : 0
+    let n = resume ? this.heldCount : from.recvBatch()
+    if (resume) this.heldFrom = null
+    for (;;) {
+      for (; i < n; i++) {
         const frames = inbox.frameCount(i)
-        let bytes = 64
-        for (let f = 0; f < frames; f++) bytes += inbox.frameLength(i, f) + 16
+        let bytes = MESSAGE_OVERHEAD_BYTES
+        for (let f = 0; f < frames; f++) bytes += inbox.frameLength(i, f) + FRAME_OVERHEAD_BYTES
         const ob = to.outbox
-        if (!ob.ensure(bytes)) continue
+        if (!ob.ensure(bytes)) {
+          this.heldFrom = from
+          this.heldAt = i
+          this.heldCount = n
+          return false
+        }
         ob.beginMessage()
         for (let f = 0; f < frames; f++) {
           ob.frameBytes(inbox.buf, inbox.frameStart(i, f), inbox.frameEnd(i, f), f + 1 < frames)
         }
         ob.endMessage()
       }
-    } while (!inbox.drained)
+      if (inbox.drained) return true
+      i = 0
+      n = from.recvBatch()
+    }
   }
 
   close(): void {

@@ -130,6 +130,26 @@ for (const target of gatewayTargets()) {
       await env.peer.stop()
     })
 
+    test('requests sent before any handler connects are all answered once one does', async () => {
+      const base = `ipc://${tmpDir()}/zs`
+      const port = freePort()
+      const gw = await startGateway({
+        cmd: target.cmd,
+        args: ['--workers', '2', '--listen', `127.0.0.1:${port},stream`, '--zclient-stream', base],
+      })
+      const conns = await Promise.all(
+        Array.from({ length: 16 }, (_, i) => rawHttp(port, `GET /early${i} HTTP/1.1\r\nHost: h\r\n\r\n`)),
+      )
+      await sleep(300) // every first packet is now waiting for a PUSH peer
+      const peer = await startPeer({ base, from: FROM, auto: 'hello' })
+      for (const c of conns) expect((await c.readResponse(8000)).status).toBe(200)
+      const workers = new Set(peer.packets().filter((p) => p.sock === 'pull').map((p) => workerOf(String(p.packet.id))))
+      expect(workers.size).toBe(2)
+      for (const c of conns) c.reset()
+      await peer.stop()
+      await gw.stop()
+    })
+
     test('--stream-maxconn 4 --workers 2: at most 2 sessions per worker', async () => {
       const env = await startEnv(target, ['--stream-maxconn', '4'])
       const conns: RawConn[] = []
