@@ -61,6 +61,8 @@ function startWorkers(cfg: Config, server: Server, capacity: number, started: ()
         process.exit(1)
       }
     }
+    // An exception escaping a worker's event loop ends that thread; say so (its clients drop).
+    t.onerror = (e: ErrorEvent): void => log(ERROR, 'zgate', `worker ${w} failed: ${e.message}`)
     t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen })
     others.threads.push(t)
   }
