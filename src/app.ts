@@ -6,7 +6,8 @@
 // the ipc and unix socket files zgate bound are removed, `stopped` is logged, exit 0.
 // A second signal during shutdown exits at once with status 1.
 
-import type { Config } from './config.ts'
+import type { Config, ListenSpec } from './config.ts'
+import { MODE_REQ } from './config.ts'
 import { log, setLogLevel, ERROR, INFO } from './log.ts'
 import { Server } from './conn/server.ts'
 import { UnixSocketSetupError } from './conn/unix-socket.ts'
@@ -34,12 +35,61 @@ function listenErrorText(err: unknown, l: Config['listen'][number]): string {
   return l.path !== '' ? `failed to bind ${l.path}: ${(err as Error).message}` : bindErrorText(err, l.host, l.port)
 }
 
+/** Workers 1..N-1 (worker-thread.ts) and how many have finished their shutdown. */
+interface OtherWorkers {
+  threads: Worker[]
+  /** Workers with nothing in flight during the shutdown grace. */
+  idle: number
+  stopped: number
+  closed: number
+}
+
+/**
+ * Starts workers 1..N-1 on the TCP stream listeners worker 0 bound (same ports: SO_REUSEPORT;
+ * unix and req listeners stay with worker 0). `started` runs once all are listening.
+ */
+function startWorkers(cfg: Config, server: Server, capacity: number, started: () => void): OtherWorkers {
+  const others: OtherWorkers = { threads: [], idle: 0, stopped: 0, closed: 0 }
+  if (cfg.workerLoops === 1) {
+    started()
+    return others
+  }
+  const ports = server.boundPorts
+  const listen: ListenSpec[] = []
+  cfg.listen.forEach((l, i) => {
+    if (l.path === '' && l.mode !== MODE_REQ) listen.push({ ...l, port: ports[i] })
+  })
+  let ready = 0
+  for (let w = 1; w < cfg.workerLoops; w++) {
+    const t = new Worker(new URL('./conn/worker-thread.ts', import.meta.url).href)
+    t.onmessage = (e: MessageEvent<{ kind: string; text?: string }>): void => {
+      const m = e.data
+      if (m.kind === 'ready' && ++ready === cfg.workerLoops - 1) started()
+      else if (m.kind === 'idle') others.idle++
+      else if (m.kind === 'stopped') others.stopped++
+      else if (m.kind === 'closed') others.closed++
+      else if (m.kind === 'error') {
+        log(ERROR, 'zgate', `worker ${w} failed to start: ${m.text ?? ''}`)
+        server.close(false)
+        process.exit(1)
+      }
+    }
+    // An exception escaping a worker's event loop ends that thread; say so (its clients drop).
+    t.onerror = (e: ErrorEvent): void => log(ERROR, 'zgate', `worker ${w} failed: ${e.message}`)
+    t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen })
+    others.threads.push(t)
+  }
+  return others
+}
+
 export function serve(cfg: Config): void {
   setLogLevel(cfg.logLevel)
   log(INFO, 'zgate', 'starting...')
   let server: Server
+  // Condure's division of the limits between workers (zhttp.md 4.1); config checks >= workers.
+  const capacity = Math.floor(cfg.streamMaxconn / cfg.workerLoops)
   try {
-    server = new Server(cfg, 0)
+    server = new Server(cfg, 0, capacity)
   } catch (err) {
     const kind = err instanceof SpecsError ? err.kind : 'stream'
     log(ERROR, 'zgate', `failed to set zhttp client ${kind} specs: ${(err as Error).message}`)
@@ -67,19 +117,33 @@ export function serve(cfg: Config): void {
     log(INFO, 'zgate::stats', `stats on ${statsServer.where()}`)
   }
   const summary = startSummaryLog(cfg.statsSummaryMs)
-  log(INFO, 'zgate', 'started')
+  const others = startWorkers(cfg, server, capacity, () => {
+    log(INFO, 'zgate', 'started')
+  })
 
   let stopping = false
-  /** Cancels what is left, drains the outboxes (bounded), releases everything, exits 0. */
+  /** Cancels what is left in every worker, drains (bounded), releases everything, exits 0. */
   const finish = (): void => {
+    for (const w of others.threads) w.postMessage({ kind: 'stop' })
     server.shutdown()
     const deadline = performance.now() + SHUTDOWN_GRACE_MS
+    let closing = false
     const drain = (): void => {
-      if (!server.stream.flush() && performance.now() < deadline) {
+      // The other workers' cancels pass through worker 0's relay (worker-relay.ts). Once all
+      // have queued theirs, one more pump takes what is left in the inproc pipes, and only
+      // then may they close their sockets (a closed inproc socket drops what it queued).
+      if (server.relay !== null) server.relay.pump()
+      const n = others.threads.length
+      if (!closing && others.stopped === n) {
+        closing = true
+        for (const w of others.threads) w.postMessage({ kind: 'close' })
+      }
+      if ((others.closed < n || !server.stream.flush()) && performance.now() < deadline) {
         setTimeout(drain, SHUTDOWN_POLL_MS)
         return
       }
-      server.close()
+      // zmq_ctx_term waits for every socket of every thread: skip it if a worker is stuck.
+      server.close(others.closed === n)
       if (statsServer !== null) statsServer.close()
       log(INFO, 'zgate', 'stopped')
       process.exit(0)
@@ -96,10 +160,14 @@ export function serve(cfg: Config): void {
       finish() // Condure's behaviour: cancel everything now
       return
     }
+    // Every worker stops accepting and lets its requests in flight finish; each other worker
+    // says `idle` once it has none left.
     server.beginShutdown()
+    for (const w of others.threads) w.postMessage({ kind: 'begin' })
     const graceEnd = performance.now() + graceMs
     const waitGrace = (): void => {
-      if (server.inFlight() && performance.now() < graceEnd) {
+      const busy = server.inFlight() || others.idle < others.threads.length
+      if (busy && performance.now() < graceEnd) {
         setTimeout(waitGrace, SHUTDOWN_POLL_MS)
         return
       }

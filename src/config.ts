@@ -16,6 +16,7 @@ import {
   DEFAULT_STREAM_MAXCONN,
   DEFAULT_STREAM_TIMEOUT_S,
   DEFAULT_WORKERS,
+  DEFAULT_WORKER_LOOPS,
   DEFAULT_ZCLIENT_SPEC,
   KEEP_ALIVE_INTERVAL_MS,
   SESSION_TIMEOUT_MS,
@@ -65,6 +66,12 @@ export interface Config {
   logLevel: number
   id: string
   workers: number
+  /**
+   * Event loops zgate runs: --workers when given, else DEFAULT_WORKER_LOOPS (not Condure's 2:
+   * on two cores one loop is faster, bench/README.md "Workers"). Limits are checked and
+   * divided as Condure does for `workers`.
+   */
+  workerLoops: number
   reqMaxconn: number
   streamMaxconn: number
   bufferSize: number
@@ -340,6 +347,7 @@ export function parseServeArgs(argv: string[]): Config {
     logLevel: num('log-level', DEFAULT_LOG_LEVEL),
     id,
     workers,
+    workerLoops: v.has('workers') ? workers : DEFAULT_WORKER_LOOPS,
     reqMaxconn: num('req-maxconn', DEFAULT_REQ_MAXCONN),
     streamMaxconn: num('stream-maxconn', DEFAULT_STREAM_MAXCONN),
     bufferSize: num('buffer-size', DEFAULT_BUFFER_SIZE_BYTES),

@@ -63,6 +63,8 @@ export const SEND_RETRY_MS = 50
 export const DEFAULT_LOG_LEVEL = 2
 export const DEFAULT_INSTANCE_ID = 'condure'
 export const DEFAULT_WORKERS = 2
+/** Event loops without --workers: one (Condure's 2 is slower here on 2 cores; bench/README.md). */
+export const DEFAULT_WORKER_LOOPS = 1
 export const DEFAULT_REQ_MAXCONN = 100
 export const DEFAULT_STREAM_MAXCONN = 10_000
 export const DEFAULT_BUFFER_SIZE_BYTES = 8192

@@ -8,7 +8,7 @@
 // `onZmqReady`, which drains the SUB socket in batches and routes each packet by its id's
 // slot in O(1). A 100 ms housekeeping tick advances the timer wheel and sends keep-alives.
 
-import type { Socket, TCPSocketListener, UnixSocketListener } from 'bun'
+import type { Socket, TCPSocketListener, TCPSocketListenOptions, UnixSocketListener } from 'bun'
 import { unlinkSync } from 'node:fs'
 import type { Config, ListenSpec } from '../config.ts'
 import { MODE_REQ } from '../config.ts'
@@ -47,6 +47,8 @@ import {
 import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
 import { ReqSlots } from './req-slots.ts'
 import { WS_OPEN } from './ws-session.ts'
+import { WorkerRelay, relayEndpoints } from './worker-relay.ts'
+import { HWM_PERCENT_OF_MAXCONN } from '../limits.ts'
 import * as E from '../http/errors.ts'
 import { stats, DROP_NOT_FOR_US, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
 import { applyOwnership } from './unix-socket.ts'
@@ -89,7 +91,9 @@ export class Server {
   readonly req: ReqSlots | null
   now = performance.now()
 
-  private readonly ctx = new ZmqContext()
+  private readonly ctx: ZmqContext
+  /** Worker 0 of several: forwards the other workers' packets (worker-relay.ts). */
+  readonly relay: WorkerRelay | null = null
   private readonly poller: ZmqPoller
   private readonly pool: BufferPool
   private readonly wheel: TimerWheel
@@ -120,15 +124,22 @@ export class Server {
     this.flush()
   }
 
+  /**
+   * `capacity`: this worker's share of --stream-maxconn (Condure gives each of N workers
+   * stream_maxconn / N). `sharedCtx`: a worker besides 0 runs on worker 0's libzmq context
+   * (the pointer), with its packets relayed through worker 0.
+   */
   constructor(
     readonly cfg: Config,
     readonly worker: number,
+    capacity = cfg.streamMaxconn,
+    sharedCtx = 0,
   ) {
+    this.ctx = sharedCtx !== 0 ? ZmqContext.shared(sharedCtx) : new ZmqContext()
     this.bufferSize = cfg.bufferSize
     this.streamTimeoutMs = cfg.streamTimeoutS * 1000
     this.sessionTimeoutMs = cfg.sessionTimeoutMs
     this.pool = new BufferPool(cfg.bufferSize, BUFFERS_PER_SLAB)
-    const capacity = cfg.streamMaxconn
     this.conns = new Array<Connection | null>(capacity).fill(null)
     this.freeSlots = new Int32Array(capacity)
     // Lowest slots first, so ids stay short and slots are reused while warm.
@@ -137,9 +148,16 @@ export class Server {
     this.wheel = new TimerWheel(TIMERS_INITIAL, TICK_MS, this.now)
     // Stream endpoints are bound only when a stream listener exists, as in Condure (1.1).
     const streamCfg = cfg.listen.some((l) => l.mode !== MODE_REQ) ? cfg : { ...cfg, zclientStream: [] }
-    this.stream = new StreamClient(this.ctx, streamCfg, this.handlers, worker)
+    const relayed = worker > 0 ? relayEndpoints(worker) : null
+    this.stream = new StreamClient(this.ctx, streamCfg, this.handlers, worker, relayed)
+    if (worker === 0 && cfg.workerLoops > 1) {
+      const hwm = Math.max(Math.floor(((cfg.reqMaxconn + cfg.streamMaxconn) * HWM_PERCENT_OF_MAXCONN) / 100), 1)
+      this.relay = new WorkerRelay(this.ctx, this.stream, cfg.workerLoops, hwm)
+    }
     try {
-      this.req = cfg.listen.some((l) => l.mode === MODE_REQ) ? new ReqSlots(this, this.ctx, cfg, capacity) : null
+      // Req listeners are served by worker 0 alone (its DEALER is the process's one).
+      const wantReq = worker === 0 && cfg.listen.some((l) => l.mode === MODE_REQ)
+      this.req = wantReq ? new ReqSlots(this, this.ctx, cfg, capacity) : null
     } catch (err) {
       // Start-up fails: leave no stream ipc files behind (Condure leaves none either).
       this.stream.close()
@@ -150,6 +168,19 @@ export class Server {
     this.poller.add(this.stream.sub)
     if (this.req !== null) this.poller.add(this.req.client.dealer)
     this.poller.start()
+    // A socket connected before the poller watched it may have signalled already (inproc
+    // peers of a worker thread do): one drain at start consumes that signal and re-arms.
+    this.poller.kick()
+  }
+
+  /** The libzmq context handle, for the other workers (ZmqContext.shared). */
+  get contextPointer(): number {
+    return this.ctx.pointer
+  }
+
+  /** Actual ports of the TCP listeners, in listen order (port 0 binds an ephemeral one). */
+  get boundPorts(): number[] {
+    return this.listeners.map((l) => ('port' in l ? l.port : 0))
   }
 
   // --- listeners ---------------------------------------------------------------------
@@ -207,15 +238,21 @@ export class Server {
       log(INFO, 'zgate::server', `listening on "${spec.path}" (pathname)`)
       return
     }
-    const l = Bun.listen<ClientConn | null>({
+    const shared = this.cfg.workerLoops > 1 && !req
+    // bun-types 1.x declares reusePort on connect options only; Bun.listen honours it.
+    const opts: TCPSocketListenOptions<ClientConn | null> & { reusePort: boolean } = {
       hostname: spec.host,
       port: spec.port,
-      exclusive: true,
+      // With --workers N every worker binds the same stream port (SO_REUSEPORT) and the
+      // kernel spreads new connections over them (zhttp.md 4.1); req ports are worker 0's.
+      exclusive: !shared,
+      reusePort: shared,
       // zgate decides what a client's EOF means (connection.onClientEnd), not Bun.
       allowHalfOpen: true,
       socket: handler,
       data: null,
-    })
+    }
+    const l = Bun.listen<ClientConn | null>(opts)
     this.listeners.push(l)
     const shown = spec.host.includes(':') ? `[${spec.host}]` : spec.host
     log(INFO, 'zgate::server', `listening on ${shown}:${l.port}`)
@@ -426,6 +463,7 @@ export class Server {
         }
       }
     } while (!inbox.drained)
+    if (this.relay !== null) this.relay.flush()
     if (this.req !== null) this.req.drain()
     this.poller.rearm()
     const reqPending = this.req !== null && this.req.client.dealer.outbox.pending > 0
@@ -461,13 +499,19 @@ export class Server {
     if (logEnabled(TRACE)) {
       log(TRACE, 'zgate::server', `IN ${new TextDecoder().decode(buf.subarray(start, end))}`)
     }
+    const relay = this.relay
+    if (relay !== null) relay.nextMessage()
     for (let i = 0; i < p.idCount; i++) {
       if (!parseConnId(buf, p.idStart[i], p.idEnd[i])) {
         stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
         continue
       }
-      // Another worker's id is that worker's business, not a drop.
-      if (parsedId.worker !== this.worker) continue
+      if (parsedId.worker !== this.worker) {
+        // Another worker's session (W of `W-K-N`, zhttp.md 1.5): the whole message goes there;
+        // not a drop.
+        if (relay !== null) relay.forward(parsedId.worker, buf, start, end)
+        continue
+      }
       const c = parsedId.slot < this.conns.length ? this.conns[parsedId.slot] : null
       const st = c === null ? ST_FREE : c.state
       if (c === null || c.counter !== parsedId.counter || (st !== ST_WAIT_HANDLER && st !== ST_ACTIVE && st !== ST_ORPHAN)) {
@@ -625,12 +669,16 @@ export class Server {
     if (this.retryTimer !== null) clearTimeout(this.retryTimer)
   }
 
-  /** Releases ZeroMQ resources and removes the files zgate bound. */
-  close(): void {
+  /**
+   * Releases ZeroMQ resources and removes the files zgate bound. `terminate` false leaves the
+   * libzmq context unterminated (it would wait for sockets other threads still hold).
+   */
+  close(terminate = true): void {
     this.poller.stop()
+    if (this.relay !== null) this.relay.close()
     this.stream.close()
     if (this.req !== null) this.req.client.close()
-    this.ctx.close()
+    this.ctx.close(terminate)
     const reqPaths = this.req === null ? [] : this.req.client.boundIpcPaths
     removeFiles([...this.stream.boundIpcPaths, ...reqPaths, ...this.unixPaths])
     if (logEnabled(DEBUG)) log(DEBUG, 'zgate::server', 'closed')

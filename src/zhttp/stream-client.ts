@@ -24,6 +24,7 @@ import {
   ZmqContext,
   ZmqSocket,
   ZMQ_PUSH,
+  ZMQ_PULL,
   ZMQ_ROUTER,
   ZMQ_SUB,
   ZMQ_SNDHWM,
@@ -36,6 +37,13 @@ import { TnWriter, tnAsciiBytes } from './tnetstring.ts'
 import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
 import type { HandlerTable } from './handler-table.ts'
 import { openEndpoint } from './endpoints.ts'
+
+/** inproc endpoints between a worker and worker 0 (src/conn/worker-relay.ts binds them). */
+export interface RelayEndpoints {
+  out: string
+  outStream: string
+  in: string
+}
 import { digitCount, writeUriValue, HTTP_SCHEME } from './request-fields.ts'
 import { stats } from '../stats.ts'
 
@@ -75,6 +83,7 @@ export class StreamClient {
     cfg: Config,
     private readonly handlers: HandlerTable,
     readonly worker: number,
+    relay: RelayEndpoints | null = null,
   ) {
     this.instanceId = ENC.encode(cfg.id)
     // The largest packet is a first packet (a head of at most bufferSize bytes, plus tnetstring
@@ -87,14 +96,24 @@ export class StreamClient {
       Math.floor(((cfg.reqMaxconn + cfg.streamMaxconn) * HWM_PERCENT_OF_MAXCONN) / 100),
       1,
     )
+    // A worker besides 0 (zhttp.md 4.1): the same packets, framed the same way, go over inproc
+    // PUSH sockets to worker 0, which owns the one endpoint set and forwards them (`-out-stream`
+    // messages keep their [address, "", payload] frames); its packets from handlers arrive,
+    // already routed by the id's W, on a PULL.
     this.push = ctx.socket(ZMQ_PUSH)
-    this.router = ctx.socket(ZMQ_ROUTER)
-    this.sub = ctx.socket(ZMQ_SUB)
+    this.router = ctx.socket(relay !== null ? ZMQ_PUSH : ZMQ_ROUTER)
+    this.sub = ctx.socket(relay !== null ? ZMQ_PULL : ZMQ_SUB)
     for (const s of [this.push, this.router, this.sub]) s.setInt(ZMQ_LINGER, 0)
     this.push.setInt(ZMQ_SNDHWM, hwm)
     this.router.setInt(ZMQ_SNDHWM, hwm)
-    this.router.setInt(ZMQ_ROUTER_MANDATORY, 1)
     this.sub.setInt(ZMQ_RCVHWM, hwm)
+    if (relay !== null) {
+      this.push.connect(relay.out)
+      this.router.connect(relay.outStream)
+      this.sub.connect(relay.in)
+      return
+    }
+    this.router.setInt(ZMQ_ROUTER_MANDATORY, 1)
     this.sub.setBytes(ZMQ_SUBSCRIBE, ENC.encode(`${cfg.id} `))
     const verb = cfg.zclientConnect ? 'connect' : 'bind'
     for (const e of cfg.zclientStream) {

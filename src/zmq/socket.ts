@@ -152,13 +152,31 @@ export class ZmqContext {
   private handle: Pointer | null
   private readonly sockets = new Set<ZmqSocket>()
 
-  constructor(ioThreads = 1) {
+  /** False for a context borrowed from another thread (ZmqContext.shared): it never terminates it. */
+  private readonly owned: boolean
+
+  constructor(ioThreads = 1, borrowed: Pointer | null = null) {
     this.lib = loadZmq()
-    this.handle = this.lib.ctxNew()
+    this.owned = borrowed === null
+    this.handle = borrowed ?? this.lib.ctxNew()
     if (this.handle === null) throw new ZmqError('ZMQ_CTX', 0, 'zmq_ctx_new failed')
     if (ioThreads !== 1 && this.lib.ctxSet(this.handle, ZMQ_IO_THREADS, ioThreads) !== 0) {
       throw new ZmqError('ZMQ_CTX', 0, `zmq_ctx_set io_threads ${ioThreads} failed`)
     }
+  }
+
+  /**
+   * The same libzmq context seen from another thread (a Bun Worker): libzmq contexts are
+   * thread-safe, sockets are not, so each thread creates its own sockets on it; inproc
+   * endpoints then connect the threads. The owner thread terminates it.
+   */
+  static shared(handle: number): ZmqContext {
+    return new ZmqContext(1, handle as unknown as Pointer)
+  }
+
+  /** The raw handle, to pass to ZmqContext.shared() in another thread. */
+  get pointer(): number {
+    return this.handle as unknown as number
   }
 
   socket(type: number, options: SocketOptions = {}): ZmqSocket {
@@ -176,12 +194,17 @@ export class ZmqContext {
     return sock
   }
 
-  /** Close every socket with linger 0, then terminate the context. Idempotent. */
-  close(): void {
+  /**
+   * Close every socket with linger 0, then terminate the context (not a borrowed one, nor
+   * with `terminate` false). Idempotent.
+   */
+  close(terminate = true): void {
     if (this.handle === null) return
     for (const s of this.sockets) s.close(0)
-    const rc = this.lib.ctxTerm(this.handle)
+    const h = this.handle
     this.handle = null
+    if (!this.owned || !terminate) return
+    const rc = this.lib.ctxTerm(h)
     if (rc < 0) throw zmqError(this.lib, 'ZMQ_CTX', 'zmq_ctx_term', -rc)
   }
 
