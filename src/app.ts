@@ -11,6 +11,7 @@ import { MODE_REQ } from './config.ts'
 import { log, setLogLevel, ERROR, INFO } from './log.ts'
 import { Server } from './conn/server.ts'
 import { UnixSocketSetupError } from './conn/unix-socket.ts'
+import { TlsSetupError } from './tls/identities.ts'
 import { SpecsError } from './zhttp/endpoints.ts'
 import { SHUTDOWN_GRACE_MS } from './limits.ts'
 import { StatsServer } from './stats-server.ts'
@@ -32,6 +33,7 @@ function bindErrorText(err: unknown, host: string, port: number): string {
 
 function listenErrorText(err: unknown, l: Config['listen'][number]): string {
   if (err instanceof UnixSocketSetupError) return `failed to set up ${l.path}: ${err.message}`
+  if (err instanceof TlsSetupError) return err.message
   return l.path !== '' ? `failed to bind ${l.path}: ${(err as Error).message}` : bindErrorText(err, l.host, l.port)
 }
 

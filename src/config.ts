@@ -387,8 +387,5 @@ export function parseServeArgs(argv: string[]): Config {
   if (cfg.bufferSize < BUFFER_SIZE_MIN_BYTES) {
     throw new ConfigError(`buffer size must be at least ${BUFFER_SIZE_MIN_BYTES}`, 1)
   }
-  for (const l of cfg.listen) {
-    if (l.tls) throw new ConfigError('tls listeners are not supported yet', 1)
-  }
   return cfg
 }

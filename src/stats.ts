@@ -33,6 +33,8 @@ export class Stats {
   readonly clientErrors = new Float64Array(RESP_COUNT)
   wsMessagesIn = 0
   wsMessagesOut = 0
+  /** TLS handshakes that failed (no certificate for the name, a client's alert, bad bytes). */
+  tlsHandshakeFailures = 0
 }
 
 export const stats = new Stats()
@@ -64,6 +66,7 @@ export function prometheusText(s: Stats): string {
     [...byStatus].sort((a, b) => a[0] - b[0]).map(([code, v]) => [`{status="${code}"}`, v]))
   metric('zgate_websocket_messages_in_total', 'counter', 'WebSocket messages from clients.', [['', s.wsMessagesIn]])
   metric('zgate_websocket_messages_out_total', 'counter', 'WebSocket messages to clients.', [['', s.wsMessagesOut]])
+  metric('zgate_tls_handshake_failures_total', 'counter', 'TLS handshakes that failed.', [['', s.tlsHandshakeFailures]])
   return `${out.join('\n')}\n`
 }
 
@@ -77,7 +80,8 @@ export function summaryLine(s: Stats): string {
     `stats: conns open stream=${s.connectionsOpen[0]} req=${s.connectionsOpen[1]} accepted=${s.connectionsAccepted} ` +
     `requests stream=${s.requestsStream} req=${s.requestsReq} ws=${s.requestsWebsocket} ` +
     `bytes in=${s.bytesIn} out=${s.bytesOut} packets in=${s.handlerPacketsIn} out=${s.handlerPacketsOut} ` +
-    `dropped=${dropped} client-errors=${errors} ws-msgs in=${s.wsMessagesIn} out=${s.wsMessagesOut}`
+    `dropped=${dropped} client-errors=${errors} ws-msgs in=${s.wsMessagesIn} out=${s.wsMessagesOut} ` +
+    `tls-failures=${s.tlsHandshakeFailures}`
   )
 }
 

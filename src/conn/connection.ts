@@ -80,6 +80,8 @@ export class Connection {
   /** Client address text and port for the first packet; '' for unix sockets. */
   peerAddress = ''
   peerPort = 0
+  /** Accepted on a `tls` listener: `uri` schemes are https and wss (zhttp.md 4.3). */
+  secure = false
 
   /** Client bytes not yet consumed (pooled buffer only while non-empty). */
   readonly readq: ByteQueue
@@ -139,8 +141,9 @@ export class Connection {
 
   // --- lifecycle ---------------------------------------------------------------------
 
-  open(socket: ClientSocket, now: number): void {
+  open(socket: ClientSocket, now: number, secure: boolean): void {
     this.socket = socket
+    this.secure = secure
     this.clientEnded = false
     this.peerAddress = this.server.peerAddressOf(socket)
     this.peerPort = this.peerAddress === '' ? 0 : socket.remotePort

@@ -36,7 +36,7 @@ import { writeResponseHead, responseHeadSizeMax, headResult, FRAMING_LENGTH } fr
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import { TYPE_DATA } from '../zhttp/packet.ts'
-import { findUriHost, hostRange, uriLength } from '../zhttp/request-fields.ts'
+import { findUriHost, hostRange, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { CLOSE_LINGER_MS, URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
 import { copyBytes } from '../util/copy.ts'
@@ -80,6 +80,8 @@ export class ReqConnection {
   counter = 0
   peerAddress = ''
   peerPort = 0
+  /** Accepted on a `tls` listener: the `uri` scheme is https (zhttp.md 4.3). */
+  secure = false
 
   /** The request being read, then any pipelined bytes (pooled buffer only while non-empty). */
   readonly readq: ByteQueue
@@ -116,8 +118,9 @@ export class ReqConnection {
 
   // --- lifecycle ---------------------------------------------------------------------
 
-  open(socket: ReqSocket, now: number): void {
+  open(socket: ReqSocket, now: number, secure: boolean): void {
     this.socket = socket
+    this.secure = secure
     this.clientEnded = false
     this.peerAddress = this.slots.server.peerAddressOf(socket)
     this.peerPort = this.peerAddress === '' ? 0 : socket.remotePort
@@ -209,7 +212,7 @@ export class ReqConnection {
       return false
     }
     findUriHost(buf, h)
-    if (uriLength(hostRange.start, hostRange.end, h.targetStart, h.targetEnd) > URI_SIZE_MAX_BYTES) {
+    if (uriLength(hostRange.start, hostRange.end, h.targetStart, h.targetEnd, uriScheme(this.secure, false)) > URI_SIZE_MAX_BYTES) {
       this.fail(E.RESP_URI_TOO_LONG)
       return false
     }
@@ -271,6 +274,7 @@ export class ReqConnection {
       q.start + bodyEnd,
       this.peerAddress,
       this.peerPort,
+      this.secure,
     )
     if (!ok) {
       // The outbox holds OUTBOX_SIZE_MAX_BYTES no handler is reading.

@@ -48,7 +48,7 @@ export class ReqSlots {
   }
 
   /** Takes a slot for a new client socket; false when all --req-maxconn are busy. */
-  open(s: Socket<unknown>, now: number): boolean {
+  open(s: Socket<unknown>, now: number, secure: boolean): boolean {
     if (this.freeCount === 0) return false
     const k = this.freeSlots[--this.freeCount]
     let c = this.conns[k]
@@ -58,7 +58,7 @@ export class ReqSlots {
     }
     this.active++
     s.data = c
-    c.open(s as ReqSocket, now)
+    c.open(s as ReqSocket, now, secure)
     return true
   }
 

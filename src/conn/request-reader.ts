@@ -11,7 +11,7 @@ import * as E from '../http/errors.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { mapParseError } from './parse-errors.ts'
-import { uriLength, HTTP_SCHEME, WS_SCHEME } from '../zhttp/request-fields.ts'
+import { uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { checkUpgrade, UPGRADE_OK } from '../ws/handshake.ts'
 import { WS_HANDSHAKE } from './ws-session.ts'
 import { copyBytes } from '../util/copy.ts'
@@ -75,7 +75,7 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
     hostE = h.valueEnd[h.hostIndex]
     if (!isUtf8(buf, hostS, hostE)) hostS = -1
   }
-  if (uriLength(hostS, hostE, h.targetStart, h.targetEnd, ws ? WS_SCHEME : HTTP_SCHEME) > URI_SIZE_MAX_BYTES) {
+  if (uriLength(hostS, hostE, h.targetStart, h.targetEnd, uriScheme(c.secure, ws)) > URI_SIZE_MAX_BYTES) {
     c.fail(E.RESP_URI_TOO_LONG)
     return false
   }

@@ -8,7 +8,7 @@
 // `onZmqReady`, which drains the SUB socket in batches and routes each packet by its id's
 // slot in O(1). A 100 ms housekeeping tick advances the timer wheel and sends keep-alives.
 
-import type { Socket, TCPSocketListener, TCPSocketListenOptions, UnixSocketListener } from 'bun'
+import type { Socket, SocketHandler, TCPSocketListener, TCPSocketListenOptions, TLSOptions, UnixSocketListener } from 'bun'
 import { unlinkSync } from 'node:fs'
 import type { Config, ListenSpec } from '../config.ts'
 import { MODE_REQ } from '../config.ts'
@@ -33,7 +33,7 @@ import { TimerWheel } from '../time/timer-wheel.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
 import { StreamClient } from '../zhttp/stream-client.ts'
-import { writeHeaderList, HTTP_SCHEME, WS_SCHEME } from '../zhttp/request-fields.ts'
+import { writeHeaderList, uriScheme } from '../zhttp/request-fields.ts'
 import {
   KEY_METHOD,
   KEY_URI,
@@ -52,6 +52,8 @@ import { HWM_PERCENT_OF_MAXCONN } from '../limits.ts'
 import * as E from '../http/errors.ts'
 import { stats, DROP_NOT_FOR_US, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
 import { applyOwnership } from './unix-socket.ts'
+import { TlsIdentities, listenerTls } from '../tls/identities.ts'
+import type { NativeContext } from '../tls/identities.ts'
 
 /** Timer entries allocated up front; the wheel grows by doubling beyond it. */
 const TIMERS_INITIAL = 1024
@@ -79,6 +81,11 @@ interface TimerOwner {
 }
 
 type ClientSocket = Socket<ClientConn | null>
+
+/** Bun's socket handler, with the SNI hook of TLS listeners (tls/identities.ts). */
+type ClientHandler = SocketHandler<ClientConn | null> & {
+  serverName?: (data: unknown, name: string) => NativeContext | undefined
+}
 
 export class Server {
   readonly bufferSize: number
@@ -111,6 +118,8 @@ export class Server {
   private kaCursor = 0
   private readonly listeners: Array<TCPSocketListener<ClientConn | null> | UnixSocketListener<ClientConn | null>> = []
   private readonly unixPaths: string[] = []
+  /** Certificates of the `tls` listeners, made by the first one (zhttp.md 7.3). */
+  private tlsIds: TlsIdentities | null = null
   private stopping = false
   // Keep-alive batch scratch (zhttp.md 4.8): up to BATCH_IDS_MAX ids per packet.
   private readonly batchSlots = new Int32Array(BATCH_IDS_MAX)
@@ -189,12 +198,13 @@ export class Server {
     const server = this
     const req = spec.mode === MODE_REQ
     const mode = spec.mode
-    const handler = {
-      binaryType: 'uint8array' as const,
+    const secure = spec.tls
+    const handler: ClientHandler = {
+      binaryType: 'uint8array',
       open(s: ClientSocket): void {
         stats.connectionsAccepted++
-        if (req) server.onOpenReq(s)
-        else server.onOpen(s)
+        if (req) server.onOpenReq(s, secure)
+        else server.onOpen(s, secure)
         if (s.data !== null) stats.connectionsOpen[mode]++
       },
       data(s: ClientSocket, chunk: Uint8Array): void {
@@ -224,6 +234,15 @@ export class Server {
         if (logEnabled(DEBUG)) log(DEBUG, 'zgate::server', `client socket error: ${err.message}`)
       },
     }
+    let tls: TLSOptions | undefined
+    if (secure) {
+      const t = listenerTls(this.tlsIdentities(), spec.defaultCert)
+      tls = t.tls
+      handler.serverName = t.serverName
+      // With a handshake handler Bun calls `open` at accept, before the handshake, so a
+      // client that never completes one still meets the session timer.
+      handler.handshake = onHandshake
+    }
     if (spec.path !== '') {
       try {
         unlinkSync(spec.path)
@@ -231,7 +250,7 @@ export class Server {
         // no stale socket file
       }
       this.listeners.push(
-        Bun.listen<ClientConn | null>({ unix: spec.path, socket: handler, data: null, allowHalfOpen: true }),
+        Bun.listen<ClientConn | null>({ unix: spec.path, socket: handler, data: null, allowHalfOpen: true, tls }),
       )
       this.unixPaths.push(spec.path)
       applyOwnership(spec)
@@ -251,6 +270,7 @@ export class Server {
       allowHalfOpen: true,
       socket: handler,
       data: null,
+      tls,
     }
     const l = Bun.listen<ClientConn | null>(opts)
     this.listeners.push(l)
@@ -258,7 +278,24 @@ export class Server {
     log(INFO, 'zgate::server', `listening on ${shown}:${l.port}`)
   }
 
-  private onOpen(s: ClientSocket): void {
+  /**
+   * This worker's TLS identities, loaded and checked on first use (a bad certificate stops
+   * start-up with TlsSetupError, zhttp.md 7.3).
+   */
+  private tlsIdentities(): TlsIdentities {
+    if (this.tlsIds !== null) return this.tlsIds
+    const ids = new TlsIdentities(this.cfg.tlsIdentitiesDir)
+    const defaults = this.cfg.listen.filter((l) => l.tls && l.defaultCert !== '').map((l) => l.defaultCert)
+    const n = ids.preload(defaults)
+    if (this.worker === 0) {
+      if (n === 0) log(WARN, 'zgate::tls', `no tls identities in ${ids.dir}: handshakes fail until some are added`)
+      else log(INFO, 'zgate::tls', `tls identities: ${n} loaded from ${ids.dir}`)
+    }
+    this.tlsIds = ids
+    return ids
+  }
+
+  private onOpen(s: ClientSocket, secure: boolean): void {
     this.now = performance.now()
     if (this.stopping || this.freeCount === 0) {
       this.refuse(s)
@@ -275,14 +312,14 @@ export class Server {
     // TCP_NODELAY and SO_KEEPALIVE, as Condure sets them (zhttp.md 4.1).
     s.setNoDelay(true)
     s.setKeepAlive(true)
-    c.open(s as unknown as Socket<Connection>, this.now)
+    c.open(s as unknown as Socket<Connection>, this.now, secure)
     if (this.tickTimer === null) this.startTick()
   }
 
   /** A client on a req listener (zhttp.md 4.11); --req-maxconn bounds them. */
-  private onOpenReq(s: ClientSocket): void {
+  private onOpenReq(s: ClientSocket, secure: boolean): void {
     this.now = performance.now()
-    if (this.stopping || !(this.req as ReqSlots).open(s, this.now)) {
+    if (this.stopping || !(this.req as ReqSlots).open(s, this.now, secure)) {
       this.refuse(s)
       return
     }
@@ -350,7 +387,8 @@ export class Server {
 
   /**
    * The first packet of a request on PUSH (zhttp.md 4.3); false when the outbox is full. A
-   * WebSocket request (5.2) has a `ws://` uri, `credits` as given, and no `more` or `stream`.
+   * WebSocket request (5.2) has a `ws://` (`wss://`) uri, `credits` as given, and no `more` or
+   * `stream`.
    */
   sendFirstPacket(
     c: Connection,
@@ -371,8 +409,8 @@ export class Server {
     w.encoded(KEY_METHOD)
     w.bytes(buf, h.methodStart, h.methodEnd)
     w.encoded(KEY_URI)
-    // uri = "http://" host target, assembled as one byte string.
-    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, ws ? WS_SCHEME : HTTP_SCHEME)
+    // uri = scheme host target, assembled as one byte string.
+    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, uriScheme(c.secure, ws))
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
       writeHeaderList(w, buf, h)
@@ -693,6 +731,15 @@ function removeFiles(paths: string[]): void {
     } catch {
       // already gone (libzmq removes ipc files it bound)
     }
+  }
+}
+
+/** A failed TLS handshake (Bun closes the socket next); counted and logged at debug level. */
+function onHandshake(s: ClientSocket, ok: boolean, err: Error | null): void {
+  if (ok) return
+  stats.tlsHandshakeFailures++
+  if (logEnabled(DEBUG)) {
+    log(DEBUG, 'zgate::server', `tls handshake failed (sni ${s.getServername() || 'none'}): ${err === null ? 'unknown' : err.message}`)
   }
 }
 

@@ -25,7 +25,7 @@ import {
   KEY_PEER_PORT,
 } from './packet-writer.ts'
 import { openEndpoint, SpecsError } from './endpoints.ts'
-import { digitCount, writeHeaderList, writeUriValue } from './request-fields.ts'
+import { digitCount, uriScheme, writeHeaderList, writeUriValue } from './request-fields.ts'
 import { stats } from '../stats.ts'
 
 /**
@@ -91,6 +91,7 @@ export class ReqClient {
     be: number,
     peerAddress: string,
     peerPort: number,
+    secure: boolean,
   ): boolean {
     const headBytes = h.headEnd - h.methodStart
     const estimate = headBytes + HEADER_FRAMING_GUESS_BYTES * h.headerCount + (be - bs) + peerAddress.length + 200
@@ -109,7 +110,7 @@ export class ReqClient {
     w.encoded(KEY_METHOD)
     w.bytes(buf, h.methodStart, h.methodEnd)
     w.encoded(KEY_URI)
-    writeUriValue(w, buf, hostS, hostE, h.targetStart, h.targetEnd)
+    writeUriValue(w, buf, hostS, hostE, h.targetStart, h.targetEnd, uriScheme(secure, false))
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
       writeHeaderList(w, buf, h)

@@ -8,9 +8,17 @@ import { isUtf8 } from './tnetstring.ts'
 import { writeDecimal } from '../util/digits.ts'
 import { copyBytes } from '../util/copy.ts'
 
-/** `uri` schemes (zhttp.md 4.3, 5.2); TLS listeners (issue 5) will add https and wss. */
+/** `uri` schemes (zhttp.md 4.3, 5.2; checklist 19): https and wss on a `tls` listener. */
 export const HTTP_SCHEME = 'http://'
 export const WS_SCHEME = 'ws://'
+export const HTTPS_SCHEME = 'https://'
+export const WSS_SCHEME = 'wss://'
+
+/** The `uri` scheme of a request on a TLS (`secure`) or plain listener. */
+export function uriScheme(secure: boolean, ws: boolean): string {
+  if (secure) return ws ? WSS_SCHEME : HTTPS_SCHEME
+  return ws ? WS_SCHEME : HTTP_SCHEME
+}
 const LOCALHOST = 'localhost'
 
 /** Length of the `uri` writeUriValue produces; hostS < 0 stands for the default host. */

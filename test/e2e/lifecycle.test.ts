@@ -386,9 +386,9 @@ function twoHandlerSuite(target: GatewayTarget): void {
     for (const s of [a, b, c]) await s.conn.waitClosed()
 
     // Condure 1.9.1 queues both batches ("sending cancels for 2 sessions" / "... for 1
-    // sessions" at debug level) and exits ~4 ms later; the second ZeroMQ message is then
-    // sometimes lost. So on condure the log proves both were sent and whatever arrived is
-    // checked; zgate must deliver both.
+    // sessions" at debug level) and exits ~4 ms later; its ZeroMQ messages are then sometimes
+    // lost (the second one, or both on a loaded machine: observed). So on condure the log
+    // proves both were sent and whatever arrived is checked; zgate must deliver both.
     const strict = target.name === 'zgate'
     const cancelOn = (p: Peer) => p.next({ $sock: 'router', type: 'cancel' }, strict ? 5000 : 1000).catch((e) => {
       if (strict) throw e
@@ -400,7 +400,6 @@ function twoHandlerSuite(target: GatewayTarget): void {
       const lines = env.gw.lines()
       expect(lines.some((l) => /sending cancels for 2 sessions$/.test(l))).toBe(true)
       expect(lines.some((l) => /sending cancels for 1 sessions$/.test(l))).toBe(true)
-      expect(batch ?? single).toBeDefined()
     }
     if (batch) {
       expect(batch.packet.from).toBe('condure')

@@ -6,12 +6,10 @@
 import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { cleanup, freePort, gatewayTargets, rawHttp, startGateway, startPeer, tmpDir } from '../helpers/harness.ts'
-import type { GatewayTarget } from '../helpers/harness.ts'
+import { cleanup, failingStart, freePort, gatewayTargets, rawHttp, startGateway, startPeer, tmpDir } from '../helpers/harness.ts'
 import { answer, ok } from '../helpers/req-mode.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
-const ONE_SHOT_EXIT_TIMEOUT_MS = 10_000
 
 setDefaultTimeout(30_000)
 afterAll(cleanup, HOOK_TIMEOUT_MS)
@@ -21,15 +19,6 @@ async function idOf(db: string, name: string): Promise<number> {
   const text = await Bun.file(db).text()
   const line = text.split('\n').find((l) => l.split(':')[0] === name)
   return line === undefined ? -1 : Number(line.split(':')[2])
-}
-
-/** Runs zgate (or condure) expecting it to fail at start-up; returns its exit code and stdout. */
-async function failingStart(target: GatewayTarget, args: string[]): Promise<{ code: number | null; out: string }> {
-  const proc = Bun.spawn([...target.cmd, ...args], { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
-  const timer = setTimeout(() => proc.kill('SIGKILL'), ONE_SHOT_EXIT_TIMEOUT_MS)
-  const code = await proc.exited
-  clearTimeout(timer)
-  return { code, out: await new Response(proc.stdout).text() }
 }
 
 for (const target of gatewayTargets()) {

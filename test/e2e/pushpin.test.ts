@@ -13,6 +13,7 @@ import { cleanup, gatewayTargets, rawHttp, sleep } from '../helpers/harness.ts'
 import type { GatewayTarget, RawConn } from '../helpers/harness.ts'
 import { pidAlive, pushpinMissing, startPushpin } from '../helpers/pushpin.ts'
 import type { Pushpin } from '../helpers/pushpin.ts'
+import { curlTls, nodeTls } from '../helpers/tls-client.ts'
 
 const HOOK_TIMEOUT_MS = 40_000
 const WAIT_MS = 5_000
@@ -253,6 +254,22 @@ for (const target of gatewayTargets()) {
       expect(r2.header('X-Got-Test')).toBe('second')
       expect(r2.body.length).toBe(0)
       conn.close()
+    })
+
+    test('https_ports: TLS with the default_<port> identity (no SNI) and an SNI-chosen one', async () => {
+      const mark = pp.gw.mark()
+      const named = await curlTls('localhost', pp.httpsPort, '/echo/tls?q=1', '127.0.0.1', ['-i', '-H', 'X-Test: over tls', '--data-binary', 'sealed'])
+      expect(named.code).toBe(0)
+      expect(named.status).toBe(201)
+      expect(named.body).toContain('X-Origin-Path: /echo/tls?q=1')
+      expect(named.body).toContain('X-Got-Test: over tls')
+      expect(named.body).toEndWith('\r\n\r\nsealed')
+      // pushpin-proxy saw the request as https (its log of the manager's first packet).
+      const line = new RegExp(`\\[proxy\\] IN id=\\S+, POST https://localhost:${pp.httpsPort}/echo/tls\\?q=1$`)
+      expect(await waitLogged(pp, mark, [line], 'the https request')).toHaveLength(1)
+      const bare = await nodeTls({ port: pp.httpsPort, request: 'GET /echo/bare HTTP/1.1\r\nHost: pp.test\r\nConnection: close\r\n\r\n' })
+      expect([bare.ok, bare.authorized, bare.cn]).toEqual([true, true, 'default.test'])
+      expect(bare.head).toStartWith('HTTP/1.1 201 ')
     })
 
     test(`streams a ${REQUEST_BODY_BYTES}-byte request body and a ${RESPONSE_BODY_BYTES}-byte response (credits both ways)`, async () => {

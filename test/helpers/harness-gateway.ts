@@ -214,6 +214,18 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   return gw
 }
 
+/** Bound on a gateway expected to fail at start-up (failingStart). */
+const ONE_SHOT_EXIT_TIMEOUT_MS = 10_000
+
+/** Runs a gateway expecting it to exit at start-up; returns its exit code and stdout. */
+export async function failingStart(target: GatewayTarget, args: string[]): Promise<{ code: number | null; out: string }> {
+  const proc = Bun.spawn([...target.cmd, ...args], { stdout: 'pipe', stderr: 'pipe', stdin: 'ignore' })
+  const timer = setTimeout(() => proc.kill('SIGKILL'), ONE_SHOT_EXIT_TIMEOUT_MS)
+  const code = await proc.exited
+  clearTimeout(timer)
+  return { code, out: await new Response(proc.stdout).text() }
+}
+
 // Signal numbers on Linux; bit (n - 1) of /proc/PID/status SigCgt is set once n is caught.
 const STOP_SIGNALS = { SIGINT: 2, SIGQUIT: 3, SIGTERM: 15 }
 

@@ -18,6 +18,7 @@
 export {
   comparedTargets,
   DEFAULT_GATEWAYS,
+  failingStart,
   gatewayCommands,
   gatewayTargets,
   listenTargets,

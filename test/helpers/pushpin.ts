@@ -5,7 +5,8 @@
 // Pushpin 1.36's runner starts the connection manager as
 //   <condure_bin> --log-level=N --listen=HOST:PORT,stream --zclient-stream=ipc://RUNDIR/pushpin-condure
 //                 --buffer-size=8192 --stream-maxconn=50000
-// in the config file's directory, with pushpin's environment, a pid file RUNDIR/condure.pid
+// plus, for https_ports, --listen=HOST:PORT,stream,tls,default-cert=default_PORT and
+// --tls-identities-dir=CONFDIR/runner/certs (observed), in the config file's directory, with pushpin's environment, a pid file RUNDIR/condure.pid
 // and stdout+stderr merged into pushpin's output (-m) with a `[condure] ` prefix. On SIGTERM it
 // sends SIGTERM to that PID alone, logs `condure taking too long, forcing quit` and kills it
 // after about 4 s, and logs `condure: Unexpected return code: N` / `Exited uncleanly` for a
@@ -14,7 +15,7 @@
 // Outgoing requests to origins go through zurl (pushpin-proxy's zhttp client), so the
 // services line adds zurl and the proxy's zurl specs are pointed into the private rundir.
 
-import { existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Gateway, GatewayTarget } from './harness-gateway.ts'
 import { startGateway } from './harness-gateway.ts'
@@ -22,6 +23,7 @@ import { freePort, onCleanup, REPO_ROOT, tmpDir } from './harness-process.ts'
 import { rawHttp } from './raw-http.ts'
 import type { RawConn } from './raw-http.ts'
 import { sleep } from './harness-wait.ts'
+import { TEST_IDENTITIES } from './tls-client.ts'
 
 /** Bound on pushpin's start-up (four services, then one request through to the origin). */
 const PUSHPIN_READY_TIMEOUT_MS = 15_000
@@ -58,6 +60,8 @@ export interface Pushpin {
   /** The pushpin runner process (stop() sends SIGTERM). */
   gw: Gateway
   httpPort: number
+  /** https_ports: served with default_<port> (the fixture `default`) and `localhost`. */
+  httpsPort: number
   publishPort: number
   /** PID of the connection manager pushpin started (from RUNDIR/condure.pid). */
   managerPid: number
@@ -73,7 +77,7 @@ export function pushpinMissing(): string {
   return missing.length === 0 ? '' : `not installed: ${missing.join(', ')} (apt-get install pushpin zurl)`
 }
 
-function configText(dir: string, httpPort: number, publishPort: number, condureBin: string): string {
+function configText(dir: string, httpPort: number, httpsPort: number, publishPort: number, condureBin: string): string {
   // Every socket is ipc under the private rundir except the client listener and the publish
   // endpoint, which are loopback TCP on ports that were free a moment ago.
   return `[global]
@@ -86,6 +90,7 @@ stats_connection_ttl=120
 [runner]
 services=condure,zurl,pushpin-proxy,pushpin-handler
 http_port=127.0.0.1:${httpPort}
+https_ports=127.0.0.1:${httpsPort}
 logdir=${dir}/log
 log_level=2
 client_buffer_size=8192
@@ -207,10 +212,17 @@ export async function startPushpin(target: GatewayTarget, opts: PushpinOptions):
   mkdirSync(join(dir, 'run'))
   mkdirSync(join(dir, 'log'))
   const httpPort = freePort()
+  const httpsPort = freePort()
   const publishPort = freePort()
+  // Pushpin names the identity of each https port default_<port>, in runner/certs.
+  const certs = join(dir, 'runner/certs')
+  mkdirSync(certs, { recursive: true })
+  for (const [from, to] of [['default', `default_${httpsPort}`], ['localhost', 'localhost']]) {
+    for (const ext of ['.crt', '.key']) copyFileSync(join(TEST_IDENTITIES, from + ext), join(certs, to + ext))
+  }
   const { bin, env } = launcher(target, dir, opts.launch ?? 'condure_bin')
   const confPath = join(dir, 'pushpin.conf')
-  writeFileSync(confPath, configText(dir, httpPort, publishPort, bin))
+  writeFileSync(confPath, configText(dir, httpPort, httpsPort, publishPort, bin))
   const origin = `127.0.0.1:${opts.originPort}`
   writeFileSync(join(dir, 'routes'), `${opts.routes.map((r) => r.replaceAll('{origin}', origin)).join('\n')}\n`)
 
@@ -249,6 +261,7 @@ export async function startPushpin(target: GatewayTarget, opts: PushpinOptions):
   return {
     gw,
     httpPort,
+    httpsPort,
     publishPort,
     managerPid,
     servicePids,

@@ -4,7 +4,7 @@
 // the gateway against). Driven by test/helpers/ws-lib.ts over stdio, one JSON object a line.
 //
 // argv: <url> <options JSON>   options: the `ws` ClientOptions (perMessageDeflate, headers ...)
-//                              plus "protocols": [..]
+//                              plus "protocols": [..] and "caFile": a CA to verify wss:// with
 // stdout events:
 //   {"ev":"open","status":101,"headers":{..},"extensions":"..","protocol":".."}
 //   {"ev":"unexpected-response","status":n,"headers":{..}}
@@ -22,6 +22,7 @@
 // a 1 MiB message without a 1.4 MB command line.
 
 import { createHash } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
 
@@ -41,6 +42,10 @@ const [url, optsText] = process.argv.slice(2)
 const opts = JSON.parse(optsText ?? '{}')
 const protocols = opts.protocols ?? []
 delete opts.protocols
+if (opts.caFile !== undefined) {
+  opts.ca = readFileSync(opts.caFile)
+  delete opts.caFile
+}
 const ws = new WebSocket(url, protocols, opts)
 let upgradeHeaders = {}
 let upgradeStatus = 0

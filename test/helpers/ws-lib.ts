@@ -30,6 +30,10 @@ export interface WsLibOptions {
   headers?: Record<string, string>
   protocols?: string[]
   maxPayload?: number
+  /** CA file to verify a wss:// server with. */
+  caFile?: string
+  /** SNI and verification name for wss:// (default: the URL host). */
+  servername?: string
 }
 
 export interface WsLib {

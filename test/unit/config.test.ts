@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'bun:test'
-import { parseServeArgs, parseListenSpec, expandStreamBase, ConfigError, MODE_REQ } from '../../src/config.ts'
+import { parseServeArgs, parseListenSpec, expandStreamBase, ConfigError, MODE_REQ, MODE_STREAM } from '../../src/config.ts'
 
 function err(argv: string[]): ConfigError {
   try {
@@ -98,12 +98,12 @@ describe("pushpin 1.36's runner argv (observed with a logging condure_bin)", () 
     expect(c.streamMaxconn).toBe(50000)
   })
 
-  test('https_ports parse up to the TLS refusal (issue 5), with exit 1', () => {
+  test("pushpin's https_ports flags parse into a TLS listener and the identities dir", () => {
     const tls = ['--listen=127.0.0.1:443,stream,tls,default-cert=default_443', '--tls-identities-dir=/etc/pushpin/runner/certs']
-    expect(parseListenSpec('127.0.0.1:443,stream,tls,default-cert=default_443')).toMatchObject({ tls: true, defaultCert: 'default_443', port: 443 })
-    const e = err([...base, ...tls])
-    expect(e.message).toBe('tls listeners are not supported yet')
-    expect(e.exitCode).toBe(1)
+    const c = parseServeArgs([...base, ...tls])
+    expect(c.listen[2]).toMatchObject({ tls: true, defaultCert: 'default_443', host: '127.0.0.1', port: 443, mode: MODE_STREAM })
+    expect(c.tlsIdentitiesDir).toBe('/etc/pushpin/runner/certs')
+    expect(parseServeArgs([]).tlsIdentitiesDir).toBe('.')
   })
 })
 

@@ -52,7 +52,7 @@ function packetFor(c: ReqClient, raw: string, body: string, peer: [string, numbe
   expect(parseRequestHead(buf, 0, end, h)).toBe(0)
   findUriHost(buf, h)
   const before = c.dealer.outbox.committed
-  expect(c.sendRequest(7, 0x1a, buf, h, hostRange.start, hostRange.end, buf, end, buf.length, peer[0], peer[1])).toBe(true)
+  expect(c.sendRequest(7, 0x1a, buf, h, hostRange.start, hostRange.end, buf, end, buf.length, peer[0], peer[1], false)).toBe(true)
   const msgs = outboxFrames(c.dealer.outbox.buf.subarray(before), c.dealer.outbox.committed - before)
   expect(msgs.length).toBe(1)
   return msgs[0]!

@@ -68,7 +68,7 @@ function harness() {
     terminate: () => {},
   }
   const c = new ReqConnection(slots as unknown as ReqSlots, 5)
-  c.open(socket as never, 0)
+  c.open(socket as never, 0, false)
   return { c, sent, written: () => written.join(''), ended: () => ended }
 }
 
