@@ -16,6 +16,8 @@ import { SpecsError } from './zhttp/endpoints.ts'
 import { SHUTDOWN_GRACE_MS } from './limits.ts'
 import { StatsServer } from './stats-server.ts'
 import { startSummaryLog } from './stats.ts'
+import type { Stats } from './stats.ts'
+import { StatsCollector } from './stats-collector.ts'
 
 /** Shutdown polls the connections (grace) and the outboxes (cancels) this often. */
 const SHUTDOWN_POLL_MS = 20
@@ -50,11 +52,10 @@ interface OtherWorkers {
  * Starts workers 1..N-1 on the TCP stream listeners worker 0 bound (same ports: SO_REUSEPORT;
  * unix and req listeners stay with worker 0). `started` runs once all are listening.
  */
-function startWorkers(cfg: Config, server: Server, capacity: number, started: () => void): OtherWorkers {
-  const others: OtherWorkers = { threads: [], idle: 0, stopped: 0, closed: 0 }
+function startWorkers(cfg: Config, server: Server, capacity: number, others: OtherWorkers, collector: StatsCollector, started: () => void): void {
   if (cfg.workerLoops === 1) {
     started()
-    return others
+    return
   }
   const ports = server.boundPorts
   const listen: ListenSpec[] = []
@@ -64,9 +65,10 @@ function startWorkers(cfg: Config, server: Server, capacity: number, started: ()
   let ready = 0
   for (let w = 1; w < cfg.workerLoops; w++) {
     const t = new Worker(new URL('./conn/worker-thread.ts', import.meta.url).href)
-    t.onmessage = (e: MessageEvent<{ kind: string; text?: string }>): void => {
+    t.onmessage = (e: MessageEvent<{ kind: string; text?: string; seq?: number; stats?: Stats }>): void => {
       const m = e.data
-      if (m.kind === 'ready' && ++ready === cfg.workerLoops - 1) started()
+      if (m.kind === 'stats') collector.onReply(m.seq ?? 0, m.stats as Stats)
+      else if (m.kind === 'ready' && ++ready === cfg.workerLoops - 1) started()
       else if (m.kind === 'idle') others.idle++
       else if (m.kind === 'stopped') others.stopped++
       else if (m.kind === 'closed') others.closed++
@@ -81,7 +83,6 @@ function startWorkers(cfg: Config, server: Server, capacity: number, started: ()
     t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen })
     others.threads.push(t)
   }
-  return others
 }
 
 export function serve(cfg: Config): void {
@@ -106,11 +107,14 @@ export function serve(cfg: Config): void {
       process.exit(1)
     }
   }
+  const others: OtherWorkers = { threads: [], idle: 0, stopped: 0, closed: 0 }
+  const collector = new StatsCollector(others.threads)
+  const collect = () => collector.collect()
   let statsServer: StatsServer | null = null
   if (cfg.stats !== null) {
     const ep = cfg.stats
     try {
-      statsServer = new StatsServer(ep)
+      statsServer = new StatsServer(ep, collect)
     } catch (err) {
       log(ERROR, 'zgate', ep.path !== '' ? `failed to bind stats ${ep.path}: ${(err as Error).message}` : `stats: ${bindErrorText(err, ep.host, ep.port)}`)
       server.close()
@@ -118,8 +122,8 @@ export function serve(cfg: Config): void {
     }
     log(INFO, 'zgate::stats', `stats on ${statsServer.where()}`)
   }
-  const summary = startSummaryLog(cfg.statsSummaryMs)
-  const others = startWorkers(cfg, server, capacity, () => {
+  const summary = startSummaryLog(cfg.statsSummaryMs, collect)
+  startWorkers(cfg, server, capacity, others, collector, () => {
     log(INFO, 'zgate', 'started')
   })
 

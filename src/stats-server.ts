@@ -1,25 +1,30 @@
-// The `--stats` endpoint: Prometheus text format (version 0.0.4) of the worker's counters
-// (stats.ts) at `GET /metrics`, on a TCP address or a unix socket. It is a separate Bun.serve
+// The `--stats` endpoint: Prometheus text format (version 0.0.4) of every worker's counters
+// (stats.ts, summed by stats-collector.ts) at `GET /metrics`, on a TCP address or a unix socket. It is a separate Bun.serve
 // server with its own handler, so the client listeners' code paths never see its requests.
 
 import type { Server as BunServer } from 'bun'
 import { unlinkSync } from 'node:fs'
 import type { StatsEndpoint } from './config.ts'
-import { prometheusText, stats } from './stats.ts'
+import { prometheusText } from './stats.ts'
+import type { Stats } from './stats.ts'
 
 const CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 export class StatsServer {
   private readonly server: BunServer<undefined>
 
-  constructor(private readonly ep: StatsEndpoint) {
-    const fetch = (req: Request): Response => {
+  /** `collect`: every worker's counters summed (stats-collector.ts). */
+  constructor(
+    private readonly ep: StatsEndpoint,
+    collect: () => Promise<Stats>,
+  ) {
+    const fetch = async (req: Request): Promise<Response> => {
       const url = new URL(req.url)
       if (url.pathname !== '/metrics') return new Response('not found\n', { status: 404 })
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         return new Response('method not allowed\n', { status: 405, headers: { Allow: 'GET, HEAD' } })
       }
-      return new Response(prometheusText(stats), { headers: { 'Content-Type': CONTENT_TYPE } })
+      return new Response(prometheusText(await collect()), { headers: { 'Content-Type': CONTENT_TYPE } })
     }
     if (ep.path !== '') {
       try {

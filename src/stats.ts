@@ -3,7 +3,7 @@
 // incremented on a code path that exists anyway: counting allocates nothing and calls nothing.
 //
 // One instance per worker: the module is loaded once per JS thread or process, so `stats`
-// belongs to the worker that increments it; an aggregating reader sums the workers' values.
+// belongs to the worker that increments it; stats-collector.ts sums the workers' values.
 
 import { RESP_COUNT, errorStatus } from './http/errors.ts'
 import { log, logEnabled, DEBUG } from './log.ts'
@@ -38,6 +38,18 @@ export class Stats {
 }
 
 export const stats = new Stats()
+
+/** Adds every counter of `from` (a Stats, or its structured clone from a worker) into `into`. */
+export function addStats(into: Stats, from: Stats): void {
+  const dst = into as unknown as Record<string, number | Float64Array>
+  const src = from as unknown as Record<string, number | Float64Array>
+  for (const k of Object.keys(dst)) {
+    const v = dst[k]
+    const w = src[k]
+    if (typeof v === 'number') dst[k] = v + (typeof w === 'number' ? w : 0)
+    else if (w instanceof Float64Array) for (let i = 0; i < v.length && i < w.length; i++) v[i] += w[i]
+  }
+}
 
 /** Prometheus text exposition format 0.0.4 of `s` (built per scrape, off the hot path). */
 export function prometheusText(s: Stats): string {
@@ -86,16 +98,19 @@ export function summaryLine(s: Stats): string {
 }
 
 /**
- * Logs summaryLine every `intervalMs` at debug level, only when it differs from the last one
- * logged; nothing runs below debug level. Returns the timer (cleared at shutdown), or null.
+ * Logs summaryLine of `collect()` (every worker's counters) every `intervalMs` at debug level,
+ * only when it differs from the last one logged; nothing runs below debug level. Returns the
+ * timer (cleared at shutdown), or null.
  */
-export function startSummaryLog(intervalMs: number): ReturnType<typeof setInterval> | null {
+export function startSummaryLog(intervalMs: number, collect: () => Promise<Stats>): ReturnType<typeof setInterval> | null {
   if (!logEnabled(DEBUG)) return null
-  let last = summaryLine(stats)
+  let last = summaryLine(new Stats())
   return setInterval(() => {
-    const line = summaryLine(stats)
-    if (line === last) return
-    last = line
-    log(DEBUG, 'zgate::stats', line)
+    void collect().then((s) => {
+      const line = summaryLine(s)
+      if (line === last) return
+      last = line
+      log(DEBUG, 'zgate::stats', line)
+    })
   }, intervalMs)
 }

@@ -3,13 +3,16 @@
 // 0's libzmq context (its sockets are its own: only this thread touches them) and listens on
 // the same TCP ports with SO_REUSEPORT. Messages with worker 0 (the main thread):
 //   in:  { kind: 'start', cfg, worker, capacity, ctx, listen }, { kind: 'begin' } (shutdown grace:
-//        stop accepting, finish what is in flight), { kind: 'stop' }, { kind: 'close' }
+//        stop accepting, finish what is in flight), { kind: 'stop' }, { kind: 'close' },
+//        { kind: 'stats', seq } (a --stats scrape)
 //   out: { kind: 'ready' } | { kind: 'error', text } | { kind: 'idle' } (nothing in flight)
+//        | { kind: 'stats', seq, stats } (this worker's counters, stats.ts)
 //        | { kind: 'stopped' } (cancels queued)
 //        | { kind: 'closed' } (sockets closed: worker 0 may terminate the context)
 
 import type { Config, ListenSpec } from '../config.ts'
 import { setLogLevel } from '../log.ts'
+import { stats } from '../stats.ts'
 import { SHUTDOWN_GRACE_MS } from '../limits.ts'
 import { Server } from './server.ts'
 
@@ -62,8 +65,14 @@ function begin(): void {
   poll()
 }
 
-self.onmessage = (e: MessageEvent<WorkerStart | { kind: 'begin' } | { kind: 'stop' } | { kind: 'close' }>): void => {
+self.onmessage = (
+  e: MessageEvent<WorkerStart | { kind: 'begin' } | { kind: 'stop' } | { kind: 'close' } | { kind: 'stats'; seq: number }>,
+): void => {
   const m = e.data
+  if (m.kind === 'stats') {
+    postMessage({ kind: 'stats', seq: m.seq, stats })
+    return
+  }
   if (m.kind === 'begin') {
     begin()
     return

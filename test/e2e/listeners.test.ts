@@ -1,4 +1,4 @@
-// Listeners (zhttp.md 7.2, checklist 136, 137; issue 5 parts 2 and 4): unix-socket listeners
+// Listeners (zhttp.md 7.2, checklist 136, 137; issue 5 parts 2 and 4; TLS in tls.test.ts): unix-socket listeners
 // with `mode=`, `user=`, `group=` (Condure 1.10; the reference 1.9.1 refuses those params, so
 // they run on zgate only), the socket file's removal at exit, and many listeners of every kind
 // in one process, each serving requests.
@@ -8,6 +8,7 @@ import { existsSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanup, failingStart, freePort, gatewayTargets, rawHttp, startGateway, startPeer, tmpDir } from '../helpers/harness.ts'
 import { answer, ok } from '../helpers/req-mode.ts'
+import { curlTls, TEST_IDENTITIES } from '../helpers/tls-client.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
 
@@ -49,11 +50,11 @@ for (const target of gatewayTargets()) {
       await peer.stop()
     })
 
-    test('4, 137: stream TCP, req TCP, stream unix and stream IPv6 listeners in one process all serve', async () => {
+    test('4, 137: stream TCP, req TCP, stream unix, stream IPv6 and stream TLS listeners in one process all serve', async () => {
       const dir = tmpDir()
       const base = `ipc://${dir}/zs`
       const reqEp = `ipc://${dir}/req`
-      const [p4, pReq, p6] = [freePort(), freePort(), freePort()]
+      const [p4, pReq, p6, pTls] = [freePort(), freePort(), freePort(), freePort()]
       const path = join(dir, 'mixed.sock')
       const gw = await startGateway({
         cmd: target.cmd,
@@ -62,6 +63,8 @@ for (const target of gatewayTargets()) {
           '--listen', `127.0.0.1:${pReq},req`,
           '--listen', `${path},local,stream`,
           '--listen', `[::1]:${p6},stream`,
+          '--listen', `127.0.0.1:${pTls},stream,tls`,
+          '--tls-identities-dir', TEST_IDENTITIES,
           '--zclient-stream', base,
           '--zclient-req', reqEp,
         ],
@@ -80,6 +83,9 @@ for (const target of gatewayTargets()) {
           if (where === 'unix') expect(first.packet['peer-address']).toBeUndefined()
           else expect(first.packet['peer-address']).toBe(where === 'v4' ? '127.0.0.1' : '::1')
         }
+        const tls = await curlTls('localhost', pTls, `/tls/${round}`)
+        expect([tls.code, tls.body]).toEqual([0, 'hello world\n'])
+        await stream.next({ uri: `https://localhost:${pTls}/tls/${round}` })
         const conn = await rawHttp(pReq, `GET /req/${round} HTTP/1.1\r\nHost: m\r\n\r\n`)
         const pk = await req.next({ $sock: 'req', uri: `http://m/req/${round}` })
         await answer(req, pk, ok(`req ${round}`))

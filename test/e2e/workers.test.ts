@@ -211,6 +211,30 @@ for (const target of gatewayTargets()) {
         await env.peer.stop()
         await env.gw.stop()
       })
+
+      test('--stats counts the requests and connections of both workers', async () => {
+        const statsPort = freePort()
+        const env = await startEnv(target, ['--stats', `127.0.0.1:${statsPort}`], true)
+        const metric = async (name: string) => {
+          const text = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text()
+          const line = text.split('\n').find((l) => l.startsWith(`${name} `))
+          return Number(line?.slice(name.length + 1))
+        }
+        const requests0 = await metric('zgate_requests_total{kind="stream"}')
+        const accepted0 = await metric('zgate_connections_accepted_total')
+        const conns = await Promise.all(
+          Array.from({ length: CONNECTIONS }, (_, i) => rawHttp(env.port, `GET /counted${i} HTTP/1.1\r\nHost: h\r\n\r\n`)),
+        )
+        for (const c of conns) expect((await c.readResponse(5000)).status).toBe(200)
+        const workers = new Set(env.peer.packets().filter((p) => p.sock === 'pull').map((p) => workerOf(String(p.packet.id))))
+        expect([...workers].sort()).toEqual(['0', '1'])
+        expect(await metric('zgate_requests_total{kind="stream"}')).toBe(requests0 + CONNECTIONS)
+        expect(await metric('zgate_connections_accepted_total')).toBe(accepted0 + CONNECTIONS)
+        expect(await metric('zgate_connections_open{mode="stream"}')).toBe(CONNECTIONS)
+        for (const c of conns) c.close()
+        await env.peer.stop()
+        await env.gw.stop()
+      })
     }
   })
 }
