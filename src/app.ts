@@ -65,9 +65,10 @@ function startWorkers(cfg: Config, server: Server, capacity: number, others: Oth
   let ready = 0
   for (let w = 1; w < cfg.workerLoops; w++) {
     const t = new Worker(new URL('./conn/worker-thread.ts', import.meta.url).href)
+    const index = w - 1
     t.onmessage = (e: MessageEvent<{ kind: string; text?: string; seq?: number; stats?: Stats }>): void => {
       const m = e.data
-      if (m.kind === 'stats') collector.onReply(m.seq ?? 0, m.stats as Stats)
+      if (m.kind === 'stats') collector.onReply(index, m.seq ?? 0, m.stats as Stats)
       else if (m.kind === 'ready' && ++ready === cfg.workerLoops - 1) started()
       else if (m.kind === 'idle') others.idle++
       else if (m.kind === 'stopped') others.stopped++

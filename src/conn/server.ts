@@ -298,7 +298,7 @@ export class Server {
   private onOpen(s: ClientSocket, secure: boolean): void {
     this.now = performance.now()
     if (this.stopping || this.freeCount === 0) {
-      this.refuse(s)
+      this.refuse(s, secure)
       return
     }
     const slot = this.freeSlots[--this.freeCount]
@@ -320,7 +320,7 @@ export class Server {
   private onOpenReq(s: ClientSocket, secure: boolean): void {
     this.now = performance.now()
     if (this.stopping || !(this.req as ReqSlots).open(s, this.now, secure)) {
-      this.refuse(s)
+      this.refuse(s, secure)
       return
     }
     s.setNoDelay(true)
@@ -328,9 +328,16 @@ export class Server {
     if (this.tickTimer === null) this.startTick()
   }
 
-  /** Condure leaves the connection in the backlog when full; zgate answers 503 and closes. */
-  private refuse(s: ClientSocket): void {
+  /**
+   * Condure leaves the connection in the backlog when full; zgate answers 503 and closes. A
+   * TLS client is closed before its handshake: a full gateway spends no handshake on it.
+   */
+  private refuse(s: ClientSocket, secure: boolean): void {
     s.data = null
+    if (secure) {
+      s.end()
+      return
+    }
     const r = E.errorResponse(E.RESP_SERVICE_UNAVAILABLE, false)
     stats.clientErrors[E.RESP_SERVICE_UNAVAILABLE]++
     stats.bytesOut += r.length

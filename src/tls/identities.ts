@@ -5,10 +5,12 @@
 //      `_.example.com`; `a.b.example.com` does not match it);
 //   3. the listener's `default-cert=NAME`;
 //   4. none: the handshake fails with a fatal alert.
-// A name over 253 bytes, or with a control character or `/`, skips to step 3. Files are loaded
-// on first use and reloaded when their mtime changes (checked at most once a second per name),
-// so certificates can be rotated without a restart. A reload that fails keeps the identity
-// loaded before it (a half-copied pair must not take a site down) and is logged once.
+// A name over 253 bytes, or with a control character, `/` or a non-ASCII character (SNI
+// carries A-labels, RFC 6066 3), skips to step 3. Files are loaded on first use and reloaded
+// when their mtime changes (checked at most once a second per name), so certificates can be
+// rotated without a restart; the exception is the default-cert served to clients without
+// SNI, fixed when the listener starts (Bun gives no hook for those handshakes). A reload that fails keeps the identity loaded before it (a half-copied pair
+// must not take a site down), is logged once, and is retried at each check.
 //
 // Start-up (`preload`) is stricter than Condure, which starts with anything: the directory
 // must be readable, every default-cert must load, and every `.crt`/`.key` pair in the
@@ -33,15 +35,15 @@ const IDENTITY_RECHECK_MS = 1000
 /** Longest SNI name looked up (a DNS name, RFC 1035 2.3.4); longer skips to the default. */
 const SNI_NAME_MAX_BYTES = 253
 /**
- * Names remembered, found or not: SNI names are chosen by clients, so the names without
- * files are dropped when the cache reaches this size (the found ones are bounded by the files).
+ * Names without files remembered beside the loaded ones: SNI names are chosen by clients, so
+ * these are dropped whenever this many have gathered (the loaded ones are bounded by the files).
  */
 const NAME_CACHE_MAX = 4096
 
 const CRT_SUFFIX = '.crt'
-/** An Identity whose files were never looked at. */
-const MTIME_UNSEEN = -2
 const KEY_SUFFIX = '.key'
+/** An mtime never looked at (mtimeOf gives -1 for a missing file). */
+const MTIME_UNSEEN = -2
 
 /** Bun's native SecureContext; opaque here. */
 export type NativeContext = object
@@ -54,9 +56,12 @@ export class TlsSetupError extends Error {
 /** One `<stem>.crt`/`<stem>.key` pair and what was last loaded from it. */
 class Identity {
   ctx: NativeContext | null = null
-  /** mtimes (ms) of the files when last looked at; -1 when missing. */
+  /** mtimes (ms) of the pair `ctx` came from, or of the missing state (-1 for a missing file). */
   crtMtime = MTIME_UNSEEN
   keyMtime = MTIME_UNSEEN
+  /** mtimes of the pair that last failed to load, so that the failure is logged once. */
+  failedCrtMtime = MTIME_UNSEEN
+  failedKeyMtime = MTIME_UNSEEN
   checkedAt = -Infinity
 }
 
@@ -90,6 +95,8 @@ export function wildcardStem(name: string): string {
 
 export class TlsIdentities {
   private readonly cache = new Map<string, Identity>()
+  /** Cache size at which names without files are dropped (see NAME_CACHE_MAX). */
+  private cacheLimit = NAME_CACHE_MAX
   /** A context with no certificate: handshakes it serves fail (no SNI match, no default). */
   private emptyContext: NativeContext | null = null
 
@@ -167,7 +174,11 @@ export class TlsIdentities {
     const now = this.clock()
     if (id !== undefined && now - id.checkedAt < IDENTITY_RECHECK_MS) return id.ctx
     if (id === undefined) {
-      if (this.cache.size >= NAME_CACHE_MAX) this.forgetMissing()
+      if (this.cache.size >= this.cacheLimit) {
+        this.forgetMissing()
+        // With thousands of loaded identities the next sweep still waits for as many misses.
+        this.cacheLimit = this.cache.size + NAME_CACHE_MAX
+      }
       id = new Identity()
       this.cache.set(stem, id)
     }
@@ -184,14 +195,14 @@ export class TlsIdentities {
   private loadStrict(stem: string): void {
     const id = new Identity()
     const failure = this.refresh(stem, id)
-    if (failure !== '' || id.ctx === null) throw new TlsSetupError(`failed to load tls identity ${stem}: ${failure}`)
+    if (id.ctx === null) throw new TlsSetupError(`failed to load tls identity ${stem}: ${failure || 'its files are gone'}`)
     id.checkedAt = this.clock()
     this.cache.set(stem, id)
   }
 
   /**
-   * Loads the pair again if its mtimes changed since `id` last saw them. Returns why a load
-   * failed ('' when nothing failed); `id.ctx` keeps the last good context either way.
+   * Loads the pair again if its mtimes differ from those `id.ctx` came from. Returns what to
+   * warn about ('' for nothing new); `id.ctx` keeps the last good context either way.
    */
   private refresh(stem: string, id: Identity): string {
     const crtPath = join(this.dir, stem + CRT_SUFFIX)
@@ -199,24 +210,36 @@ export class TlsIdentities {
     const crtMtime = mtimeOf(crtPath)
     const keyMtime = mtimeOf(keyPath)
     if (crtMtime === id.crtMtime && keyMtime === id.keyMtime) return ''
-    const first = id.crtMtime === MTIME_UNSEEN
-    id.crtMtime = crtMtime
-    id.keyMtime = keyMtime
     if (crtMtime < 0 || keyMtime < 0) {
       // A name without files is the common case (step 2 and 3 lookups); only a loss is news.
-      return id.ctx !== null ? `${crtPath} or ${keyPath} is gone` : ''
+      const lost = id.ctx !== null && id.crtMtime >= 0 && id.keyMtime >= 0
+      id.crtMtime = crtMtime
+      id.keyMtime = keyMtime
+      return lost ? `${crtPath} or ${keyPath} is gone` : ''
     }
+    let ctx: NativeContext
     try {
-      id.ctx = loadContext(crtPath, keyPath)
+      ctx = loadContext(crtPath, keyPath)
     } catch (err) {
+      // The mtimes are not taken: a file rewritten within the same mtime tick as the broken
+      // read (a copy in progress) is tried again at the next check. Warned once per pair.
+      if (crtMtime === id.failedCrtMtime && keyMtime === id.failedKeyMtime) return ''
+      id.failedCrtMtime = crtMtime
+      id.failedKeyMtime = keyMtime
       return `${crtPath}: ${(err as Error).message}`
     }
-    if (!first) log(INFO, 'zgate::tls', `tls identity ${stem} reloaded from ${crtPath}`)
+    const reloaded = id.ctx !== null
+    id.ctx = ctx
+    id.crtMtime = crtMtime
+    id.keyMtime = keyMtime
+    id.failedCrtMtime = MTIME_UNSEEN
+    id.failedKeyMtime = MTIME_UNSEEN
+    if (reloaded) log(INFO, 'zgate::tls', `tls identity ${stem} reloaded from ${crtPath}`)
     else if (logEnabled(DEBUG)) log(DEBUG, 'zgate::tls', `tls identity ${stem} loaded from ${crtPath}`)
     return ''
   }
 
-  /** Names cached, found or not (bounded by NAME_CACHE_MAX plus the files). */
+  /** Names cached, found or not (at most NAME_CACHE_MAX beyond the loaded ones). */
   get cachedNames(): number {
     return this.cache.size
   }

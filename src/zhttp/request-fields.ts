@@ -9,10 +9,10 @@ import { writeDecimal } from '../util/digits.ts'
 import { copyBytes } from '../util/copy.ts'
 
 /** `uri` schemes (zhttp.md 4.3, 5.2; checklist 19): https and wss on a `tls` listener. */
-export const HTTP_SCHEME = 'http://'
-export const WS_SCHEME = 'ws://'
-export const HTTPS_SCHEME = 'https://'
-export const WSS_SCHEME = 'wss://'
+const HTTP_SCHEME = 'http://'
+const WS_SCHEME = 'ws://'
+const HTTPS_SCHEME = 'https://'
+const WSS_SCHEME = 'wss://'
 
 /** The `uri` scheme of a request on a TLS (`secure`) or plain listener. */
 export function uriScheme(secure: boolean, ws: boolean): string {
@@ -22,7 +22,7 @@ export function uriScheme(secure: boolean, ws: boolean): string {
 const LOCALHOST = 'localhost'
 
 /** Length of the `uri` writeUriValue produces; hostS < 0 stands for the default host. */
-export function uriLength(hostS: number, hostE: number, tS: number, tE: number, scheme = HTTP_SCHEME): number {
+export function uriLength(hostS: number, hostE: number, tS: number, tE: number, scheme: string): number {
   return scheme.length + (hostS < 0 ? LOCALHOST.length : hostE - hostS) + (tE - tS)
 }
 
@@ -62,7 +62,7 @@ export function writeUriValue(
   hostE: number,
   tS: number,
   tE: number,
-  scheme = HTTP_SCHEME,
+  scheme: string,
 ): void {
   const len = uriLength(hostS, hostE, tS, tE, scheme)
   const out = w.buf

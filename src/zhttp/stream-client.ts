@@ -44,7 +44,7 @@ export interface RelayEndpoints {
   outStream: string
   in: string
 }
-import { digitCount, writeUriValue, HTTP_SCHEME } from './request-fields.ts'
+import { digitCount, writeUriValue } from './request-fields.ts'
 import { stats } from '../stats.ts'
 
 /**
@@ -180,7 +180,7 @@ export class StreamClient {
    * The `uri` value: scheme + host (or "localhost" when hostS < 0) + target, written as one
    * tnetstring byte string straight from the request bytes (zhttp.md 4.3).
    */
-  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, scheme = HTTP_SCHEME): void {
+  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, scheme: string): void {
     writeUriValue(this.w, buf, hostS, hostE, tS, tE, scheme)
   }
 

@@ -14,10 +14,9 @@ import { cleanup, failingStart, freePort, gatewayTargets, rawHttp, sleep, startG
 import type { Gateway, GatewayTarget, Peer } from '../helpers/harness.ts'
 import { CreditWatch, HandlerSession, pattern } from '../helpers/response.ts'
 import { answer, ok } from '../helpers/req-mode.ts'
-import { curlTls, nodeTls, ROTATED_IDENTITIES, TEST_IDENTITIES } from '../helpers/tls-client.ts'
+import { curlTls, nodeTls, ROTATED_IDENTITIES, TEST_CA, TEST_IDENTITIES } from '../helpers/tls-client.ts'
 import { eventBytes, startWsLib } from '../helpers/ws-lib.ts'
 import { echoHandler, HandlerSession as WsHandlerSession } from '../helpers/ws-session.ts'
-import { TEST_CA } from '../helpers/tls-client.ts'
 
 setDefaultTimeout(60_000)
 afterAll(cleanup, 30_000)
@@ -285,6 +284,10 @@ for (const target of gatewayTargets()) {
         const text = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text()
         return Number(/^zgate_tls_handshake_failures_total (\d+)$/m.exec(text)?.[1] ?? NaN)
       }
+      const open = async () => {
+        const text = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text()
+        return Number(/^zgate_connections_open\{mode="stream"\} (\d+)$/m.exec(text)?.[1] ?? NaN)
+      }
       const start = await failures()
       expect(start).toBeGreaterThanOrEqual(0)
       await nodeTls({ port: e.port, servername: 'nothing.test', caFile: null, request: closeReq('/x') })
@@ -292,9 +295,36 @@ for (const target of gatewayTargets()) {
       const closed = await plain.waitClosed(5_000)
       expect(closed).toBeDefined()
       expect(await failures()).toBe(start + 2)
+      expect(await open()).toBe(0) // the failed handshakes gave their slots back
       const good = await curlTls('localhost', e.port, '/good')
       expect(good.body).toBe('hello world\n')
       expect(await failures()).toBe(start + 2)
+      await stopEnv(e)
+    })
+
+    test('a full gateway closes a TLS client before its handshake, then serves once a slot is free', async () => {
+      const e = await startTls(target, { args: ['--stream-maxconn', '1', '--workers', '1'] })
+      // The holder takes the one slot at accept, before any handshake. The readiness probe's
+      // connection may still hold it for a moment: a refused holder is closed at once, so retry.
+      let holder = await rawHttp(e.port)
+      for (let i = 0; i < 20; i++) {
+        await sleep(100)
+        if (!holder.isClosed) break
+        holder = await rawHttp(e.port)
+      }
+      expect(holder.isClosed).toBe(false)
+      const refused = await nodeTls({ port: e.port, servername: 'localhost', request: closeReq('/full') })
+      expect([refused.ok, refused.secure]).toEqual([false, false])
+      holder.close()
+      await holder.waitClosed(5_000)
+      let served = await curlTls('localhost', e.port, '/free')
+      // The slot is free once the gateway has seen the holder's close: retry briefly.
+      for (let i = 0; i < 20 && served.code !== 0; i++) {
+        await sleep(50)
+        served = await curlTls('localhost', e.port, '/free')
+      }
+      expect([served.code, served.body]).toEqual([0, 'hello world\n'])
+      expect(e.peer.packets().filter((p) => p.sock === 'pull').map((p) => p.packet.uri)).toEqual([`https://localhost:${e.port}/free`])
       await stopEnv(e)
     })
 
