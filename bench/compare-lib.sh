@@ -1,7 +1,32 @@
-# Shared by bench/streaming.sh and bench/tls.sh (sourced): one measured wrk run against a
-# gateway PID, and the medians table of interleaved rounds.
+# Shared by bench/streaming.sh and bench/tls.sh (sourced, with $root set): starting a gateway,
+# one measured wrk run against its PID, and the medians table of interleaved rounds.
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+
+# start_gateway GW DIR LISTEN [ARG...]: zgate, or condure with one worker, listening on LISTEN
+# with the ZHTTP stream base ipc://DIR/zs (log in DIR/gw.log); sets GPID.
+start_gateway() {
+  local gw=$1 dir=$2 listen=$3; shift 3
+  if [ "$gw" = zgate ]; then
+    bun "$root/src/main.ts" serve --listen "$listen" --zclient-stream "ipc://$dir/zs" \
+      --stream-maxconn 20000 "$@" >"$dir/gw.log" 2>&1 &
+  else
+    condure --workers 1 --listen "$listen" --zclient-stream "ipc://$dir/zs" \
+      --zclient-req "ipc://$dir/zr" --stream-maxconn 20000 "$@" >"$dir/gw.log" 2>&1 &
+  fi
+  GPID=$!
+}
+
+# wait_ready URL [CURL_ARG...]: until one request succeeds (bounded: 50 tries, ~10 s).
+wait_ready() {
+  local url=$1; shift
+  for _ in $(seq 1 50); do curl -s -o /dev/null -m 1 "$@" "$url" && return 0; sleep 0.2; done
+  return 0
+}
+
+# Copies each line to stderr as it comes (progress) and to stdout (the caller's results).
+# Not `tee /dev/stderr`: reopening the caller's log file through it truncates and overwrites it.
+show_progress() { while IFS= read -r l; do printf '%s\n' "$l" >&2; printf '%s\n' "$l"; done; }
 
 # measure GPID WRK_ARGS... : a 2 s warm-up, then the measured run (2 threads, $CONNS
 # connections, $DURATION); prints `rps=N p99=T gw_us_per_req=N [errors="..."]`, the CPU being

@@ -22,30 +22,22 @@ url="https://127.0.0.1:$PORT/"
 . "$root/bench/compare-lib.sh"
 
 run() { # gateway case
-  local gw=$1 kind=$2 dir="$work/$1-$2" gpid hpid
+  local gw=$1 kind=$2 dir="$work/$1-$2" hpid
   mkdir -p "$dir"
-  local listen="127.0.0.1:$PORT,stream,tls,default-cert=default"
-  if [ "$gw" = zgate ]; then
-    bun "$root/src/main.ts" serve --listen "$listen" --tls-identities-dir "$ids" \
-      --zclient-stream "ipc://$dir/zs" --stream-maxconn 20000 >"$dir/gw.log" 2>&1 &
-  else
-    condure --workers 1 --listen "$listen" --tls-identities-dir "$ids" --zclient-stream "ipc://$dir/zs" \
-      --zclient-req "ipc://$dir/zr" --stream-maxconn 20000 >"$dir/gw.log" 2>&1 &
-  fi
-  gpid=$!
+  start_gateway "$gw" "$dir" "127.0.0.1:$PORT,stream,tls,default-cert=default" --tls-identities-dir "$ids"
   sleep 0.7
   "$BIN/zhttp_stream_handler" "ipc://$dir/zs" >"$dir/h.log" 2>&1 &
   hpid=$!
-  for _ in $(seq 1 50); do curl -sk -o /dev/null -m 1 "$url" && break; sleep 0.2; done
+  wait_ready "$url" -k
   local hdr=()
   [ "$kind" = handshake ] && hdr=(-H "Connection: close")
-  local m; m=$(measure "$gpid" "${hdr[@]}" "$url")
-  kill "$hpid" "$gpid"; wait "$hpid" "$gpid" 2>/dev/null || true
+  local m; m=$(measure "$GPID" "${hdr[@]}" "$url")
+  kill "$hpid" "$GPID"; wait "$hpid" "$GPID" 2>/dev/null || true
   echo "TLS gw=$gw case=$kind $m"
 }
 
 results=$(for r in $(seq 1 "$ROUNDS"); do
   for kind in keepalive handshake; do for gw in zgate condure; do run "$gw" "$kind"; done; done
-done | tee /dev/stderr)
+done | show_progress)
 echo
 median_table "$results" keepalive handshake

@@ -28,6 +28,7 @@ export RUNROOT=${RUNROOT:-/tmp/anchorA/wsbench} PORT=${PORT:-18230}
 # seconds; set before lib.sh, whose wrk defaults ("10s", "2s") have a unit
 DURATION=${DURATION:-8} WARMUP=${WARMUP:-2}
 DURATION=${DURATION%s} WARMUP=${WARMUP%s}
+. "$root/bench/compare-lib.sh" # show_progress (lib.sh, sourced after, keeps its own cpu_ticks)
 # shellcheck source=/dev/null
 . "$harness/lib.sh"
 ROUNDS=${ROUNDS:-3} CONNS=${CONNS:-1000} SIZES=${SIZES:-64 16384}
@@ -103,7 +104,7 @@ results=$(for r in $(seq 1 "$ROUNDS"); do
       echo "round=$r $(run_ws "$gw" "$size")"
     done
   done
-done | tee /dev/stderr)
+done | show_progress)
 
 med() { grep -E "gw=$1 size=$2 " <<<"$results" | while read -r l; do field "$3" "$l"; done | grep -E '^[0-9.]+$' | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b + 0 == 0) print "nan"; else printf "%.2f\n", a / b}'; }
