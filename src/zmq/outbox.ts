@@ -8,9 +8,9 @@
 //   the rest to the front, so a multipart message is never half sent.
 // - Writing allocates nothing; only ensure() grows `buf` (rare, bounded by
 //   OUTBOX_SIZE_MAX_BYTES).
-// - Depends on ffi.ts only for the frame constants: no import of socket.ts, so no cycle.
+// - Depends only on shim-abi.ts (the frame constants): no import of socket.ts, so no cycle.
 
-import { FRAME_HEADER_BYTES, FRAME_MORE_FLAG, FRAME_SIZE_MAX_BYTES } from './ffi.ts'
+import { FRAME_HEADER_BYTES, FRAME_MORE_FLAG, FRAME_SIZE_MAX_BYTES } from './shim-abi.ts'
 
 /** The outbox never grows past this: ensure() returns false instead (caller backs off). */
 export const OUTBOX_SIZE_MAX_BYTES = 64 << 20
