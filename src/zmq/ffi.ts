@@ -137,7 +137,7 @@ const ZMQ_SYMBOLS = {
   zmq_msg_close: { args: [FFIType.ptr], returns: FFIType.i32 },
 } as const
 
-/** Function pointers handed to zg_init, in the order of `enum zg_fn` in the shim. */
+/** Function pointers handed to zg_init, in the order of `enum zg_fn` (native/shim/abi.h). */
 const SHIM_IMPORTS = [
   'zmq_errno',
   'zmq_socket',
@@ -158,7 +158,7 @@ const SHIM_IMPORTS = [
   'zmq_msg_close',
 ] as const satisfies readonly (keyof typeof ZMQ_SYMBOLS)[]
 
-// Shim symbols, each with its C prototype (native/zgate-shim.c).
+// Shim symbols, each with its C prototype (native/shim/*.c, compiled as native/zgate-shim.c).
 const SHIM_SYMBOLS = {
   // int zg_init(const uint64_t *fns, int count)
   zg_init: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },

@@ -1,7 +1,7 @@
 // The batched send buffer of a ZmqSocket (split out of socket.ts; re-exported from there).
 //
 // Invariants
-// - Layout (what native/zgate-shim.c zg_send_batch walks), repeated per frame:
+// - Layout (what zg_send_batch in native/shim/send.c walks), repeated per frame:
 //     [u32 LE: length | FRAME_MORE_FLAG when another frame of the message follows][bytes]
 //   Bytes [0, committed) are complete messages; [committed, pos) is the message being
 //   written. ZmqSocket.flush() consumes a prefix that ends on a message boundary and moves

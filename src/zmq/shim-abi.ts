@@ -1,5 +1,6 @@
 // The contract between the JS side and native/zgate-shim.c: buffer layouts, stats slots and
-// operation codes. native/shim/abi.h holds the C side of each value; change both together.
+// operation codes. native/shim/abi.h holds the C side of each value (ZG_POLL_FDS_MAX is in
+// native/shim/poller.c); change both together.
 //
 // Invariants
 // - A leaf: imports nothing, so outbox.ts and socket.ts get the layout without bun:ffi.
@@ -14,10 +15,10 @@ export const FRAME_HEADER_BYTES = 4
 export const FRAME_MORE_FLAG = 0x80000000
 /** Largest frame the outbox layout can describe (31-bit length, ZG_FRAME_LEN_MASK). */
 export const FRAME_SIZE_MAX_BYTES = 0x7fffffff
-/** Registered descriptors per poller (ZG_POLL_FDS_MAX in the shim). */
+/** Registered descriptors per poller (ZG_POLL_FDS_MAX, native/shim/poller.c). */
 export const POLLER_FDS_MAX = 256
 
-/** Slots of the int32 stats array filled by sendBatch/recvBatch (enum zg_stat in the shim). */
+/** Slots of the int32 stats array filled by sendBatch/recvBatch (enum zg_stat, native/shim/abi.h). */
 export const STAT_ERRNO = 0
 export const STAT_MESSAGES = 1
 export const STAT_DROPPED = 2
