@@ -4,7 +4,7 @@
 // broken pattern cannot pass by finding nothing.
 
 import { describe, expect, test } from 'bun:test'
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { extractCitations, indexDoc, repoCitations } from '../helpers/doc-citations.ts'
 
@@ -101,5 +101,24 @@ describe('docs/zhttp.md', () => {
     const links = [...doc.matchAll(/\]\(\.\.\/README\.md#([a-z0-9-]+)\)/g)].map((m) => m[1])
     expect(links.length).toBeGreaterThan(0)
     for (const a of links) expect(anchors.has(a)).toBe(true)
+  })
+})
+
+describe('docs/*.md', () => {
+  test('every file they name exists (after a move, update the docs with the code)', () => {
+    // Paths from the repository root, and `dir/file.ts` shorthands for files under src/.
+    const named = /\b(?:(?:src|native|test|bench|scripts|docs)\/[A-Za-z0-9_./-]*[A-Za-z0-9_/]|(?:conn|http|ws|tls|zhttp|zmq|time|mem|util)\/[a-z0-9-]+\.(?:ts|c))/g
+    const missing: string[] = []
+    let count = 0
+    for (const name of ['architecture.md', 'zhttp.md']) {
+      const text = readFileSync(join(REPO, 'docs', name), 'utf8')
+      for (const m of text.matchAll(named)) {
+        const path = /^(src|native|test|bench|scripts|docs)\//.test(m[0]) ? m[0] : `src/${m[0]}`
+        count++
+        if (!existsSync(join(REPO, path))) missing.push(`docs/${name}: ${m[0]}`)
+      }
+    }
+    expect(count).toBeGreaterThan(50)
+    expect(missing).toEqual([])
   })
 })
