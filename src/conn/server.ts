@@ -30,6 +30,7 @@ import { parseConnId, parsedId, COUNTER_MAX } from './conn-id.ts'
 import { RequestHead } from '../http/parser.ts'
 import { BufferPool } from '../mem/buffer-pool.ts'
 import { TimerWheel } from '../time/timer-wheel.ts'
+import { LoopLag } from '../time/loop-lag.ts'
 import { HandlerTable } from '../zhttp/handler-table.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
 import { StreamClient } from '../zhttp/stream-client.ts'
@@ -116,6 +117,7 @@ export class Server {
   private readonly creditQueue: Connection[] = []
   private tickTimer: ReturnType<typeof setInterval> | null = null
   private kaCursor = 0
+  private readonly lag = new LoopLag(TICK_MS)
   private readonly listeners: Array<TCPSocketListener<ClientConn | null> | UnixSocketListener<ClientConn | null>> = []
   private readonly unixPaths: string[] = []
   /** Certificates of the `tls` listeners, made by the first one (zhttp.md 7.3). */
@@ -588,6 +590,7 @@ export class Server {
 
   private startTick(): void {
     this.tickTimer = setInterval(this.tickBound, TICK_MS)
+    this.lag.start(performance.now())
   }
 
   private tick(): void {
@@ -601,6 +604,7 @@ export class Server {
   private runTick(): void {
     const now = performance.now()
     this.now = now
+    stats.eventLoopLag = this.lag.tick(now)
     this.wheel.update(now)
     for (let slot = this.wheel.takeExpired(); slot >= 0; slot = this.wheel.takeExpired()) {
       if (slot >= this.conns.length) {
@@ -617,6 +621,7 @@ export class Server {
       // Idle gateway: no wake-ups at all until the next connection.
       clearInterval(this.tickTimer)
       this.tickTimer = null
+      stats.eventLoopLag = this.lag.stop()
     }
   }
 
