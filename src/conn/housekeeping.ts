@@ -11,7 +11,9 @@
 
 import { TICK_MS, BATCH_IDS_MAX } from '../limits.ts'
 import { log, ERROR } from '../log.ts'
+import { stats } from '../stats.ts'
 import type { Slab } from '../mem/slab.ts'
+import { LoopLag } from '../time/loop-lag.ts'
 import { TimerWheel } from '../time/timer-wheel.ts'
 import type { StreamClient } from '../zhttp/stream-client.ts'
 import type { ClientIo } from './client-io.ts'
@@ -36,6 +38,8 @@ export class Housekeeping {
   private readonly wheel: TimerWheel
   private tickTimer: ReturnType<typeof setInterval> | null = null
   private kaCursor = 0
+  /** How late the tick runs: the event-loop lag gauge (zgate_event_loop_lag_seconds). */
+  private readonly lag = new LoopLag(TICK_MS)
   // Keep-alive batch scratch (zhttp.md 4.8): up to BATCH_IDS_MAX ids per packet.
   private readonly batchSlots = new Int32Array(BATCH_IDS_MAX)
   private readonly batchCounters = new Float64Array(BATCH_IDS_MAX)
@@ -70,12 +74,16 @@ export class Housekeeping {
 
   /** A connection exists: make sure the tick runs. */
   wake(): void {
-    if (this.tickTimer === null) this.tickTimer = setInterval(this.tickBound, TICK_MS)
+    if (this.tickTimer !== null) return
+    this.tickTimer = setInterval(this.tickBound, TICK_MS)
+    this.lag.start(performance.now())
   }
 
   stop(): void {
-    if (this.tickTimer !== null) clearInterval(this.tickTimer)
+    if (this.tickTimer === null) return
+    clearInterval(this.tickTimer)
     this.tickTimer = null
+    stats.eventLoopLag = this.lag.stop()
   }
 
   private tick(): void {
@@ -90,6 +98,7 @@ export class Housekeeping {
     const now = performance.now()
     const host = this.host
     host.now = now
+    stats.eventLoopLag = this.lag.tick(now)
     this.wheel.update(now)
     for (let slot = this.wheel.takeExpired(); slot >= 0; slot = this.wheel.takeExpired()) {
       const c = host.timerTarget(slot)
