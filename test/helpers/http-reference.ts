@@ -259,13 +259,23 @@ function chunkFail(code: number): RefChunked {
   return { code, data: null, consumed: -1 }
 }
 
-/** Reads one line from `pos`: its content without CRLF / LF, and where the next one starts. */
-function lineAt(s: string, pos: number): { text: string; next: number } | null {
+/**
+ * Reads one line from `pos`: its content without the line end, where the next one starts, and
+ * whether it ended in a bare LF (an error in chunked framing, RFC 9112 7.1).
+ */
+function lineAt(s: string, pos: number): { text: string; next: number; bareLf: boolean } | null {
   const lf = s.indexOf('\n', pos)
   if (lf < 0) return null
   const text = s.slice(pos, lf)
-  return { text: text.endsWith('\r') ? text.slice(0, -1) : text, next: lf + 1 }
+  const crlf = text.endsWith('\r')
+  return { text: crlf ? text.slice(0, -1) : text, next: lf + 1, bareLf: !crlf }
 }
+
+const QUOTED = '"(?:[\\t\\x20\\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t\\x20-\\x7e\\x80-\\xff])*"'
+/** What may follow the size digits (RFC 9112 7.1.1): BWS, then `;` name [`=` token / quoted]. */
+const CHUNK_EXT = new RegExp(
+  `^[ \\t]*(?:;[ \\t]*${TCHAR}+(?:[ \\t]*=[ \\t]*(?:${TCHAR}+|${QUOTED}))?[ \\t]*)*$`,
+)
 
 /** De-chunks the body at the start of `s` (RFC 9112 7.1); trailers are checked and dropped. */
 export function refDechunk(s: string): RefChunked {
@@ -280,8 +290,9 @@ export function refDechunk(s: string): RefChunked {
     if (BigInt('0x' + hex) > 0xffffffffn) return chunkFail(C.CHUNK_ERR_SIZE_TOO_LARGE)
     // after the digits: BWS, `;` or a (bare) CR, which the next check refuses
     if (ext !== '' && !' \t;\r'.includes(ext[0])) return chunkFail(C.CHUNK_ERR_SIZE)
-    if (!/^[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?$/.test(ext)) return chunkFail(C.CHUNK_ERR_EXTENSION)
+    if (!CHUNK_EXT.test(ext)) return chunkFail(C.CHUNK_ERR_EXTENSION)
     if (line.text.length > CHUNK_LINE_SIZE_MAX_BYTES) return chunkFail(C.CHUNK_ERR_LINE_TOO_LONG)
+    if (line.bareLf) return chunkFail(C.CHUNK_ERR_BARE_LF)
     const size = Number(BigInt('0x' + hex))
     pos = line.next
     if (size === 0) break
@@ -289,7 +300,7 @@ export function refDechunk(s: string): RefChunked {
     data += s.slice(pos, pos + size)
     pos += size
     if (s.startsWith('\r\n', pos)) pos += 2
-    else if (s.startsWith('\n', pos)) pos += 1
+    else if (s.startsWith('\n', pos)) return chunkFail(C.CHUNK_ERR_BARE_LF)
     else if (s.length - pos < 2 && '\r'.startsWith(s.slice(pos))) {
       return chunkFail(REF_CHUNKED_INCOMPLETE)
     } else return chunkFail(C.CHUNK_ERR_DATA_CRLF)
@@ -302,8 +313,9 @@ export function refDechunk(s: string): RefChunked {
       return chunkFail(C.CHUNK_ERR_TRAILER_TOO_LARGE)
     }
     pos = line.next
-    if (line.text === '') return { code: 0, data, consumed: pos }
     const field = new RegExp(`^${TCHAR}+:[\\t\\x20-\\x7e\\x80-\\xff]*$`)
-    if (!field.test(line.text)) return chunkFail(C.CHUNK_ERR_TRAILER)
+    if (line.text !== '' && !field.test(line.text)) return chunkFail(C.CHUNK_ERR_TRAILER)
+    if (line.bareLf) return chunkFail(C.CHUNK_ERR_BARE_LF)
+    if (line.text === '') return { code: 0, data, consumed: pos }
   }
 }
