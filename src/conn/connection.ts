@@ -41,7 +41,8 @@ import {
   BODY_NONE,
 } from './states.ts'
 import { startRequest, forwardBody } from './request-reader.ts'
-import { findHeadEnd } from '../http/parser.ts'
+import { checkRequestLine, findHeadEnd } from '../http/parser.ts'
+import { mapParseError } from './parse-errors.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
 import { FRAMING_NONE } from '../http/response-head.ts'
 import { composeResponse, composed, responseSizeMax } from './response-writer.ts'
@@ -87,6 +88,8 @@ export class Connection {
   readonly readq: ByteQueue
   /** Resume offset for findHeadEnd, relative to the first unconsumed byte. */
   scanPos = 0
+  /** The current head's request line ended and was well formed (checkRequestLine). */
+  lineOk = false
   readPaused = false
 
   /** Bytes for the client that the kernel did not take yet. */
@@ -157,6 +160,7 @@ export class Connection {
     this.state = ST_HEAD
     this.counter = s.nextCounter()
     this.scanPos = 0
+    this.lineOk = false
     this.releaseHandler()
     this.outSeq = 0
     this.inSeq = 0
@@ -243,6 +247,16 @@ export class Connection {
         if (start === end) return start
         const headEnd = findHeadEnd(buf, start, end, start + this.scanPos)
         if (headEnd < 0) {
+          // A request line that can never start a valid head (HTTP/0.9 `GET /x`) is refused
+          // as soon as it ends, not when the head times out.
+          if (!this.lineOk) {
+            const r = checkRequestLine(buf, start, end, start + this.scanPos, this.server.head)
+            if (r < 0) {
+              this.fail(mapParseError(r))
+              return end
+            }
+            this.lineOk = r === 0
+          }
           if (end - start >= this.server.bufferSize) {
             this.fail(E.RESP_HEADERS_TOO_LARGE)
             return end

@@ -30,13 +30,13 @@
 
 import type { Socket } from 'bun'
 import type { ReqSlots } from './req-slots.ts'
-import { findHeadEnd, parseRequestHead } from '../http/parser.ts'
+import { checkRequestLine, findHeadEnd, parseRequestHead } from '../http/parser.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
 import { writeResponseHead, responseHeadSizeMax, headResult, FRAMING_LENGTH } from '../http/response-head.ts'
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import { TYPE_DATA } from '../zhttp/packet.ts'
-import { findUriHost, hostRange, uriLength, uriScheme } from '../zhttp/request-fields.ts'
+import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { CLOSE_LINGER_MS, URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
 import { copyBytes } from '../util/copy.ts'
@@ -87,6 +87,8 @@ export class ReqConnection {
   readonly readq: ByteQueue
   /** Resume offset for findHeadEnd, relative to readq.start. */
   scanPos = 0
+  /** The current head's request line ended and was well formed (checkRequestLine). */
+  lineOk = false
   readPaused = false
   /** Bytes for the client that the kernel did not take yet. */
   readonly writeq: ByteQueue
@@ -133,6 +135,7 @@ export class ReqConnection {
     this.state = RQ_HEAD
     this.counter = this.slots.server.nextCounter()
     this.scanPos = 0
+    this.lineOk = false
     this.headLen = 0
     this.bodyKind = BODY_NONE
     this.bodyLen = 0
@@ -187,6 +190,15 @@ export class ReqConnection {
     const bufferSize = this.slots.server.bufferSize
     const headEnd = findHeadEnd(buf, q.start, q.end, q.start + this.scanPos)
     if (headEnd < 0) {
+      // an HTTP/0.9 or otherwise bad request line is refused as soon as it ends
+      if (!this.lineOk) {
+        const r = checkRequestLine(buf, q.start, q.end, q.start + this.scanPos, this.slots.server.head)
+        if (r < 0) {
+          this.fail(mapParseError(r))
+          return false
+        }
+        this.lineOk = r === 0
+      }
       if (q.length >= bufferSize) this.fail(E.RESP_HEADERS_TOO_LARGE)
       else this.scanPos = q.length
       return false
@@ -211,8 +223,12 @@ export class ReqConnection {
       this.closeAfterWrite(CLOSE_LINGER_MS)
       return false
     }
+    if (!targetSchemeMatches(h, this.secure)) {
+      this.fail(E.RESP_BAD_REQUEST)
+      return false
+    }
     findUriHost(buf, h)
-    if (uriLength(hostRange.start, hostRange.end, h.targetStart, h.targetEnd, uriScheme(this.secure, false)) > URI_SIZE_MAX_BYTES) {
+    if (uriLength(hostRange.start, hostRange.end, h.pathStart, h.targetEnd, uriScheme(this.secure, false)) > URI_SIZE_MAX_BYTES) {
       this.fail(E.RESP_URI_TOO_LONG)
       return false
     }

@@ -8,10 +8,9 @@ import { nameIs } from '../http/response-head.ts'
 import { negotiateExtensions, EXT_NONE, EXT_MALFORMED, EXT_DEFLATE } from '../ws/extensions.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
 import * as E from '../http/errors.ts'
-import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { mapParseError } from './parse-errors.ts'
-import { uriLength, uriScheme } from '../zhttp/request-fields.ts'
+import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { checkUpgrade, UPGRADE_OK } from '../ws/handshake.ts'
 import { WS_HANDSHAKE } from './ws-session.ts'
 import { copyBytes } from '../util/copy.ts'
@@ -67,15 +66,15 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
     c.bodyKind = BODY_NONE
     c.bodyDone = true
   }
-  // uri = scheme "://" host target (zhttp.md 4.3); a missing or non-UTF-8 Host is localhost.
-  let hostS = -1
-  let hostE = -1
-  if (h.hostIndex >= 0) {
-    hostS = h.valueStart[h.hostIndex]
-    hostE = h.valueEnd[h.hostIndex]
-    if (!isUtf8(buf, hostS, hostE)) hostS = -1
+  // uri = scheme "://" authority path (zhttp.md 4.3; request-fields.ts findUriHost)
+  if (!targetSchemeMatches(h, c.secure)) {
+    c.fail(E.RESP_BAD_REQUEST)
+    return false
   }
-  if (uriLength(hostS, hostE, h.targetStart, h.targetEnd, uriScheme(c.secure, ws)) > URI_SIZE_MAX_BYTES) {
+  findUriHost(buf, h)
+  const hostS = hostRange.start
+  const hostE = hostRange.end
+  if (uriLength(hostS, hostE, h.pathStart, h.targetEnd, uriScheme(c.secure, ws)) > URI_SIZE_MAX_BYTES) {
     c.fail(E.RESP_URI_TOO_LONG)
     return false
   }

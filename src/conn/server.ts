@@ -417,7 +417,7 @@ export class Server {
     w.bytes(buf, h.methodStart, h.methodEnd)
     w.encoded(KEY_URI)
     // uri = scheme host target, assembled as one byte string.
-    st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, uriScheme(c.secure, ws))
+    st.writeUri(buf, hostS, hostE, h.pathStart, h.targetEnd, uriScheme(c.secure, ws))
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
       writeHeaderList(w, buf, h)

@@ -12,8 +12,17 @@
 // Deliberate choices, each checked against the slow reference in test/helpers/http-reference.ts:
 // - Bare LF is accepted as a line terminator everywhere (RFC 9112 2.2); a bare CR is an error.
 // - Empty lines before the request line are skipped (RFC 9112 2.2).
-// - The request-target accepts visible ASCII and obs-text bytes, as httparse (Condure's parser)
-//   does; CTLs, SP and DEL are refused.
+// - The request-target accepts visible ASCII only (RFC 9112 3.2; other bytes must be
+//   percent-encoded): CTLs, SP, DEL and bytes >= 0x80 are refused, although httparse (Condure's
+//   parser) passes obs-text on. Its form is checked (RFC 9112 3.2.1-3.2.4): origin-form, or an
+//   absolute-form `http`/`https` URI whose authority is a valid host (it then replaces Host in
+//   the uri, never joined to it); CONNECT and OPTIONS * are refused with 501 (a ZHTTP uri has
+//   no form for them), any other target with 400.
+// - Host (RFC 9112 3.2): an HTTP/1.1 request needs exactly one; a repeated Host or a value that
+//   is not `uri-host [":" port]` is refused on any version. HTTP/1.0 may omit it (the uri then
+//   names localhost, as Condure does).
+// - Connection options are matched ignoring case (RFC 9110 7.6.1); Condure matches `close`
+//   case-sensitively.
 // - Whitespace between a field name and the colon is refused (RFC 9112 5.1), and so is any line
 //   starting with whitespace: obs-fold (RFC 9112 5.2) or whitespace after the start-line
 //   (RFC 9112 2.2).
@@ -65,6 +74,12 @@ export const PARSE_ERR_CONTENT_LENGTH_CONFLICT = -13
 export const PARSE_ERR_CL_AND_TE = -14
 /** Transfer-Encoding other than exactly `chunked` (501, RFC 9112 6.1; zhttp.md 4.2). */
 export const PARSE_ERR_TRANSFER_ENCODING = -15
+/** HTTP/1.1 without Host, a second Host, or a Host value that is not a host (400, RFC 9112 3.2). */
+export const PARSE_ERR_HOST = -16
+/** A target that is neither origin-form nor an http(s) absolute-form with a valid authority (400). */
+export const PARSE_ERR_TARGET_FORM = -17
+/** CONNECT, or OPTIONS with the asterisk-form `*` (501, RFC 9110 15.6.2): not served here. */
+export const PARSE_ERR_UNSUPPORTED = -18
 
 /** The HTTP status a PARSE_ERR_* code stands for (0 for PARSE_ERR_INCOMPLETE, a caller bug). */
 export function parseErrorStatus(code: number): number {
@@ -78,6 +93,7 @@ export function parseErrorStatus(code: number): number {
     case PARSE_ERR_TOO_MANY_HEADERS:
       return 431
     case PARSE_ERR_TRANSFER_ENCODING:
+    case PARSE_ERR_UNSUPPORTED:
       return 501
     default:
       return 400
@@ -87,10 +103,16 @@ export function parseErrorStatus(code: number): number {
 // --- byte classes, built once at load time ---
 /** tchar (RFC 9110 5.6.2): methods and field names. */
 const TOKEN = new Uint8Array(256)
-/** request-target bytes: VCHAR and obs-text, as httparse accepts (RFC 9112 3.2). */
+/** request-target bytes: VCHAR only (RFC 9112 3.2, RFC 3986 2). */
 const TARGET = new Uint8Array(256)
 /** field-content bytes: VCHAR, obs-text, SP, HTAB (RFC 9110 5.5). */
 const FIELD_VALUE = new Uint8Array(256)
+/** reg-name bytes besides `%` (RFC 3986 3.2.2): unreserved and sub-delims; IPv4 is a subset. */
+const REG_NAME = new Uint8Array(256)
+/** Bytes of an IPvFuture address after its `v<hex>.` (RFC 3986 3.2.2): REG_NAME plus `:`. */
+const IP_FUTURE = new Uint8Array(256)
+/** HEXDIG (RFC 5234): pct-encoded digits, IPv6 groups, IPvFuture versions. */
+const HEX = new Uint8Array(256)
 
 function buildByteClasses(): void {
   for (let c = 0x30; c <= 0x39; c++) TOKEN[c] = 1 // 0-9
@@ -100,9 +122,17 @@ function buildByteClasses(): void {
   for (let i = 0; i < punct.length; i++) TOKEN[punct.charCodeAt(i)] = 1
   // 0x21 '!' .. 0x7e '~' are VCHAR; 0x80-0xff obs-text
   for (let c = 0x21; c <= 0x7e; c++) TARGET[c] = FIELD_VALUE[c] = 1
-  for (let c = 0x80; c <= 0xff; c++) TARGET[c] = FIELD_VALUE[c] = 1
+  for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE[c] = 1
   FIELD_VALUE[0x09] = 1 // HTAB
   FIELD_VALUE[0x20] = 1 // SP
+  for (let c = 0x30; c <= 0x39; c++) REG_NAME[c] = HEX[c] = 1 // 0-9
+  for (let c = 0x41; c <= 0x5a; c++) REG_NAME[c] = 1 // A-Z
+  for (let c = 0x61; c <= 0x7a; c++) REG_NAME[c] = 1 // a-z
+  for (let c = 0x41; c <= 0x46; c++) HEX[c] = HEX[c + 0x20] = 1 // A-F, a-f
+  const regName = "-._~!$&'()*+,;="
+  for (let i = 0; i < regName.length; i++) REG_NAME[regName.charCodeAt(i)] = 1
+  IP_FUTURE.set(REG_NAME)
+  IP_FUTURE[0x3a] = 1 // ':'
 }
 buildByteClasses()
 
@@ -130,7 +160,7 @@ export class RequestHead {
   contentLength: number
   /** `Transfer-Encoding: chunked`. */
   chunked: boolean
-  /** A Connection token `close` (case-sensitive, as Condure: zhttp.md 4.7). */
+  /** A Connection token `close`, any case (RFC 9110 7.6.1; Condure: lower case only, zhttp.md 4.7). */
   connClose: boolean
   /** A Connection token `keep-alive` (case-insensitive, zhttp.md 4.7). */
   connKeepAlive: boolean
@@ -138,8 +168,15 @@ export class RequestHead {
   keepAlive: boolean
   /** `Expect` lists `100-continue` (case-sensitive) on HTTP/1.1 (zhttp.md 4.4). */
   expectContinue: boolean
-  /** Index of the first Host header, -1 if none. */
+  /** Index of the Host header (at most one is accepted), -1 if none. */
   hostIndex: number
+  /** Absolute-form target: its authority's range, which the uri uses instead of Host; -1 if none. */
+  authorityStart: number
+  authorityEnd: number
+  /** Absolute-form target with the `https` scheme (else `http`). */
+  targetHttps: boolean
+  /** Start of the target's path and query: targetStart, or authorityEnd for absolute-form. */
+  pathStart: number
   /** Some `Upgrade` header is byte-exactly `websocket` (zhttp.md 5.1). */
   upgradeWebsocket: boolean
   /** Indexes of the first Sec-WebSocket-Version / -Key / -Extensions header, -1 if none. */
@@ -166,6 +203,10 @@ export class RequestHead {
     this.keepAlive = false
     this.expectContinue = false
     this.hostIndex = -1
+    this.authorityStart = -1
+    this.authorityEnd = -1
+    this.targetHttps = false
+    this.pathStart = 0
     this.upgradeWebsocket = false
     this.wsVersionIndex = -1
     this.wsKeyIndex = -1
@@ -281,6 +322,109 @@ function listHas(buf: Uint8Array, s: number, e: number, lit: string, foldCase: b
 }
 
 /**
+ * `uri-host [":" port]` (RFC 9112 3.2 via RFC 3986 3.2.2-3.2.3): an IP-literal in brackets or a
+ * reg-name (IPv4 addresses are reg-names by shape), then an optional port of digits. The host
+ * must not be empty: an http(s) URI without one is invalid (RFC 9110 4.2.1), and zgate writes
+ * it into the uri. Userinfo (`user@`) is refused with it (RFC 9110 4.2.4).
+ */
+function isHostValue(buf: Uint8Array, s: number, e: number): boolean {
+  let i = s
+  if (i < e && buf[i] === 0x5b) {
+    // '[': IP-literal
+    i = ipLiteralEnd(buf, i + 1, e)
+    if (i < 0) return false
+  } else {
+    while (i < e) {
+      const c = buf[i]
+      if (REG_NAME[c] === 1) i++
+      else if (c === 0x25 && i + 2 < e && HEX[buf[i + 1]] === 1 && HEX[buf[i + 2]] === 1) i += 3 // '%'
+      else break
+    }
+    if (i === s) return false
+  }
+  if (i === e) return true
+  if (buf[i] !== 0x3a) return false // ':'
+  for (i++; i < e; i++) {
+    const d = buf[i] - 0x30 // '0'
+    if (d < 0 || d > 9) return false
+  }
+  return true
+}
+
+/**
+ * Offset past the `]` of an IP-literal whose content starts at i, or -1. IPv6 addresses are
+ * checked for their characters (hex digits, `:` and `.` of an embedded IPv4, at least one `:`)
+ * but not their group structure: enough to keep the value a host, not a path.
+ */
+function ipLiteralEnd(buf: Uint8Array, i: number, e: number): number {
+  const start = i
+  if (i < e && (buf[i] | 0x20) === 0x76) {
+    // 'v': IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )
+    i++
+    const hexStart = i
+    while (i < e && HEX[buf[i]] === 1) i++
+    if (i === hexStart || i === e || buf[i] !== 0x2e) return -1 // '.'
+    i++
+    const restStart = i
+    while (i < e && IP_FUTURE[buf[i]] === 1) i++
+    if (i === restStart) return -1
+  } else {
+    let colons = 0
+    for (; i < e; i++) {
+      const c = buf[i]
+      if (c === 0x3a) colons++ // ':'
+      else if (HEX[c] !== 1 && c !== 0x2e) break // '.'
+    }
+    if (colons === 0 || i === start) return -1
+  }
+  if (i === e || buf[i] !== 0x5d) return -1 // ']'
+  return i + 1
+}
+
+/** The method token equals a literal, byte for byte (methods are case-sensitive, RFC 9110 9.1). */
+function methodIs(buf: Uint8Array, out: RequestHead, lit: string): boolean {
+  return valueIs(buf, out.methodStart, out.methodEnd, lit)
+}
+
+/**
+ * Checks the form of the request-target in buf[s, e) (RFC 9112 3.2) and records where its path
+ * starts (and for absolute-form its authority). 0 or a PARSE_ERR_* code.
+ */
+function checkTargetForm(buf: Uint8Array, s: number, e: number, out: RequestHead): number {
+  // CONNECT (authority-form, 3.2.3) asks for a tunnel, which ZHTTP cannot carry.
+  if (methodIs(buf, out, 'CONNECT')) return PARSE_ERR_UNSUPPORTED
+  const c = buf[s]
+  if (c === 0x2f) {
+    // '/': origin-form (3.2.1)
+    out.pathStart = s
+    return 0
+  }
+  if (c === 0x2a && e - s === 1) {
+    // '*': asterisk-form (3.2.4), for OPTIONS only; it asks about the server as a whole, which
+    // has no uri to give a handler
+    return methodIs(buf, out, 'OPTIONS') ? PARSE_ERR_UNSUPPORTED : PARSE_ERR_TARGET_FORM
+  }
+  // absolute-form (3.2.2): "http" or "https" (any case, RFC 3986 3.1) "://" authority, then
+  // path-abempty and query. Other schemes are not for a gateway of http handlers.
+  let i = s
+  if (e - i < 7 || (buf[i] | 0x20) !== 0x68 || (buf[i + 1] | 0x20) !== 0x74) return PARSE_ERR_TARGET_FORM // h t
+  if ((buf[i + 2] | 0x20) !== 0x74 || (buf[i + 3] | 0x20) !== 0x70) return PARSE_ERR_TARGET_FORM // t p
+  i += 4
+  const https = (buf[i] | 0x20) === 0x73 // s
+  if (https) i++
+  if (e - i < 3 || buf[i] !== 0x3a || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) return PARSE_ERR_TARGET_FORM // ://
+  i += 3
+  const authorityStart = i
+  while (i < e && buf[i] !== 0x2f && buf[i] !== 0x3f && buf[i] !== 0x23) i++ // '/', '?', '#'
+  if (!isHostValue(buf, authorityStart, i)) return PARSE_ERR_TARGET_FORM
+  out.authorityStart = authorityStart
+  out.authorityEnd = i
+  out.targetHttps = https
+  out.pathStart = i
+  return 0
+}
+
+/**
  * Parses a Content-Length value: `1*DIGIT`, or a comma list of identical ones (RFC 9110 8.6
  * lets a recipient collapse those). Returns the length or a negative PARSE_ERR_* code.
  */
@@ -317,7 +461,11 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
   // Dispatch on the name length first so most headers cost one comparison.
   switch (ne - ns) {
     case 4:
-      if (out.hostIndex < 0 && nameIs(buf, ns, ne, 'host')) out.hostIndex = index
+      if (!nameIs(buf, ns, ne, 'host')) return 0
+      // one Host, and a host in it (RFC 9112 3.2): a value such as `a/evil?` would otherwise
+      // become part of the uri's path
+      if (out.hostIndex >= 0 || !isHostValue(buf, vs, ve)) return PARSE_ERR_HOST
+      out.hostIndex = index
       return 0
     case 6:
       // RFC 9110 10.1.1; Condure matches the token case-sensitively, HTTP/1.1 only (checked
@@ -334,7 +482,7 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
     case 10:
       // Connection is a token list and may repeat (RFC 9110 7.6.1)
       if (nameIs(buf, ns, ne, 'connection')) {
-        if (listHas(buf, vs, ve, 'close', false)) out.connClose = true
+        if (listHas(buf, vs, ve, 'close', true)) out.connClose = true
         if (listHas(buf, vs, ve, 'keep-alive', true)) out.connKeepAlive = true
       }
       return 0
@@ -389,6 +537,10 @@ function resetHead(out: RequestHead): void {
   out.keepAlive = false
   out.expectContinue = false
   out.hostIndex = -1
+  out.authorityStart = -1
+  out.authorityEnd = -1
+  out.targetHttps = false
+  out.pathStart = 0
   out.upgradeWebsocket = false
   out.wsVersionIndex = -1
   out.wsKeyIndex = -1
@@ -454,6 +606,8 @@ function parseRequestLine(buf: Uint8Array, start: number, end: number, out: Requ
   } else {
     return PARSE_ERR_REQUEST_LINE
   }
+  const formErr = checkTargetForm(buf, out.targetStart, out.targetEnd, out)
+  if (formErr !== 0) return formErr
   // 505 only once the line is known to be well formed, so `HTTX/1.1` stays a 400
   if (major !== 1 || minor > 1) return PARSE_ERR_VERSION
   out.versionMinor = minor
@@ -544,10 +698,40 @@ export function parseRequestHead(
   // A sender must not send both; a message with both is a smuggling vector (RFC 9112 6.1).
   if (out.chunked && out.contentLength !== -1) return PARSE_ERR_CL_AND_TE
   const v11 = out.versionMinor === 1
+  // RFC 9112 3.2: an HTTP/1.1 request without Host is a 400, even in absolute-form.
+  if (v11 && out.hostIndex < 0) return PARSE_ERR_HOST
   if (!v11) out.expectContinue = false // Expect is HTTP/1.1 only (RFC 9110 10.1.1)
   // Persistence (RFC 9112 9.3, zhttp.md 4.7): 1.1 persists unless `close`; 1.0 only with
   // `keep-alive`. Chunked framing on HTTP/1.0 is faulty framing, so never reuse the
   // connection after it (RFC 9112 6.1).
   out.keepAlive = v11 ? !out.connClose : out.connKeepAlive && !out.connClose && !out.chunked
   return 0
+}
+
+/** checkRequestLine(): the request line has not ended yet. */
+export const REQUEST_LINE_PENDING = 1
+
+/**
+ * Checks the request line of a head that is not complete yet, so that a line which can never
+ * start a valid head (an HTTP/0.9 `GET /x` with no version, a bad version, a bad target) is
+ * refused as soon as it ends instead of when the head times out. Returns REQUEST_LINE_PENDING
+ * while no LF has ended the line in [start, end), 0 once it ended and is well formed, or the
+ * PARSE_ERR_* code parseRequestHead() would return for it. `scanFrom` is where the previous
+ * pending call's input ended (start on the first call): no LF of the line lies before it.
+ * `out` is scratch (the request line's offsets are written into it).
+ */
+export function checkRequestLine(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  scanFrom: number,
+  out: RequestHead,
+): number {
+  const lineStart = skipLeadingEmptyLines(buf, start, end)
+  if (lineStart < 0) return REQUEST_LINE_PENDING
+  let i = scanFrom > lineStart ? scanFrom : lineStart
+  while (i < end && buf[i] !== 0x0a) i++ // LF
+  if (i === end) return REQUEST_LINE_PENDING
+  const r = parseRequestLine(buf, lineStart, i + 1, out)
+  return r < 0 ? r : 0
 }
