@@ -76,7 +76,7 @@ export const PARSE_ERR_CL_AND_TE = -14
 export const PARSE_ERR_TRANSFER_ENCODING = -15
 /** HTTP/1.1 without Host, a second Host, or a Host value that is not a host (400, RFC 9112 3.2). */
 export const PARSE_ERR_HOST = -16
-/** A target that is neither origin-form nor an http(s) absolute-form with a valid authority (400). */
+/** A target neither origin-form nor http(s) absolute-form with a valid authority (400). */
 export const PARSE_ERR_TARGET_FORM = -17
 /** CONNECT, or OPTIONS with the asterisk-form `*` (501, RFC 9110 15.6.2): not served here. */
 export const PARSE_ERR_UNSUPPORTED = -18
@@ -160,7 +160,7 @@ export class RequestHead {
   contentLength: number
   /** `Transfer-Encoding: chunked`. */
   chunked: boolean
-  /** A Connection token `close`, any case (RFC 9110 7.6.1; Condure: lower case only, zhttp.md 4.7). */
+  /** A Connection token `close` in any case (RFC 9110 7.6.1; Condure: lower case, zhttp.md 4.7). */
   connClose: boolean
   /** A Connection token `keep-alive` (case-insensitive, zhttp.md 4.7). */
   connKeepAlive: boolean
@@ -170,7 +170,7 @@ export class RequestHead {
   expectContinue: boolean
   /** Index of the Host header (at most one is accepted), -1 if none. */
   hostIndex: number
-  /** Absolute-form target: its authority's range, which the uri uses instead of Host; -1 if none. */
+  /** Absolute-form target: its authority, which the uri uses instead of Host; -1 if none. */
   authorityStart: number
   authorityEnd: number
   /** Absolute-form target with the `https` scheme (else `http`). */
@@ -337,8 +337,9 @@ function isHostValue(buf: Uint8Array, s: number, e: number): boolean {
     while (i < e) {
       const c = buf[i]
       if (REG_NAME[c] === 1) i++
-      else if (c === 0x25 && i + 2 < e && HEX[buf[i + 1]] === 1 && HEX[buf[i + 2]] === 1) i += 3 // '%'
-      else break
+      else if (c === 0x25 && i + 2 < e && HEX[buf[i + 1]] === 1 && HEX[buf[i + 2]] === 1) {
+        i += 3 // '%' HEXDIG HEXDIG
+      } else break
     }
     if (i === s) return false
   }
@@ -407,12 +408,21 @@ function checkTargetForm(buf: Uint8Array, s: number, e: number, out: RequestHead
   // absolute-form (3.2.2): "http" or "https" (any case, RFC 3986 3.1) "://" authority, then
   // path-abempty and query. Other schemes are not for a gateway of http handlers.
   let i = s
-  if (e - i < 7 || (buf[i] | 0x20) !== 0x68 || (buf[i + 1] | 0x20) !== 0x74) return PARSE_ERR_TARGET_FORM // h t
-  if ((buf[i + 2] | 0x20) !== 0x74 || (buf[i + 3] | 0x20) !== 0x70) return PARSE_ERR_TARGET_FORM // t p
+  if (
+    e - i < 7 ||
+    (buf[i] | 0x20) !== 0x68 || // h
+    (buf[i + 1] | 0x20) !== 0x74 || // t
+    (buf[i + 2] | 0x20) !== 0x74 || // t
+    (buf[i + 3] | 0x20) !== 0x70 // p
+  ) {
+    return PARSE_ERR_TARGET_FORM
+  }
   i += 4
   const https = (buf[i] | 0x20) === 0x73 // s
   if (https) i++
-  if (e - i < 3 || buf[i] !== 0x3a || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) return PARSE_ERR_TARGET_FORM // ://
+  if (e - i < 3 || buf[i] !== 0x3a || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) {
+    return PARSE_ERR_TARGET_FORM // not "://"
+  }
   i += 3
   const authorityStart = i
   while (i < e && buf[i] !== 0x2f && buf[i] !== 0x3f && buf[i] !== 0x23) i++ // '/', '?', '#'
