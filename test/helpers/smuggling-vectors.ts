@@ -134,6 +134,20 @@ export const VECTORS: Vector[] = [
     bytes: req('GET http://evil.example/abs?q=1 HTTP/1.1', ['Host: good.example']) + AFTER,
     seen: [{ method: 'GET', uri: 'http://evil.example/abs?q=1', body: '' }, get('/after')],
   },
+  {
+    // the handler's 200 is written as a plain response and the connection closes (README)
+    name: 'absolute-form WebSocket upgrade: a ws uri with the target authority',
+    condureDiffers: 'joins Host and the target',
+    bytes: req('GET http://evil.example/sock HTTP/1.1', [
+      'Host: good.example',
+      'Upgrade: websocket',
+      'Connection: Upgrade',
+      'Sec-WebSocket-Version: 13',
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==',
+    ]),
+    seen: [{ method: 'GET', uri: 'ws://evil.example/sock', body: '' }],
+    closes: true,
+  },
   refused('absolute-form https on a plain listener', req('GET https://h/x HTTP/1.1', [H]), 400, { condureDiffers: 'forwards it, Host and target joined' }),
   refused('absolute-form ftp scheme', req('GET ftp://h/x HTTP/1.1', [H]), 400, { condureDiffers: 'forwards it, Host and target joined' }),
   refused('absolute-form with userinfo', req('GET http://u@h/x HTTP/1.1', [H]), 400, { condureDiffers: 'forwards it, Host and target joined' }),
