@@ -1,0 +1,117 @@
+// Differential fuzzing of zgate's request parsing (src/http/parser.ts, src/http/chunked.ts)
+// against llhttp, Node's HTTP parser, in strict mode. Generated request streams are fed to
+// zgate at every split point across two reads (and one byte per read), whose view must not
+// depend on the split, and then compared with llhttp's under the rules of http-judge.ts.
+
+import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
+import { zgateFraming, type ZgateFraming } from './framing.ts'
+import { judge, llhttpView } from './http-judge.ts'
+import { CHUNKED_STREAM, STREAM } from './http-gen.ts'
+import { fuzzParams } from './fuzz-config.ts'
+import { llhttpParse } from './llhttp.ts'
+
+/** Credits large enough that no body is cut. */
+const CREDITS_ALL = 1 << 30
+
+function bytes(s: string): Uint8Array {
+  const out = new Uint8Array(s.length)
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i)
+  return out
+}
+
+function sameView(a: ZgateFraming, b: ZgateFraming): boolean {
+  return a.end === b.end && JSON.stringify(a.messages) === JSON.stringify(b.messages)
+}
+
+/**
+ * zgate's view of `s` in one read, checked to be the same at every two-read split (credits
+ * alternate between 1 and all) and byte by byte; throws with the first split that differs.
+ */
+function zgateEverySplit(input: Uint8Array): ZgateFraming {
+  const whole = zgateFraming(input, [], CREDITS_ALL)
+  for (let k = 0; k <= input.length; k++) {
+    const z = zgateFraming(input, [k], k % 2 === 0 ? 1 : CREDITS_ALL)
+    if (!sameView(z, whole)) {
+      throw new Error(`split at ${k} changes zgate's view: ${JSON.stringify(z)} vs ${JSON.stringify(whole)}`)
+    }
+  }
+  const cuts: number[] = []
+  for (let k = 1; k < input.length; k++) cuts.push(k)
+  const bytewise = zgateFraming(input, cuts, 3)
+  if (!sameView(bytewise, whole)) throw new Error(`one byte per read changes zgate's view: ${JSON.stringify(bytewise)}`)
+  return whole
+}
+
+function agrees(s: string): boolean {
+  const input = bytes(s)
+  const z = zgateEverySplit(input)
+  const l = llhttpView(input, z, [])
+  const why = judge(z, l)
+  if (why !== '') throw new Error(why)
+  return true
+}
+
+describe('HTTP parser differential (zgate vs llhttp)', () => {
+  const heads = fuzzParams<[string]>('http request streams', 1500, 0.4)
+  test(
+    'request streams: same boundaries, bodies and persistence, or zgate refuses',
+    () => {
+      fc.assert(fc.property(STREAM, agrees), heads.params)
+    },
+    heads.timeoutMs,
+  )
+
+  const chunked = fuzzParams<[string]>('chunked bodies', 800, 0.15)
+  test(
+    'chunked bodies followed by a pipelined request: same data and boundary, or zgate refuses',
+    () => {
+      fc.assert(fc.property(CHUNKED_STREAM, agrees), chunked.params)
+    },
+    chunked.timeoutMs,
+  )
+})
+
+describe('the differential harness itself', () => {
+  test('llhttp and zgate agree on a plain pipelined stream', () => {
+    const s =
+      'GET /a HTTP/1.1\r\nHost: h\r\n\r\n' +
+      'POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyz' +
+      'POST /c HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3;e=1\r\nabc\r\n0\r\nT: v\r\n\r\n'
+    const input = bytes(s)
+    const z = zgateEverySplit(input)
+    expect(z.messages.map((m) => [m.target, m.body])).toEqual([
+      ['/a', ''],
+      ['/b', 'xyz'],
+      ['/c', 'abc'],
+    ])
+    const l = llhttpView(input, z, [])
+    expect(l.messages.map((m) => [m.target, m.body])).toEqual([
+      ['/a', ''],
+      ['/b', 'xyz'],
+      ['/c', 'abc'],
+    ])
+    expect(judge(z, l)).toBe('')
+  })
+
+  test('the allowances apply: bare LF heads, a Content-Length list, an unknown method', () => {
+    const s = 'FOO /a HTTP/1.1\nHost: h\nContent-Length: 2, 2\n\nhi' + 'GET /b HTTP/1.1\r\nHost: h\r\n\r\n'
+    const input = bytes(s)
+    const z = zgateEverySplit(input)
+    expect(z.messages.length).toBe(2)
+    expect(judge(z, llhttpView(input, z, []))).toBe('')
+  })
+
+  test('a body boundary that differs is caught', () => {
+    // zgate's view, with the second request's boundary moved by one byte, must be refused
+    const s = 'POST /b HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyzGET /c HTTP/1.1\r\n\r\n'
+    const input = bytes(s)
+    const z = zgateEverySplit(input)
+    const l = llhttpView(input, z, [])
+    const forged = { ...z, messages: z.messages.map((m, i) => (i === 0 ? { ...m, body: 'xy' } : m)) }
+    expect(judge(forged, l)).toContain('body differs')
+    const kept = { ...z, messages: z.messages.map((m) => ({ ...m, keepAlive: true })) }
+    const closing = llhttpParse(bytes(s.replace('Host: h\r\n', 'Host: h\r\nConnection: close\r\n')))
+    expect(judge(kept, closing)).toContain('llhttp closes')
+  })
+})

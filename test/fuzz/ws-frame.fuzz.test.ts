@@ -1,0 +1,76 @@
+// Differential fuzzing of zgate's client-frame reading (src/ws/frame.ts through wsRead in
+// src/conn/ws-session.ts) against the `ws` package's Receiver in server mode. Generated frame
+// streams are fed to zgate at every split point across two reads and one byte per read; its
+// view must not depend on the split, and must match ws's under the rules of ws-judge.ts.
+
+import { describe, expect, test } from 'bun:test'
+import fc from 'fast-check'
+import { buildFrames, closePayload, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT } from '../helpers/ws-frame.ts'
+import { fuzzParams } from './fuzz-config.ts'
+import { FRAMES } from './ws-gen.ts'
+import { judgeWs } from './ws-judge.ts'
+import { wsLibView, zgateWsView, type WsEvent, type WsView } from './ws-views.ts'
+
+function zgateEverySplit(input: Uint8Array): WsView {
+  const whole = JSON.stringify(zgateWsView(input, []))
+  for (let k = 0; k <= input.length; k++) {
+    const z = JSON.stringify(zgateWsView(input, [k]))
+    if (z !== whole) throw new Error(`split at ${k} changes zgate's view: ${z} vs ${whole}`)
+  }
+  const cuts: number[] = []
+  for (let k = 1; k < input.length; k++) cuts.push(k)
+  const bytewise = zgateWsView(input, cuts)
+  if (JSON.stringify(bytewise) !== whole) throw new Error(`one byte per read changes zgate's view: ${JSON.stringify(bytewise)}`)
+  return bytewise
+}
+
+function agrees(input: Uint8Array): boolean {
+  const why = judgeWs(zgateEverySplit(input), wsLibView(input, []))
+  if (why !== '') throw new Error(why)
+  return true
+}
+
+describe('WebSocket frame differential (zgate vs ws Receiver)', () => {
+  const run = fuzzParams<[Uint8Array]>('websocket frames', 700, 0.25)
+  test(
+    'client frame streams: same messages and control frames, same refusals',
+    () => {
+      fc.assert(fc.property(FRAMES, agrees), run.params)
+    },
+    run.timeoutMs,
+  )
+})
+
+describe('the WebSocket differential harness itself', () => {
+  test('a fragmented text message with a ping between its fragments, then a close', () => {
+    const input = buildFrames([
+      { opcode: OP_TEXT, payload: 'he', fin: false },
+      { opcode: OP_PING, payload: 'p' },
+      { opcode: OP_CONT, payload: 'llo €', fin: true },
+      { opcode: OP_BINARY, payload: new Uint8Array([0, 255]), lengthForm: 64 },
+      { opcode: OP_CLOSE, payload: closePayload(1000, 'bye') },
+    ])
+    const z = zgateEverySplit(input)
+    const w = wsLibView(input, [])
+    const want: WsEvent[] = [
+      { kind: 'ping', data: 'p' },
+      { kind: 'text', data: 'hello \xe2\x82\xac' },
+      { kind: 'binary', data: '\x00\xff' },
+      { kind: 'close', code: 1000, reason: 'bye' },
+    ]
+    expect(z.events).toEqual(want)
+    expect(w.events).toEqual(want)
+    expect(judgeWs(z, w)).toBe('')
+  })
+
+  test('disagreements are caught: other events, or acceptance of a refused stream', () => {
+    const input = buildFrames([{ opcode: OP_TEXT, payload: 'x' }])
+    const z = zgateWsView(input, [])
+    const w = wsLibView(input, [])
+    expect(judgeWs({ ...z, events: [{ kind: 'text', data: 'y' }] }, w)).toContain('events differ')
+    expect(judgeWs(z, { ...w, end: 'refused', code: 1002 })).toContain('zgate accepts')
+    const bad = buildFrames([{ opcode: OP_TEXT, payload: new Uint8Array([0xc0, 0xaf]) }])
+    expect(wsLibView(bad, []).end).toBe('refused')
+    expect(zgateWsView(bad, []).end).toBe('refused')
+  })
+})
