@@ -3,11 +3,8 @@
 // zgateFraming() drives src/http/parser.ts and src/http/chunked.ts the way
 // src/conn/connection.ts and request-reader.ts do, over input that arrives in pieces.
 
-import {
-  findHeadEnd,
-  parseRequestHead,
-  RequestHead,
-} from '../../src/http/parser.ts'
+import * as parser from '../../src/http/parser.ts'
+import { findHeadEnd, parseRequestHead, RequestHead } from '../../src/http/parser.ts'
 import { ChunkedDecoder } from '../../src/http/chunked.ts'
 import { checkUpgrade, UPGRADE_OK } from '../../src/ws/handshake.ts'
 import { DEFAULT_BUFFER_SIZE_BYTES } from '../../src/limits.ts'
@@ -56,7 +53,17 @@ function latin1(b: Uint8Array, s: number, e: number): string {
 }
 
 const head = new RequestHead()
+const lineScratch = new RequestHead()
 const dechunk = new ChunkedDecoder()
+
+type CheckRequestLine = (buf: Uint8Array, start: number, end: number, scanFrom: number, out: RequestHead) => number
+/**
+ * parser.checkRequestLine(), which refuses a request line that can never start a valid head
+ * (HTTP/0.9 and the like) as soon as the line ends, comes with the fix of issue 10 hole 6.
+ * Where it exists the model calls it as the connection does; 1 means the line has not ended.
+ */
+const checkRequestLine = (parser as Record<string, unknown>).checkRequestLine as CheckRequestLine | undefined
+const REQUEST_LINE_PENDING = 1
 
 /**
  * Runs zgate's parser over `input` arriving in pieces cut at the given offsets, with at most
@@ -68,6 +75,7 @@ export function zgateFraming(input: Uint8Array, cuts: number[], maxData: number)
   const out: ZgateFraming = { messages: [], spans: [], end: 'clean', reason: '' }
   let start = 0 // first byte of the current message (or of the empty lines before it)
   let scanPos = 0 // findHeadEnd resume offset, relative to start
+  let lineChecked = false // the current request line was found well formed
   let state: 'head' | 'length' | 'chunked' = 'head'
   let remaining = 0
   let msg: Message | null = null
@@ -85,6 +93,11 @@ export function zgateFraming(input: Uint8Array, cuts: number[], maxData: number)
         const headEnd = findHeadEnd(buf, start, avail, start + scanPos)
         if (headEnd < 0) {
           if (avail - start >= DEFAULT_BUFFER_SIZE_BYTES) return fail(out, 'head too large')
+          if (checkRequestLine !== undefined && !lineChecked) {
+            const r = checkRequestLine(buf, start, avail, start + scanPos, lineScratch)
+            if (r < 0) return fail(out, `request line error ${r}`)
+            lineChecked = r !== REQUEST_LINE_PENDING
+          }
           scanPos = avail - start
           break
         }
@@ -103,6 +116,7 @@ export function zgateFraming(input: Uint8Array, cuts: number[], maxData: number)
         body = ''
         start = headEnd
         scanPos = 0
+        lineChecked = false
         if (head.upgradeWebsocket) {
           if (checkUpgrade(buf, head) !== UPGRADE_OK) return fail(out, 'invalid upgrade')
           msg.upgrade = true

@@ -170,9 +170,14 @@ export const REQUEST: fc.Arbitrary<string> = fc
     return head + body
   })
 
+/** A request line alone, with its line end (the version now and then left out: HTTP/0.9). */
+export const REQUEST_LINE: fc.Arbitrary<{ line: string; hasVersion: boolean }> = fc
+  .tuple(METHOD, TARGET, fc.oneof({ weight: 3, arbitrary: VERSION }, { weight: 1, arbitrary: fc.constant('') }), EOL)
+  .map(([m, t, v, eol]) => ({ line: `${m} ${t}${v === '' ? '' : ` ${v}`}${eol}`, hasVersion: v !== '' }))
+
 /** One byte-level change at a relative position (0..1) of the text. */
 const MUTATION = fc.tuple(
-  fc.constantFrom('flip', 'insert', 'delete', 'dup'),
+  fc.constantFrom('flip', 'insert', 'delete', 'dup', 'cut'),
   fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
   ODD_BYTE,
   fc.nat({ max: 7 }),
@@ -188,6 +193,8 @@ function mutate(s: string, [kind, at, byte, n]: [string, number, string, number]
       return s.slice(0, i) + byte + s.slice(i)
     case 'delete':
       return s.slice(0, i) + s.slice(i + 1 + (n % 3))
+    case 'cut':
+      return s.slice(0, i)
     default:
       return s.slice(0, i + n + 1) + s.slice(i)
   }

@@ -31,7 +31,7 @@ function agrees(input: Uint8Array): boolean {
 }
 
 describe('WebSocket frame differential (zgate vs ws Receiver)', () => {
-  const run = fuzzParams<[Uint8Array]>('websocket frames', 700, 0.25)
+  const run = fuzzParams<[Uint8Array]>('websocket frames', 700, 0.2)
   test(
     'client frame streams: same messages and control frames, same refusals',
     () => {
