@@ -178,8 +178,6 @@ export function judge(z: ZgateFraming, l: Framing): string {
 }
 
 /** llhttp's view of `input` once zgate's accepted heads are normalized. */
-export function llhttpView(input: Uint8Array, z: ZgateFraming, cuts: number[]): Framing {
-  const normalized = normalizeForLlhttp(input, z)
-  // Cuts index the original bytes; on rewritten input, feed llhttp in one piece.
-  return llhttpParse(normalized, normalized.length === input.length ? cuts : [])
+export function llhttpView(input: Uint8Array, z: ZgateFraming): Framing {
+  return llhttpParse(normalizeForLlhttp(input, z))
 }

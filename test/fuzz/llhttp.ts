@@ -4,7 +4,7 @@
 //
 // One wasm instance serves every parse; the callbacks find the running parse through
 // `current`, which is set only inside execute() (as undici's client does). No lenient flag is
-// set unless a caller asks for one by name, so by default llhttp runs in its strict mode.
+// ever set: llhttp runs in its strict mode.
 
 import { createRequire } from 'node:module'
 import type { Framing, Message } from './framing.ts'
@@ -33,12 +33,7 @@ interface Exports {
   llhttp_should_keep_alive: Fn
   llhttp_get_error_reason: Fn
   llhttp_get_error_pos: Fn
-  llhttp_set_lenient_optional_cr_before_lf: Fn
-  [name: string]: unknown
 }
-
-/** Lenient modes a caller may switch on by name (each maps onto llhttp_set_lenient_<name>). */
-export type Leniency = 'optional_cr_before_lf' | 'spaces_after_chunk_size'
 
 interface Parse {
   messages: Message[]
@@ -132,11 +127,10 @@ function instance(): Exports {
  * `upgrade` (llhttp handed the connection over after the last message), `partial` (the input
  * ended inside a message) or `clean` (at a message boundary).
  */
-export function llhttpParse(input: Uint8Array, cuts: number[] = [], lenient: Leniency[] = []): Framing {
+export function llhttpParse(input: Uint8Array, cuts: number[] = []): Framing {
   if (input.length > INPUT_SIZE_MAX_BYTES) throw new Error('input too large for the llhttp driver')
   const e = instance()
   const ptr = e.llhttp_alloc(LL.TYPE.REQUEST)
-  for (const name of lenient) (e[`llhttp_set_lenient_${name}`] as Fn)(ptr, 1)
   const parse: Parse = { messages: [], msg: null, url: [], body: [], begun: false }
   let end: Framing['end'] = 'clean'
   let reason = ''
