@@ -5,18 +5,23 @@
 /**
  * Runs `view` over `input` delivered whole, in two pieces at every cut k (variant k, so a
  * caller can vary other inputs such as credits with it) and one byte at a time (variant -1).
- * Returns the whole-input view; throws with the first split whose view differs.
+ * Views are compared through `key` (JSON by default). Returns the whole-input view; throws
+ * with the first split whose view differs.
  */
-export function viewAtEverySplit<V>(input: Uint8Array, view: (cuts: number[], variant: number) => V): V {
+export function viewAtEverySplit<V>(
+  input: Uint8Array,
+  view: (cuts: number[], variant: number) => V,
+  key: (v: V) => string = (v) => JSON.stringify(v),
+): V {
   const whole = view([], 0)
-  const want = JSON.stringify(whole)
+  const want = key(whole)
   for (let k = 0; k <= input.length; k++) {
-    const got = JSON.stringify(view([k], k))
+    const got = key(view([k], k))
     if (got !== want) throw new Error(`a split at ${k} changes zgate's view: ${got} vs ${want}`)
   }
   const cuts: number[] = []
   for (let k = 1; k < input.length; k++) cuts.push(k)
-  const bytewise = JSON.stringify(view(cuts, -1))
+  const bytewise = key(view(cuts, -1))
   if (bytewise !== want) throw new Error(`one byte per read changes zgate's view: ${bytewise} vs ${want}`)
   return whole
 }

@@ -23,10 +23,15 @@ function bytes(s: string): Uint8Array {
 
 /**
  * zgate's view of `input`, the same at every split point (credits alternate between 1 and all
- * across the two-read splits, 3 bytes when fed one byte per read).
+ * across the two-read splits, 3 bytes when fed one byte per read). Why a stream was refused
+ * may differ (a request line can be refused before its head is complete), not that it was.
  */
 function zgateEverySplit(input: Uint8Array): ZgateFraming {
-  return viewAtEverySplit(input, (cuts, k) => zgateFraming(input, cuts, k < 0 ? 3 : k % 2 === 0 ? 1 : CREDITS_ALL))
+  return viewAtEverySplit(
+    input,
+    (cuts, k) => zgateFraming(input, cuts, k < 0 ? 3 : k % 2 === 0 ? 1 : CREDITS_ALL),
+    (z) => JSON.stringify([z.messages, z.spans, z.end]),
+  )
 }
 
 function agrees(s: string): boolean {
