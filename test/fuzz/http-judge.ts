@@ -23,7 +23,7 @@ const LLHTTP_METHODS = new Set(
 /** A method llhttp has no entry for becomes this one (no special framing in llhttp). */
 const STAND_IN_METHOD = 'POST'
 
-/** zgate's deliberate leniencies over strict llhttp: name and RFC reason. */
+/** zgate's deliberate leniencies over strict llhttp, numbered from 1: name and RFC reason. */
 export const ALLOWANCES: ReadonlyArray<{ name: string; rfc: string }> = [
   {
     name: 'bare LF ends the request line and header lines',
@@ -66,10 +66,10 @@ function latin1(s: string): Uint8Array {
 const CL_LINE = /^content-length[ \t]*:[ \t]*(.*?)[ \t]*$/i
 
 /**
- * Rewrites the heads zgate accepted by the first three allowances: every bare LF in a head
- * (and in the empty lines before it) becomes CRLF, the Content-Length fields become one, and a
- * method llhttp lacks becomes STAND_IN_METHOD. Bodies and everything after the last accepted
- * head are left byte for byte.
+ * Rewrites what zgate accepted by allowances 1 to 4: every bare LF in a head (and in the empty
+ * lines before it) becomes CRLF, the Content-Length fields become one, chunk extensions go, and
+ * a method llhttp lacks becomes STAND_IN_METHOD. Body data and everything after the last
+ * accepted message are left byte for byte.
  */
 export function normalizeForLlhttp(input: Uint8Array, z: ZgateFraming): Uint8Array {
   let out = ''
@@ -110,7 +110,7 @@ export function normalizeForLlhttp(input: Uint8Array, z: ZgateFraming): Uint8Arr
 
 /**
  * A chunked body zgate accepted, with everything between each chunk-size and its line end
- * dropped (allowance 4). Line ends, data and trailers are kept byte for byte, so a bare LF
+ * dropped (allowance 3). Line ends, data and trailers are kept byte for byte, so a bare LF
  * in the framing still reaches llhttp.
  */
 function withoutChunkExtensions(body: string): string {
@@ -161,8 +161,8 @@ export function judge(z: ZgateFraming, l: Framing): string {
     if (zm.keepAlive && !lm.keepAlive) {
       return `message ${i}: zgate keeps the connection, llhttp closes it: zgate ${show(zm)} llhttp ${show(lm)}`
     }
-    if (lm.upgrade) return ''
-    // zgate upgraded where llhttp did not: WebSocket bytes follow for zgate (allowance 4).
+    if (lm.upgrade) return '' // allowance 6 when zgate did not upgrade
+    // zgate upgraded where llhttp did not: WebSocket bytes follow for zgate (allowance 5).
     if (zm.upgrade) return ''
   }
   if (z.messages.length > n) {

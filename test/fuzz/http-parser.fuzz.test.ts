@@ -76,7 +76,7 @@ describe('request lines are refused as soon as they end', () => {
         fc.property(REQUEST_LINE, ({ line, hasVersion }) => {
           if (!line.endsWith('\n')) return true // no line end yet: nothing to decide
           const z = zgateEverySplit(bytes(line))
-          // allowances 1 and 3 of http-judge.ts: a bare LF ends the line, any token is a method
+          // allowances 1 and 4 of http-judge.ts: a bare LF ends the line, any token is a method
           const sp = line.indexOf(' ')
           const method = sp < 0 ? line : line.slice(0, sp)
           const forLlhttp = (sp < 0 ? line : llhttpMethod(method) + line.slice(sp)).replace(/(?<!\r)\n$/, '\r\n')
