@@ -5,7 +5,7 @@
 
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
-import { buildFrames, closePayload, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT } from '../helpers/ws-frame.ts'
+import { buildFrames, closePayload, concat, OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_TEXT } from '../helpers/ws-frame.ts'
 import { viewAtEverySplit } from './every-split.ts'
 import { fuzzParams } from './fuzz-config.ts'
 import { FRAMES } from './ws-gen.ts'
@@ -64,5 +64,17 @@ describe('the WebSocket differential harness itself', () => {
     const bad = buildFrames([{ opcode: OP_TEXT, payload: new Uint8Array([0xc0, 0xaf]) }])
     expect(wsLibView(bad, []).end).toBe('refused')
     expect(zgateWsView(bad, []).end).toBe('refused')
+  })
+
+  test('a header cut short is undecided in zgate, not accepted, even where ws refuses it already', () => {
+    // a binary frame, then the first 2 bytes of a compressed (RSV1) one: ws refuses at once,
+    // zgate once the header's mask has come
+    const input = concat([buildFrames([{ opcode: OP_BINARY, payload: 'abc' }]), Uint8Array.of(0x42, 0xac)])
+    const z = zgateEverySplit(input)
+    const w = wsLibView(input, [])
+    expect([z.end, z.headerPending, w.end]).toEqual(['ok', true, 'refused'])
+    expect(judgeWs(z, w)).toBe('')
+    const whole = concat([input, new Uint8Array(4 + 44)])
+    expect(zgateWsView(whole, []).end).toBe('refused')
   })
 })

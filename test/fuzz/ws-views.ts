@@ -43,6 +43,8 @@ export interface WsView {
   code: number
   /** The input ended between messages (no frame or fragmented message open). */
   atBoundary: boolean
+  /** zgate only: the input ended inside a frame header, on which nothing is decided yet. */
+  headerPending: boolean
 }
 
 /** Messages per session kept for --messages-max (not exercised here: no handler output). */
@@ -64,7 +66,7 @@ function latin1(b: Uint8Array, s: number, e: number): string {
  */
 export function zgateWsView(input: Uint8Array, cuts: number[]): WsView {
   const buf = new Uint8Array(input.length)
-  const view: WsView = { events: [], end: 'ok', code: 0, atBoundary: true }
+  const view: WsView = { events: [], end: 'ok', code: 0, atBoundary: true, headerPending: false }
   let partial = ''
   let failed = false
   const stream = {
@@ -126,13 +128,14 @@ export function zgateWsView(input: Uint8Array, cuts: number[]): WsView {
   }
   if (failed) view.end = 'refused'
   view.atBoundary = !conn.ws.inFrame && conn.ws.msgOpcode === 0 && start === avail
+  view.headerPending = !failed && !conn.ws.inFrame && start < avail
   return view
 }
 
 /** The ws Receiver's view of `input` (server mode, so client frames must be masked). */
 export function wsLibView(input: Uint8Array, cuts: number[]): WsView {
   const r = new ReceiverClass({ isServer: true })
-  const view: WsView = { events: [], end: 'ok', code: 0, atBoundary: true }
+  const view: WsView = { events: [], end: 'ok', code: 0, atBoundary: true, headerPending: false }
   r.on('message', (data, isBinary) => {
     const b = data as Buffer
     view.events.push({ kind: isBinary ? 'binary' : 'text', data: latin1(b, 0, b.length) })
