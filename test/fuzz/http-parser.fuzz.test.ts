@@ -43,17 +43,31 @@ function agrees(s: string): boolean {
   return true
 }
 
+/**
+ * The holes of issue 10 this differential found, run first on every run: bare LF in chunked
+ * framing (hole 1), a raw byte >= 0x80 in the target (4), `Connection: Close` (5), and targets
+ * of no RFC 9112 3.2 form, which zgate would splice after Host (3).
+ */
+const KNOWN_STREAMS: [string][] = [
+  ['POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\nhello\r\n0\r\n\r\n'],
+  ['POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n0\r\nT: v\n\r\n'],
+  ['GET /\x80 HTTP/1.1\r\nHost: h\r\n\r\n'],
+  ['GET / HTTP/1.1\r\nHost: h\r\nConnection: Close\r\n\r\nGET /2 HTTP/1.1\r\nHost: h\r\n\r\n'],
+  ['GET @evil HTTP/1.1\r\nHost: h\r\n\r\n'],
+  ['GET http:/u@h/ HTTP/1.1\r\nHost: h\r\n\r\n'],
+]
+
 describe('HTTP parser differential (zgate vs llhttp)', () => {
-  const heads = fuzzParams<[string]>('http request streams', 800, 0.4)
+  const heads = fuzzParams<[string]>('http request streams', 600, 0.4)
   test(
     'request streams: same boundaries, bodies and persistence, or zgate refuses',
     () => {
-      fc.assert(fc.property(STREAM, agrees), heads.params)
+      fc.assert(fc.property(STREAM, agrees), { ...heads.params, examples: KNOWN_STREAMS })
     },
     heads.timeoutMs,
   )
 
-  const chunked = fuzzParams<[string]>('chunked bodies', 400, 0.15)
+  const chunked = fuzzParams<[string]>('chunked bodies', 300, 0.15)
   test(
     'chunked bodies followed by a pipelined request: same data and boundary, or zgate refuses',
     () => {
@@ -86,7 +100,8 @@ describe('request lines are refused as soon as they end', () => {
           }
           return true
         }),
-        lines.params,
+        // HTTP/0.9 (hole 6)
+        { ...lines.params, examples: [[{ line: 'GET /x\r\n', hasVersion: false }]] },
       )
     },
     lines.timeoutMs,

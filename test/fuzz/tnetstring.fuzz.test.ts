@@ -74,7 +74,7 @@ const INPUT: fc.Arbitrary<Uint8Array> = fc.oneof(
 )
 
 describe('tnetstring fuzzing (zgate vs reference codec)', () => {
-  const dec = fuzzParams<[Uint8Array]>('tnetstring decode', 1500, 0.05)
+  const dec = fuzzParams<[Uint8Array]>('tnetstring decode', 1000, 0.05)
   test(
     'random, truncated and mutated input: same value and end, or refused by both; never a throw',
     () => {
@@ -94,7 +94,7 @@ describe('tnetstring fuzzing (zgate vs reference codec)', () => {
     dec.timeoutMs,
   )
 
-  const enc = fuzzParams<[Ref]>('tnetstring encode', 800, 0.05)
+  const enc = fuzzParams<[Ref]>('tnetstring encode', 500, 0.05)
   test(
     'generated values: TnWriter writes the reference bytes, and they decode back unchanged',
     () => {

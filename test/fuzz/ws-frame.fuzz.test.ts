@@ -23,11 +23,13 @@ function agrees(input: Uint8Array): boolean {
 }
 
 describe('WebSocket frame differential (zgate vs ws Receiver)', () => {
-  const run = fuzzParams<[Uint8Array]>('websocket frames', 500, 0.2)
+  const run = fuzzParams<[Uint8Array]>('websocket frames', 400, 0.2)
   test(
     'client frame streams: same messages and control frames, same refusals',
     () => {
-      fc.assert(fc.property(FRAMES, agrees), run.params)
+      // an unmasked client frame (issue 10 hole 7), run first
+      const unmasked = buildFrames([{ opcode: OP_TEXT, payload: 'hi', mask: false }])
+      fc.assert(fc.property(FRAMES, agrees), { ...run.params, examples: [[unmasked]] })
     },
     run.timeoutMs,
   )
