@@ -2,13 +2,14 @@
 // (server side, no extensions) see it: the complete messages and control frames in order, and
 // whether the stream was refused. zgate's view comes from its real read path, wsRead() in
 // src/conn/ws-session.ts (frame headers from src/ws/frame.ts, unmasking, fragmentation, UTF-8
-// and close checks), run over a stand-in connection that records what would go to the handler
-// and to the client.
+// and close checks), run over a stand-in for the narrow StreamConn / StreamContext interfaces
+// that records what would go to the handler and to the client.
 
 import { createRequire } from 'node:module'
 import { dirname, join } from 'node:path'
-import type { Connection } from '../../src/conn/connection.ts'
-import { WsSession, wsRead } from '../../src/conn/ws-session.ts'
+import type { StreamConn } from '../../src/conn/stream-state.ts'
+import { wsRead } from '../../src/conn/ws-session.ts'
+import { WsSession } from '../../src/conn/ws-state.ts'
 import { DEFAULT_BUFFER_SIZE_BYTES } from '../../src/limits.ts'
 
 const require = createRequire(import.meta.url)
@@ -84,7 +85,7 @@ export function zgateWsView(input: Uint8Array, cuts: number[]): WsView {
       return true
     },
   }
-  const server = {
+  const host = {
     stream,
     bufferSize: DEFAULT_BUFFER_SIZE_BYTES,
     streamTimeoutMs: 0,
@@ -95,10 +96,10 @@ export function zgateWsView(input: Uint8Array, cuts: number[]): WsView {
   }
   const conn = {
     ws: new WsSession(MESSAGES_MAX),
-    server,
+    host,
     credits: CREDITS_ALL,
     paused: false,
-    socket: {},
+    connected: true,
     handler: 0,
     slot: 0,
     counter: 0,
@@ -115,7 +116,8 @@ export function zgateWsView(input: Uint8Array, cuts: number[]): WsView {
       if (e - s >= 4) view.code = (out[s + 2] << 8) | out[s + 3]
     },
   }
-  const c = conn as unknown as Connection
+  // only the members wsRead's path touches; the rest of StreamConn is never reached
+  const c = conn as unknown as StreamConn
   let start = 0
   let avail = 0
   for (const to of [...cuts, input.length]) {
