@@ -43,8 +43,9 @@ import {
 import { startRequest, forwardBody } from './request-reader.ts'
 import { findHeadEnd } from '../http/parser.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
-import { FRAMING_NONE } from '../http/response-head.ts'
+import { FRAMING_NONE, isHeadMethod } from '../http/response-head.ts'
 import { composeResponse, composed, responseSizeMax } from './response-writer.ts'
+import { checkResponseHead, INVALID_NONE, INVALID_BODY_UNDER_LENGTH } from '../http/response-check.ts'
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
@@ -115,6 +116,10 @@ export class Connection {
   creditsQueued = false
   respStarted = false
   framing = FRAMING_NONE
+  /** The current request is HEAD: its response carries no body (response-writer.ts). */
+  headRequest = false
+  /** Body bytes the response head announced and that are not yet written (FRAMING_LENGTH). */
+  lengthLeft = 0
   /** Handoff in progress: nothing moves until the next handler packet (zhttp.md 4.10). */
   paused = false
   /** The client half-closed: no further requests will come. */
@@ -164,6 +169,8 @@ export class Connection {
     this.respCredits = 0
     this.creditsOwed = 0
     this.respStarted = false
+    this.headRequest = false
+    this.lengthLeft = 0
     this.paused = false
     this.bodyKind = BODY_NONE
     this.bodyDone = true
@@ -255,6 +262,7 @@ export class Connection {
           return end
         }
         if (!startRequest(this, buf, start, headEnd)) return end
+        this.headRequest = isHeadMethod(buf, this.server.head.methodStart, this.server.head.methodEnd)
         start = headEnd
         continue
       }
@@ -321,7 +329,8 @@ export class Connection {
         break
       case P.TYPE_ERROR:
         if (this.wsState === WS_HANDSHAKE && isRejected(p)) {
-          wsReject(this, p) // zhttp.md 5.3: the handler's refusal goes to the client
+          // zhttp.md 5.3: the handler's refusal goes to the client, if it is a response.
+          if (this.headAcceptable(p, false)) wsReject(this, p)
           return
         }
         this.abort(false)
@@ -332,6 +341,8 @@ export class Connection {
       case P.TYPE_DATA:
         if (p.credits > 0) this.credits += p.credits
         if (this.wsState !== WS_NONE) {
+          // The accept's head is checked here; any other answer is checked as a response.
+          if (this.wsState === WS_HANDSHAKE && p.code === 101 && !this.headAcceptable(p, true)) return
           if (!wsHandlerData(this, p)) return
         } else if (!this.writeResponse(p)) {
           return
@@ -380,9 +391,11 @@ export class Connection {
     const out = s.scratchFor(responseSizeMax(p))
     const pos = composeResponse(out, p, this)
     if (pos < 0) {
-      this.abort(true)
+      this.refuseResponse(composed.invalid)
       return false
     }
+    // A body that ended short of its length is written; keepAlive is now off, so it closes.
+    if (composed.invalid !== INVALID_NONE) this.reportInvalid(composed.invalid)
     const bodyWritten = composed.bodyWritten
     this.respCredits -= bodyWritten
     const done = !p.more
@@ -406,6 +419,30 @@ export class Connection {
       this.startCycle(s.now)
     }
     return true
+  }
+
+  /** Checks a handshake answer's head (response-check.ts); false when it was refused. */
+  private headAcceptable(p: HandlerPacket, switching: boolean): boolean {
+    const bad = checkResponseHead(p, switching)
+    if (bad === INVALID_NONE) return true
+    this.refuseResponse(bad)
+    return false
+  }
+
+  /**
+   * A handler response zgate will not write: a 502 while nothing of it reached the client,
+   * else a close (fail decides); the handler gets a cancel either way, as for a bad
+   * Content-Length in Condure (zhttp.md 4.7).
+   */
+  private refuseResponse(reason: number): void {
+    this.reportInvalid(reason)
+    this.fail(E.RESP_BAD_GATEWAY)
+  }
+
+  private reportInvalid(reason: number): void {
+    const outcome =
+      reason === INVALID_BODY_UNDER_LENGTH ? 'written, then the connection closes' : this.respStarted ? 'connection closed' : '502 sent'
+    this.server.invalidResponse(reason, outcome)
   }
 
   // --- client output -----------------------------------------------------------------

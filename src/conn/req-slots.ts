@@ -86,6 +86,8 @@ export class ReqSlots {
   drain(): void {
     const dealer = this.client.dealer
     const inbox = dealer.inbox
+    const server = this.server
+    const tooLarge = dealer.recvDropped
     do {
       const n = dealer.recvBatch()
       for (let i = 0; i < n; i++) {
@@ -93,17 +95,18 @@ export class ReqSlots {
         const f = replyPayloadFrame(inbox, i)
         if (f < 0) {
           stats.handlerPacketsDropped[DROP_NO_DELIMITER]++
-          if (logEnabled(WARN)) log(WARN, 'zgate::server', 'req reply without a delimiter frame dropped')
+          if (server.handlerWarning(WARN)) log(WARN, 'zgate::server', 'req reply without a delimiter frame dropped')
           continue
         }
         try {
           this.route(inbox.buf, inbox.frameStart(i, f), inbox.frameEnd(i, f))
         } catch (err) {
           // One bad packet must not cost the rest of the batch.
-          log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
+          if (server.handlerWarning(ERROR)) log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
         }
       }
     } while (!inbox.drained)
+    server.countTooLarge(dealer.recvDropped - tooLarge)
   }
 
   /** One reply payload `T...`: to the connection whose current request has its id (1.5). */
@@ -112,7 +115,7 @@ export class ReqSlots {
     const err = parseHandlerPacket(buf, start, end, p)
     if (err !== 0) {
       stats.handlerPacketsDropped[DROP_PARSE]++
-      if (logEnabled(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
+      if (this.server.handlerWarning(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
       return
     }
     if (logEnabled(TRACE)) {

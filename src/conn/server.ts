@@ -48,9 +48,11 @@ import { ZmqContext, ZmqPoller } from '../zmq/socket.ts'
 import { ReqSlots } from './req-slots.ts'
 import { WS_OPEN } from './ws-session.ts'
 import { WorkerRelay, relayEndpoints } from './worker-relay.ts'
-import { HWM_PERCENT_OF_MAXCONN } from '../limits.ts'
+import { HWM_PERCENT_OF_MAXCONN, INBOUND_MESSAGE_SIZE_MAX_BYTES } from '../limits.ts'
+import { LogLimiter } from '../log-limiter.ts'
+import { INVALID_REASONS } from '../http/response-check.ts'
 import * as E from '../http/errors.ts'
-import { stats, DROP_NOT_FOR_US, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
+import { stats, DROP_NOT_FOR_US, DROP_PARSE, DROP_UNKNOWN_ID, DROP_TOO_LARGE } from '../stats.ts'
 import { applyOwnership } from './unix-socket.ts'
 import { TlsIdentities, listenerTls } from '../tls/identities.ts'
 import type { NativeContext } from '../tls/identities.ts'
@@ -97,6 +99,8 @@ export class Server {
   /** The req-mode socket and slots; null without a req listener (zhttp.md 1.1). */
   readonly req: ReqSlots | null
   now = performance.now()
+  /** Every warning about a handler packet goes through this rate limit (handlerWarning). */
+  readonly handlerLog: LogLimiter
 
   private readonly ctx: ZmqContext
   /** Worker 0 of several: forwards the other workers' packets (worker-relay.ts). */
@@ -148,6 +152,7 @@ export class Server {
     this.bufferSize = cfg.bufferSize
     this.streamTimeoutMs = cfg.streamTimeoutS * 1000
     this.sessionTimeoutMs = cfg.sessionTimeoutMs
+    this.handlerLog = new LogLimiter(WARN, 'zgate::server', 'bad handler packets', cfg.logLimitMs)
     this.pool = new BufferPool(cfg.bufferSize, BUFFERS_PER_SLAB)
     this.conns = new Array<Connection | null>(capacity).fill(null)
     this.freeSlots = new Int32Array(capacity)
@@ -495,6 +500,7 @@ export class Server {
     this.now = performance.now()
     const sub = this.stream.sub
     const inbox = sub.inbox
+    const tooLarge = sub.recvDropped
     // Drain until libzmq reports nothing left, so that ZMQ_FD signals again; rearm() then
     // re-checks ZMQ_EVENTS for the race with a message arriving right now.
     do {
@@ -504,10 +510,11 @@ export class Server {
           this.routeMessage(inbox.buf, inbox.frameStart(i, 0), inbox.frameEnd(i, 0))
         } catch (err) {
           // One bad packet must not cost the rest of the batch.
-          log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
+          if (this.handlerWarning(ERROR)) log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
         }
       }
     } while (!inbox.drained)
+    this.countTooLarge(sub.recvDropped - tooLarge)
     if (this.relay !== null) this.relay.flush()
     if (this.req !== null) this.req.drain()
     this.poller.rearm()
@@ -524,13 +531,13 @@ export class Server {
     stats.handlerPacketsIn++
     if (end - start <= n || buf[start + n] !== 0x20) {
       stats.handlerPacketsDropped[DROP_NOT_FOR_US]++
-      if (logEnabled(WARN)) log(WARN, 'zgate::server', 'packet not for us')
+      if (this.handlerWarning(WARN)) log(WARN, 'zgate::server', 'packet not for us')
       return
     }
     for (let i = 0; i < n; i++) {
       if (buf[start + i] !== id[i]) {
         stats.handlerPacketsDropped[DROP_NOT_FOR_US]++
-        if (logEnabled(WARN)) log(WARN, 'zgate::server', 'packet not for us')
+        if (this.handlerWarning(WARN)) log(WARN, 'zgate::server', 'packet not for us')
         return
       }
     }
@@ -538,7 +545,7 @@ export class Server {
     const err = parseHandlerPacket(buf, start + n + 1, end, p)
     if (err !== 0) {
       stats.handlerPacketsDropped[DROP_PARSE]++
-      if (logEnabled(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
+      if (this.handlerWarning(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
       return
     }
     if (logEnabled(TRACE)) {
@@ -566,6 +573,37 @@ export class Server {
       }
       c.onHandlerPacket(p, i)
     }
+  }
+
+  /**
+   * Messages the receive path dropped unread for their size (over INBOUND_MESSAGE_SIZE_MAX_BYTES
+   * or too many frames, zmq/socket.ts): received from a handler, so counted in and dropped.
+   */
+  countTooLarge(n: number): void {
+    if (n <= 0) return
+    stats.handlerPacketsIn += n
+    stats.handlerPacketsDropped[DROP_TOO_LARGE] += n
+    for (let i = 0; i < n; i++) {
+      if (this.handlerWarning(WARN)) log(WARN, 'zgate::server', `handler packet over ${INBOUND_MESSAGE_SIZE_MAX_BYTES} bytes dropped`)
+    }
+  }
+
+  /** Counts a handler response zgate refused (response-check.ts) and logs it, rate-limited. */
+  invalidResponse(reason: number, outcome: string): void {
+    stats.handlerResponsesInvalid[reason]++
+    if (this.handlerWarning(WARN)) log(WARN, 'zgate::server', `invalid handler response (${INVALID_REASONS[reason]}): ${outcome}`)
+  }
+
+  /**
+   * Whether a warning about a handler packet (at `level`) may be logged now: the first few
+   * per interval are, the rest are counted into one summary line (log-limiter.ts), which the
+   * housekeeping tick writes; the tick runs until it has.
+   */
+  handlerWarning(level: number): boolean {
+    if (!logEnabled(level)) return false
+    if (this.handlerLog.allow(this.now)) return true
+    if (this.tickTimer === null) this.startTick()
+    return false
   }
 
   // --- timers and keep-alives --------------------------------------------------------
@@ -613,7 +651,9 @@ export class Server {
       c.onTimer(now)
     }
     this.sendKeepAlives()
-    if (this.active === 0 && (this.req === null || this.req.active === 0) && this.tickTimer !== null) {
+    this.handlerLog.flush(now)
+    const idle = this.active === 0 && (this.req === null || this.req.active === 0) && !this.handlerLog.pending
+    if (idle && this.tickTimer !== null) {
       // Idle gateway: no wake-ups at all until the next connection.
       clearInterval(this.tickTimer)
       this.tickTimer = null
