@@ -3,7 +3,7 @@
 // listener is in req mode (checklist 4).
 //
 // Slots are numbered after the stream-mode slots (`base + k`), in ids and in the timer wheel
-// alike, so a req id `W-K-N` never collides with a stream id of the same worker and one wheel
+// alike, so a req id `W-K-N-X` never collides with a stream id of the same worker and one wheel
 // serves both kinds (Condure keeps both kinds in one connection table per worker as well).
 
 import type { Socket } from 'bun'

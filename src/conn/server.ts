@@ -554,14 +554,17 @@ export class Server {
     const relay = this.relay
     if (relay !== null) relay.nextMessage()
     for (let i = 0; i < p.idCount; i++) {
+      // Not ours (another process's nonce, conn-id.ts) or not an id at all: unknown.
       if (!parseConnId(buf, p.idStart[i], p.idEnd[i])) {
         stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
         continue
       }
       if (parsedId.worker !== this.worker) {
-        // Another worker's session (W of `W-K-N`, zhttp.md 1.5): the whole message goes there;
-        // not a drop.
-        if (relay !== null) relay.forward(parsedId.worker, buf, start, end)
+        // Another worker's session (W of `W-K-N-X`, zhttp.md 1.5): the whole message goes
+        // there, not a drop. Worker 0 counts an id for a worker that does not exist; the
+        // others only see ids of other workers in a multi-id message also meant for them.
+        if (relay !== null && parsedId.worker < relay.workers) relay.forward(parsedId.worker, buf, start, end)
+        else if (this.worker === 0) stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
         continue
       }
       const c = parsedId.slot < this.conns.length ? this.conns[parsedId.slot] : null

@@ -361,8 +361,9 @@ function reqSuite(target: GatewayTarget): void {
   test('replies for unknown, stream-like or foreign ids are ignored', async () => {
     const { conn, pk } = await send('GET /ids HTTP/1.1\r\nHost: h\r\n\r\n')
     const id = String(pk.packet.id)
-    const [, w, k, n] = CID_RE.exec(id)!
-    const others = [`${w}-${k}-${(parseInt(n!, 16) + 1).toString(16)}`, `${w}-${Number(k) + 1}-${n}`, `7-${k}-${n}`, 'junk']
+    const [, w, k, n, x = ''] = CID_RE.exec(id)!
+    // zgate's nonce `x` kept, so that only the part under test differs.
+    const others = [`${w}-${k}-${(parseInt(n!, 16) + 1).toString(16)}${x}`, `${w}-${Number(k) + 1}-${n}${x}`, `7-${k}-${n}${x}`, `${w}-${k}-${n}`, 'junk']
     for (const other of others) {
       await peer.send({ id: other, ...ok('wrong') }, { envelope: pk.envelope })
     }
