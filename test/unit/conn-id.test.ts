@@ -1,4 +1,5 @@
 import { describe, expect, test } from 'bun:test'
+import { allocsPerOp, isAllocationFree } from '../../bench/util'
 import {
   writeConnId,
   parseConnId,
@@ -84,5 +85,17 @@ describe('session ids W-K-N-X (zhttp.md 1.5 plus a per-process nonce)', () => {
     } finally {
       setIdNonce(mine)
     }
+  })
+
+  test('render and parse allocate nothing', () => {
+    const buf = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
+    let n = 0
+    let ok = 0
+    const row = allocsPerOp('id render + parse', 1_000_000, () => {
+      n = writeConnId(buf, 0, 1, n & 0xffff, 0x1a2b3c)
+      if (parseConnId(buf, 0, n)) ok++
+    })
+    expect(ok).toBeGreaterThanOrEqual(1_000_000)
+    expect(isAllocationFree(row), JSON.stringify(row)).toBe(true)
   })
 })

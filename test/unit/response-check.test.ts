@@ -21,6 +21,7 @@ import type { ResponseState } from '../../src/conn/response-writer.ts'
 import { FRAMING_NONE } from '../../src/http/response-head.ts'
 import { bytesOf, concat, latin1, tn, type Val } from '../helpers/tnetstring-reference.ts'
 import { rng as mulberry } from '../helpers/rng.ts'
+import { allocsPerOp, isAllocationFree } from '../../bench/util'
 
 /** Uniform integers in [0, m) from a seeded generator. */
 type Rng = { int(m: number): number }
@@ -133,6 +134,16 @@ describe('checkResponseHead', () => {
     const valid = 5000 - unparsed - invalid
     expect(Math.min(valid, invalid)).toBeGreaterThan(500)
   })
+})
+
+test('checkResponseHead allocates nothing', () => {
+  const p = headPacket(200, 'OK', [['Content-Type', 'text/plain'], ['Set-Cookie', 'a=1; Path=/'], ['X-Bad', 'a\r\nb']])
+  let sink = 0
+  const row = allocsPerOp('checkResponseHead', 1_000_000, () => {
+    sink += checkResponseHead(p, false)
+  })
+  expect(sink).toBeGreaterThanOrEqual(1_000_000 * INVALID_HEADER_VALUE) // every call found the bad value
+  expect(isAllocationFree(row), JSON.stringify(row)).toBe(true)
 })
 
 describe('composeResponse keeps the body to the announced length', () => {
