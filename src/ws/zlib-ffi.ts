@@ -18,9 +18,11 @@
 //   every init must be paired with an end (deflate.ts does it in close()).
 // - Every int argument is coerced with `| 0` (see src/zmq/ffi.ts: Bun passes 0 for an i32
 //   held as a double).
-// - ZGATE_TRACE_FFI (not "0") at load time wraps each call with a log line; off costs nothing.
+// - ZGATE_TRACE_FFI (not "0") at load time wraps each call with a log line that also shows
+//   avail_in/avail_out before and after (src/util/ffi-trace.ts); off costs nothing.
 
 import { CString, dlopen, FFIType, ptr, type Library, type Pointer } from 'bun:ffi'
+import { withFfiTrace } from '../util/ffi-trace.ts'
 
 /** sizeof(z_stream) on LP64 (zlib.h): 14 fields, 112 bytes. */
 export const Z_STREAM_SIZE_BYTES = 112
@@ -234,8 +236,15 @@ function build(): ZlibLib {
     inflateGetDictionary: (s, dict, length) => z.inflateGetDictionary(s.address, dict, length),
     inflateSetDictionary: (s, dict, length) => z.inflateSetDictionary(s.address, dict, length >>> 0),
   }
-  const trace = process.env.ZGATE_TRACE_FFI
-  return trace && trace !== '0' ? traced(lib) : lib
+  return withFfiTrace(lib, `libz ${lib.version} from ${lib.path}`, {
+    showArg: (v) => (v instanceof ZStream ? String(v.address) : null),
+    around: (args) => {
+      const s = args[0] as ZStream
+      const inBefore = availIn(s)
+      const outBefore = availOut(s)
+      return () => `in ${inBefore}->${availIn(s)} out ${outBefore}->${availOut(s)}`
+    },
+  })
 }
 
 /** The process-wide libz binding, loaded on first use. Throws ZlibLoadError. */
@@ -244,24 +253,3 @@ export function loadZlib(): ZlibLib {
   return instance
 }
 
-// --- ZGATE_TRACE_FFI: wrappers built only when tracing is on ---
-
-function traced(lib: ZlibLib): ZlibLib {
-  const out: Record<string, unknown> = { ...lib }
-  for (const [name, value] of Object.entries(lib)) {
-    if (typeof value !== 'function') continue
-    const fn = value as (s: ZStream, ...rest: number[]) => number
-    out[name] = (s: ZStream, ...rest: number[]): number => {
-      const inBefore = availIn(s)
-      const outBefore = availOut(s)
-      const rc = fn(s, ...rest)
-      process.stderr.write(
-        `[zgate ffi] ${name}(${[s.address, ...rest].join(', ')}) -> ${rc}` +
-          ` in ${inBefore}->${availIn(s)} out ${outBefore}->${availOut(s)}\n`,
-      )
-      return rc
-    }
-  }
-  process.stderr.write(`[zgate ffi] libz ${lib.version} from ${lib.path}\n`)
-  return out as unknown as ZlibLib
-}

@@ -1,48 +1,21 @@
-// The only file that dlopens libzmq and the only caller of bun:ffi `cc`.
+// The only file that dlopens libzmq and the only caller of bun:ffi `cc`: the FFI boundary
+// of the ZeroMQ layer. Where libzmq is looked for is locate.ts; the values shared with the
+// shim are shim-abi.ts.
 //
-// Loading: libzmq comes from the prebuilt addons of the `zeromq` npm package (they export
-// every zmq_* symbol of libzmq 4.3.5; only some load on a given libc, so each candidate is
-// tried in turn), then from the system (Debian libzmq5). native/zgate-shim.c is compiled
-// with TinyCC and receives libzmq's function pointers, so it never links libzmq itself.
+// Loading: the first candidate of locate.ts that dlopens wins. native/zgate-shim.c (a unity
+// file including native/shim/*) is compiled with TinyCC and receives libzmq's function
+// pointers, so it never links libzmq itself.
 //
 // Other code sees only `interface ZmqLib`. Its methods ARE the raw FFI functions (no
 // wrapper; only the control-path calls that return a pointer or a string convert it).
-// When ZGATE_TRACE_FFI is set (not "0") at load time, each method is wrapped to log its
-// arguments, result and duration to stderr. Tracing off costs nothing.
-//
-// The zeromq package's JavaScript API must never be imported here: it crashes inside Bun.
+// ZGATE_TRACE_FFI wraps them with a log line (src/util/ffi-trace.ts); off, it costs nothing.
 
 import { cc, dlopen, FFIType, JSCallback, type Library, type Pointer } from 'bun:ffi'
-import { readdirSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-
-/** Size of a zmq_msg_t (zmq.h): 64 bytes. The shim checks it sees the same. */
-export const ZMQ_MSG_T_SIZE_BYTES = 64
-/** Frame header in the outbox layout: u32 LE length | FRAME_MORE_FLAG. */
-export const FRAME_HEADER_BYTES = 4
-/** Bit 31 of a frame header: another frame of the same message follows. */
-export const FRAME_MORE_FLAG = 0x80000000
-/** Largest frame the outbox layout can describe (31-bit length). */
-export const FRAME_SIZE_MAX_BYTES = 0x7fffffff
-/** Registered descriptors per poller (ZG_POLL_FDS_MAX in the shim). */
-export const POLLER_FDS_MAX = 256
-
-/** Slots of the int32 stats array filled by sendBatch/recvBatch (enum zg_stat in the shim). */
-export const STAT_ERRNO = 0
-export const STAT_MESSAGES = 1
-export const STAT_DROPPED = 2
-export const STAT_BYTES = 3
-/** sendBatch: ZMQ_EVENTS after the batch. recvBatch: frames written. */
-export const STAT_EVENTS = 4
-export const STAT_FRAMES = 4
-export const STAT_BLOCKED = 5
-export const STATS_LENGTH = 8
-
-/** `op` of endpoint(): the libzmq call it makes. */
-export const ENDPOINT_BIND = 0
-export const ENDPOINT_CONNECT = 1
-export const ENDPOINT_UNBIND = 2
-export const ENDPOINT_DISCONNECT = 3
+import { join } from 'node:path'
+import { withFfiTrace } from '../util/ffi-trace.ts'
+import { ZmqLoadError } from './errors.ts'
+import { libzmqCandidates } from './locate.ts'
+import { ZMQ_MSG_T_SIZE_BYTES } from './shim-abi.ts'
 
 /**
  * Everything zgate needs from libzmq and the shim. Negative results are -errno.
@@ -69,7 +42,7 @@ export interface ZmqLib {
   getsockoptInt(sock: Pointer, opt: number, out: Int32Array): number
   /** Returns the option's length (may exceed cap, then the value was truncated). */
   getsockoptBytes(sock: Pointer, opt: number, out: Uint8Array, cap: number): number
-  /** op = ENDPOINT_*; addr is NUL-terminated UTF-8. */
+  /** op = ENDPOINT_* (shim-abi.ts); addr is NUL-terminated UTF-8. */
   endpoint(sock: Pointer, op: number, addr: Uint8Array): number
 
   /** Unbatched zmq_send, for benchmarks only: errno is not captured. */
@@ -107,12 +80,6 @@ export interface ZmqLib {
   pollerWakeups(p: Pointer): number
   /** Joins the thread and frees the poller; returns the thread's poll errno or 0. */
   pollerStop(p: Pointer): number
-}
-
-/** Raised when no libzmq could be loaded or the shim failed to compile. */
-export class ZmqLoadError extends Error {
-  readonly code = 'ZMQ_LOAD'
-  override readonly name = 'ZmqLoadError'
 }
 
 // libzmq symbols, each with its C prototype (zmq.h 4.3). The shim gets the pointers of
@@ -170,7 +137,7 @@ const ZMQ_SYMBOLS = {
   zmq_msg_close: { args: [FFIType.ptr], returns: FFIType.i32 },
 } as const
 
-/** Function pointers handed to zg_init, in the order of `enum zg_fn` in the shim. */
+/** Function pointers handed to zg_init, in the order of `enum zg_fn` (native/shim/abi.h). */
 const SHIM_IMPORTS = [
   'zmq_errno',
   'zmq_socket',
@@ -191,7 +158,7 @@ const SHIM_IMPORTS = [
   'zmq_msg_close',
 ] as const satisfies readonly (keyof typeof ZMQ_SYMBOLS)[]
 
-// Shim symbols, each with its C prototype (native/zgate-shim.c).
+// Shim symbols, each with its C prototype (native/shim/*.c, compiled as native/zgate-shim.c).
 const SHIM_SYMBOLS = {
   // int zg_init(const uint64_t *fns, int count)
   zg_init: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
@@ -273,43 +240,9 @@ export function setZmqLibraryPath(path: string | null): void {
   libraryPathOverride = path
 }
 
-/** The libzmq candidates, in the order they are tried. */
-export function libzmqCandidates(): string[] {
-  if (libraryPathOverride !== null) return [libraryPathOverride]
-  const out: string[] = []
-  const pkgDir = zeromqPackageDir()
-  if (pkgDir !== null) {
-    const base = join(pkgDir, 'build', process.platform, process.arch, 'node')
-    let dirs: string[] = []
-    try {
-      dirs = readdirSync(base)
-    } catch {
-      // No prebuilt addons for this platform: only the system library remains.
-    }
-    // glibc/libc builds first, newest first, then musl, then the legacy numbered folders.
-    const rank = (d: string): number =>
-      d.startsWith('glibc-') || d.startsWith('libc-') ? 0 : d.startsWith('musl-') ? 1 : 2
-    const abi = (d: string): number => Number.parseInt(d.replace(/^\D+/, ''), 10) || 0
-    dirs.sort((a, b) => rank(a) - rank(b) || abi(b) - abi(a))
-    for (const d of dirs) out.push(join(base, d, 'addon.node'))
-  }
-  if (process.platform === 'darwin') out.push('libzmq.5.dylib', 'libzmq.dylib')
-  else out.push('libzmq.so.5', 'libzmq.so')
-  return out
-}
-
-/** The installed `zeromq` package folder, resolved from this file (not the cwd), or null. */
-function zeromqPackageDir(): string | null {
-  try {
-    return dirname(Bun.resolveSync('zeromq/package.json', import.meta.dir))
-  } catch {
-    return null
-  }
-}
-
 function openLibzmq(): { raw: ZmqRaw; path: string } {
   const tried: string[] = []
-  for (const path of libzmqCandidates()) {
+  for (const path of libzmqCandidates(libraryPathOverride)) {
     try {
       return { raw: dlopen(path, ZMQ_SYMBOLS), path }
     } catch (err) {
@@ -404,8 +337,7 @@ function build(): ZmqLib {
     pollerWakeups: s.zg_poller_wakeups,
     pollerStop: s.zg_poller_stop,
   }
-  const trace = process.env.ZGATE_TRACE_FFI
-  return trace && trace !== '0' ? traced(lib) : lib
+  return withFfiTrace(lib, `libzmq ${lib.version} from ${lib.path}`)
 }
 
 /** The process-wide libzmq binding, loaded on first use. Throws ZmqLoadError. */
@@ -420,32 +352,4 @@ export function loadZmq(): ZmqLib {
  */
 export function threadsafeCallback(fn: () => void): JSCallback {
   return new JSCallback(fn, { args: [], returns: FFIType.void, threadsafe: true })
-}
-
-// --- ZGATE_TRACE_FFI: wrappers built only when tracing is on ---
-
-function traced(lib: ZmqLib): ZmqLib {
-  const out: Record<string, unknown> = { ...lib }
-  for (const [name, value] of Object.entries(lib)) {
-    if (typeof value !== 'function') continue
-    const fn = value as (...args: unknown[]) => unknown
-    out[name] = (...args: unknown[]): unknown => {
-      const t0 = performance.now()
-      const result = fn(...args)
-      const us = ((performance.now() - t0) * 1000).toFixed(1)
-      process.stderr.write(`[zgate ffi] ${name}(${args.map(show).join(', ')}) -> ${show(result)} ${us}us\n`)
-      return result
-    }
-  }
-  process.stderr.write(`[zgate ffi] libzmq ${lib.version} from ${lib.path}\n`)
-  return out as unknown as ZmqLib
-}
-
-function show(v: unknown): string {
-  if (ArrayBuffer.isView(v)) {
-    const view = v as ArrayBufferView
-    return `<${view.constructor.name} ${view.byteLength}B>`
-  }
-  if (typeof v === 'string') return JSON.stringify(v)
-  return String(v)
 }

@@ -1,16 +1,16 @@
 // The batched send buffer of a ZmqSocket (split out of socket.ts; re-exported from there).
 //
 // Invariants
-// - Layout (what native/zgate-shim.c zg_send_batch walks), repeated per frame:
+// - Layout (what zg_send_batch in native/shim/send.c walks), repeated per frame:
 //     [u32 LE: length | FRAME_MORE_FLAG when another frame of the message follows][bytes]
 //   Bytes [0, committed) are complete messages; [committed, pos) is the message being
 //   written. ZmqSocket.flush() consumes a prefix that ends on a message boundary and moves
 //   the rest to the front, so a multipart message is never half sent.
 // - Writing allocates nothing; only ensure() grows `buf` (rare, bounded by
 //   OUTBOX_SIZE_MAX_BYTES).
-// - Depends on ffi.ts only for the frame constants: no import of socket.ts, so no cycle.
+// - Depends only on shim-abi.ts (the frame constants): no import of socket.ts, so no cycle.
 
-import { FRAME_HEADER_BYTES, FRAME_MORE_FLAG, FRAME_SIZE_MAX_BYTES } from './ffi.ts'
+import { FRAME_HEADER_BYTES, FRAME_MORE_FLAG, FRAME_SIZE_MAX_BYTES } from './shim-abi.ts'
 
 /** The outbox never grows past this: ensure() returns false instead (caller backs off). */
 export const OUTBOX_SIZE_MAX_BYTES = 64 << 20

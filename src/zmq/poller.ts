@@ -1,5 +1,5 @@
 // ZmqPoller: a C thread blocked in poll(2) on the registered sockets' ZMQ_FDs wakes the JS
-// thread (split out of socket.ts; re-exported from there).
+// thread (re-exported from socket.ts).
 //
 // Invariants
 // - Only the JS thread touches sockets; the poller thread only watches ZMQ_FD descriptors.
@@ -9,20 +9,28 @@
 //   ZMQ_EVENTS and re-notify ourselves if input is already waiting. The same fd signals when
 //   a blocked sender may write again (the peer read enough to send "activate_write"), so a
 //   polled socket needs no send-retry timer.
-// - Imports socket.ts (ZmqError and constants), which re-exports ZmqPoller: the bindings of
-//   socket.ts are read only inside methods, never at module top level, so either module may
-//   be loaded first.
+// - Depends only downward (ffi.ts, constants.ts, errors.ts): it sees a socket through
+//   PolledSocket, which ZmqSocket satisfies, so socket.ts may import this file and not the
+//   other way round.
 
 import type { JSCallback, Pointer } from 'bun:ffi'
+import { ZMQ_POLLIN, ZMQ_POLLOUT, ZMQ_ROUTER } from './constants.ts'
+import { ZmqError, zmqError } from './errors.ts'
 import { loadZmq, threadsafeCallback, type ZmqLib } from './ffi.ts'
-import {
-  ZMQ_POLLIN,
-  ZMQ_POLLOUT,
-  ZMQ_ROUTER,
-  ZmqError,
-  zmqError,
-  type ZmqSocket,
-} from './socket.ts'
+
+/** What the poller needs from a socket (ZmqSocket has it). */
+export interface PolledSocket {
+  /** The socket type: a ROUTER's POLLOUT is always set, so it never counts as writable. */
+  readonly type: number
+  /** Bytes of complete messages not yet sent: POLLOUT only matters while some wait. */
+  readonly outbox: { readonly pending: number }
+  /** The poller watching it; set and cleared by ZmqPoller only. */
+  poller: ZmqPoller | null
+  /** ZMQ_FD. */
+  fd(): number
+  /** ZMQ_EVENTS (processes the socket's pending commands). */
+  events(): number
+}
 
 /** A stopped poller's JSCallback is freed after this, once queued calls have drained. */
 export const POLLER_CALLBACK_CLOSE_DELAY_MS = 1_000
@@ -59,7 +67,7 @@ export class ZmqPoller {
   private readonly callback: JSCallback
   private handle: Pointer | null
   private state = POLLER_IDLE
-  private readonly sockets: ZmqSocket[] = []
+  private readonly sockets: PolledSocket[] = []
   private readonly fds: number[] = []
   private immediatePending = false
   private readonly fireBound: () => void
@@ -84,7 +92,7 @@ export class ZmqPoller {
   }
 
   /** Watch sock's ZMQ_FD (before or after start). */
-  add(sock: ZmqSocket): void {
+  add(sock: PolledSocket): void {
     const h = this.live()
     if (sock.poller !== null) throw new ZmqError('ZMQ_POLLER', 0, 'poller add: socket already has a poller')
     const fd = sock.fd()
@@ -96,7 +104,7 @@ export class ZmqPoller {
   }
 
   /** Stop watching sock (ZmqSocket.close() calls this). */
-  remove(sock: ZmqSocket): void {
+  remove(sock: PolledSocket): void {
     const i = this.sockets.indexOf(sock)
     if (i < 0) return
     const fd = this.fds[i]

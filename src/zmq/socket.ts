@@ -1,9 +1,12 @@
-// Typed, allocation-free ZeroMQ socket layer over ffi.ts: ZmqContext, ZmqSocket, ZmqError and
-// the zmq.h constants. The buffers and the poller live in their own files and are re-exported
-// from here, so importers only need './socket.ts':
-//   outbox.ts  Outbox, the batched send buffer (its layout is described there)
-//   inbox.ts   Inbox, the batched receive buffer
-//   poller.ts  ZmqPoller, the C thread that wakes the JS thread
+// Typed, allocation-free ZeroMQ socket layer over ffi.ts: ZmqContext and ZmqSocket. The
+// public surface of src/zmq/ is this file: it re-exports what its importers need, so they
+// only need './socket.ts':
+//   constants.ts  the zmq.h constants (ZMQ_PUSH, ZMQ_SNDHWM, ZMQ_POLLIN, ...)
+//   errors.ts     ZmqError (stable `code` + errno) and ZmqLoadError
+//   shim-abi.ts   the outbox frame layout (FRAME_HEADER_BYTES, FRAME_MORE_FLAG)
+//   outbox.ts     Outbox, the batched send buffer (its layout is described there)
+//   inbox.ts      Inbox, the batched receive buffer
+//   poller.ts     ZmqPoller, the C thread that wakes the JS thread
 //
 // Invariants
 // - One FFI crossing per batch: flush() sends every complete message it can, recvBatch()
@@ -11,19 +14,22 @@
 // - Only the JS thread touches sockets; the poller thread only watches ZMQ_FD descriptors.
 // - ZMQ_FD is edge-like (see poller.ts): flush() of a polled socket may consume its signal,
 //   so it kicks the poller itself when ZMQ_EVENTS reports input waiting.
-// - Import cycle: poller.ts imports this file, and this file re-exports ZmqPoller (which it
-//   otherwise uses only as a type). It is safe because neither module reads the other's
-//   bindings at top level, only inside functions: keep it that way, so either file may be
-//   loaded first. outbox.ts and inbox.ts import nothing from here.
+// - Dependencies point one way: this file imports poller.ts, outbox.ts and inbox.ts, and
+//   none of them imports it (the poller sees a socket through its PolledSocket interface).
 
 import type { Pointer } from 'bun:ffi'
 import { INBOUND_MESSAGE_SIZE_MAX_BYTES, OUTBOX_SIZE_MIN_BYTES } from '../limits.ts'
+import { ZMQ_EVENTS, ZMQ_FD, ZMQ_IO_THREADS, ZMQ_LAST_ENDPOINT, ZMQ_POLLIN } from './constants.ts'
+import { closedError, ZmqError, zmqError } from './errors.ts'
+import { loadZmq, type ZmqLib } from './ffi.ts'
+import { Inbox } from './inbox.ts'
+import { Outbox, outboxMisuse } from './outbox.ts'
+import type { ZmqPoller } from './poller.ts'
 import {
   ENDPOINT_BIND,
   ENDPOINT_CONNECT,
   ENDPOINT_DISCONNECT,
   ENDPOINT_UNBIND,
-  loadZmq,
   STAT_BLOCKED,
   STAT_BYTES,
   STAT_DROPPED,
@@ -31,13 +37,11 @@ import {
   STAT_EVENTS,
   STAT_MESSAGES,
   STATS_LENGTH,
-  type ZmqLib,
-} from './ffi.ts'
-import { Inbox } from './inbox.ts'
-import { Outbox, outboxMisuse } from './outbox.ts'
-import type { ZmqPoller } from './poller.ts'
+} from './shim-abi.ts'
 
-export { FRAME_HEADER_BYTES, FRAME_MORE_FLAG } from './ffi.ts'
+export * from './constants.ts'
+export { ZmqError, ZmqLoadError, zmqError } from './errors.ts'
+export { FRAME_HEADER_BYTES, FRAME_MORE_FLAG } from './shim-abi.ts'
 export { Inbox } from './inbox.ts'
 export { Outbox, OUTBOX_GROWTH_STEP_BYTES, OUTBOX_SIZE_MAX_BYTES } from './outbox.ts'
 export { POLLER_CALLBACK_CLOSE_DELAY_MS, ZmqPoller } from './poller.ts'
@@ -48,82 +52,6 @@ export const INBOX_MESSAGES_MAX = 1024
 export const INBOX_FRAMES_MAX = 4096
 /** Longest string option read by getString() (endpoints, routing ids). */
 export const OPTION_STRING_SIZE_MAX_BYTES = 1024
-
-// --- socket types (zmq.h) ---
-export const ZMQ_PAIR = 0
-export const ZMQ_PUB = 1
-export const ZMQ_SUB = 2
-export const ZMQ_REQ = 3
-export const ZMQ_REP = 4
-export const ZMQ_DEALER = 5
-export const ZMQ_ROUTER = 6
-export const ZMQ_PULL = 7
-export const ZMQ_PUSH = 8
-export const ZMQ_XPUB = 9
-export const ZMQ_XSUB = 10
-
-// --- socket options (zmq.h); all int-valued unless noted ---
-export const ZMQ_AFFINITY = 4 // uint64: use setBytes
-export const ZMQ_ROUTING_ID = 5 // bytes
-export const ZMQ_IDENTITY = ZMQ_ROUTING_ID
-export const ZMQ_SUBSCRIBE = 6 // bytes
-export const ZMQ_UNSUBSCRIBE = 7 // bytes
-export const ZMQ_SNDBUF = 11
-export const ZMQ_RCVBUF = 12
-export const ZMQ_RCVMORE = 13
-export const ZMQ_FD = 14
-export const ZMQ_EVENTS = 15
-export const ZMQ_TYPE = 16
-export const ZMQ_LINGER = 17
-export const ZMQ_RECONNECT_IVL = 18
-export const ZMQ_BACKLOG = 19
-export const ZMQ_RECONNECT_IVL_MAX = 21
-export const ZMQ_MAXMSGSIZE = 22 // int64: use setBytes
-export const ZMQ_SNDHWM = 23
-export const ZMQ_RCVHWM = 24
-export const ZMQ_RCVTIMEO = 27
-export const ZMQ_SNDTIMEO = 28
-export const ZMQ_LAST_ENDPOINT = 32 // string
-export const ZMQ_ROUTER_MANDATORY = 33
-export const ZMQ_TCP_KEEPALIVE = 34
-export const ZMQ_IMMEDIATE = 39
-export const ZMQ_IPV6 = 42
-export const ZMQ_PROBE_ROUTER = 51
-export const ZMQ_ROUTER_HANDOVER = 56
-export const ZMQ_CONNECT_ROUTING_ID = 61 // bytes
-export const ZMQ_HANDSHAKE_IVL = 66
-export const ZMQ_HEARTBEAT_IVL = 75
-export const ZMQ_HEARTBEAT_TTL = 76
-export const ZMQ_HEARTBEAT_TIMEOUT = 77
-
-// --- context options and ZMQ_EVENTS bits (zmq.h) ---
-export const ZMQ_IO_THREADS = 1
-export const ZMQ_MAX_SOCKETS = 2
-export const ZMQ_POLLIN = 1
-export const ZMQ_POLLOUT = 2
-export const POLLIN = ZMQ_POLLIN
-export const POLLOUT = ZMQ_POLLOUT
-
-/** A failed ZeroMQ call. `code` is stable (ZMQ_BIND, ZMQ_SEND, ...); errno is libzmq's. */
-export class ZmqError extends Error {
-  override readonly name = 'ZmqError'
-  readonly code: string
-  readonly errno: number
-  constructor(code: string, errno: number, message: string) {
-    super(message)
-    this.code = code
-    this.errno = errno
-  }
-}
-
-/** @internal A ZmqError for a failed libzmq call, with libzmq's text for errno (poller.ts too). */
-export function zmqError(lib: ZmqLib, code: string, what: string, errno: number): ZmqError {
-  return new ZmqError(code, errno, `${what}: ${lib.strerror(errno)}`)
-}
-
-function closedError(what: string): ZmqError {
-  return new ZmqError('ZMQ_CLOSED', 0, `${what}: socket is closed`)
-}
 
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
@@ -213,7 +141,6 @@ export class ZmqContext {
     this.sockets.delete(sock)
   }
 }
-
 
 /** A ZeroMQ socket with a batched outbox and inbox. Create with ZmqContext.socket(). */
 export class ZmqSocket {
