@@ -38,6 +38,8 @@ import {
 import { startRequest, forwardBody } from './request-reader.ts'
 import { findHeadEnd } from '../http/parser.ts'
 import { composeResponse, composed, responseSizeMax } from './response-writer.ts'
+import { checkResponseHead, INVALID_NONE, INVALID_BODY_UNDER_LENGTH } from '../http/response-check.ts'
+import { isHeadMethod } from '../http/response-head.ts'
 import * as E from '../http/errors.ts'
 import { mapParseError } from './parse-errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
@@ -99,6 +101,8 @@ export class Connection extends StreamBase {
           return end
         }
         if (!startRequest(this, buf, start, headEnd)) return end
+        const h = this.host.head
+        this.headRequest = isHeadMethod(buf, h.methodStart, h.methodEnd)
         start = headEnd
         continue
       }
@@ -165,7 +169,8 @@ export class Connection extends StreamBase {
         break
       case P.TYPE_ERROR:
         if (this.wsState === WS_HANDSHAKE && isRejected(p)) {
-          wsReject(this, p) // zhttp.md 5.3: the handler's refusal goes to the client
+          // zhttp.md 5.3: the handler's refusal goes to the client, if it is a response.
+          if (this.headAcceptable(p, false)) wsReject(this, p)
           return
         }
         this.abort(false)
@@ -176,6 +181,8 @@ export class Connection extends StreamBase {
       case P.TYPE_DATA:
         if (p.credits > 0) this.credits += p.credits
         if (this.wsState !== WS_NONE) {
+          // The accept's head is checked here; any other answer is checked as a response.
+          if (this.wsState === WS_HANDSHAKE && p.code === 101 && !this.headAcceptable(p, true)) return
           if (!wsHandlerData(this, p)) return
         } else if (!this.writeResponse(p)) {
           return
@@ -224,9 +231,11 @@ export class Connection extends StreamBase {
     const out = s.scratchFor(responseSizeMax(p))
     const pos = composeResponse(out, p, this)
     if (pos < 0) {
-      this.abort(true)
+      this.refuseResponse(composed.invalid)
       return false
     }
+    // A body that ended short of its length is written; keepAlive is now off, so it closes.
+    if (composed.invalid !== INVALID_NONE) this.reportInvalid(composed.invalid)
     const bodyWritten = composed.bodyWritten
     this.respCredits -= bodyWritten
     const done = !p.more
@@ -250,6 +259,30 @@ export class Connection extends StreamBase {
       this.startCycle(s.now)
     }
     return true
+  }
+
+  /** Checks a handshake answer's head (response-check.ts); false when it was refused. */
+  private headAcceptable(p: HandlerPacket, switching: boolean): boolean {
+    const bad = checkResponseHead(p, switching)
+    if (bad === INVALID_NONE) return true
+    this.refuseResponse(bad)
+    return false
+  }
+
+  /**
+   * A handler response zgate will not write: a 502 while nothing of it reached the client,
+   * else a close (fail decides); the handler gets a cancel either way, as for a bad
+   * Content-Length in Condure (zhttp.md 4.7).
+   */
+  private refuseResponse(reason: number): void {
+    this.reportInvalid(reason)
+    this.fail(E.RESP_BAD_GATEWAY)
+  }
+
+  private reportInvalid(reason: number): void {
+    const outcome =
+      reason === INVALID_BODY_UNDER_LENGTH ? 'written, then the connection closes' : this.respStarted ? 'connection closed' : '502 sent'
+    this.host.faults.invalidResponse(reason, outcome)
   }
 }
 
