@@ -98,6 +98,11 @@ export class WsSession {
   clientClosed = false
   /** The message in progress is compressed (RSV1 on its first frame, RFC 7692 6.1). */
   msgCompressed = false
+  /**
+   * The last inflate step filled its output room, so zlib may hold inflated bytes that no
+   * client byte still to come will push out: they are drained as soon as credits allow.
+   */
+  inflatePending = false
 
   /** negotiateExtensions() result of the upgrade when --compression allows it, else 0. */
   extensions = 0
@@ -134,6 +139,7 @@ export class WsSession {
     this.release()
     this.extensions = 0
     this.msgCompressed = false
+    this.inflatePending = false
     this.inFrame = false
     this.frameRemaining = 0
     this.frameOffset = 0
@@ -321,12 +327,16 @@ const SESSION_ENDED = -2
  * inflated into at most min(credits, buffer size) bytes, which go to the handler as one packet.
  * Input zlib did not take is masked again, so that the next step unmasks it once more.
  * Returns the new position, NO_PROGRESS or SESSION_ENDED.
+ *
+ * A step with no input left is still a step while zlib may hold output (`inflatePending`) or
+ * the frame's end is not yet accounted for: the frame ends only once zlib reports DONE with
+ * all its bytes taken, whatever the client sends next (it may be waiting for an echo).
  */
 function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: number, end: number): number {
   const s = c.server
   const room = Math.min(c.credits, s.bufferSize)
   const avail = Math.min(end - start, ws.frameRemaining)
-  if (avail === 0 && ws.frameRemaining > 0) return NO_PROGRESS
+  if (avail === 0 && ws.frameRemaining > 0 && !ws.inflatePending) return NO_PROGRESS
   const lastPiece = ws.frameFin && avail === ws.frameRemaining
   if (inflateOut.length < s.bufferSize) inflateOut = new Uint8Array(s.bufferSize)
   unmask(buf, start, start + avail, ws.frameMask, ws.frameOffset)
@@ -340,6 +350,7 @@ function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: numb
   }
   ws.frameRemaining -= used
   ws.frameOffset += used
+  ws.inflatePending = st === DEFLATE_OUTPUT_FULL
   const frameDone = ws.frameRemaining === 0 && st === DEFLATE_DONE
   const messageDone = frameDone && ws.frameFin
   const n = d.outputWritten
@@ -356,7 +367,7 @@ function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: numb
     c.outSeq++
     c.credits -= n
     s.scheduleFlush()
-  } else if (used === 0) {
+  } else if (used === 0 && !frameDone) {
     return NO_PROGRESS
   }
   if (frameDone) {
