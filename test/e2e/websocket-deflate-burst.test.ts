@@ -7,6 +7,10 @@
 // with and without more client input behind it: one message at a time (the client waits for
 // each echo before sending more) and eight in flight.
 //
+// Two exact cases of the frame end, raw client and handler peer: an empty first fragment with
+// RSV1, and a fragment whose inflated bytes exactly fill the handler's credits with its last
+// input byte. Either left a frame open that no later byte or credit closed.
+//
 // zgate only: condure 1.9.1 breaks compressed messages a handler has to split
 // (websocket-deflate.test.ts).
 
@@ -17,6 +21,10 @@ import type { Gateway } from '../helpers/harness.ts'
 import { onCleanup, spawnLogged, stopProcess } from '../helpers/harness-process.ts'
 import { sha1Hex, startWsLib } from '../helpers/ws-lib.ts'
 import { burstMessage } from '../helpers/ws-burst.mjs'
+import { deflateMessage } from '../helpers/ws-deflate.ts'
+import { buildFrames, OP_CONT, OP_TEXT, RSV1, text } from '../helpers/ws-frame.ts'
+import { readMessage, startWsEnv, upgrade } from '../helpers/ws-session.ts'
+import type { WsEnv } from '../helpers/ws-session.ts'
 
 setDefaultTimeout(300_000)
 afterAll(cleanup, 30_000)
@@ -89,4 +97,44 @@ describe.skipIf(zgate === undefined)('permessage-deflate bursts through a credit
       await client.stop()
     })
   }
+})
+
+describe.skipIf(zgate === undefined)('permessage-deflate: the end of a compressed frame', () => {
+  let env: WsEnv
+  beforeAll(async () => {
+    env = await startWsEnv(zgate!, ['--compression'])
+  }, HOOK_TIMEOUT_MS)
+  afterAll(() => env?.stop(), HOOK_TIMEOUT_MS)
+  const offer = ['Sec-WebSocket-Extensions: permessage-deflate']
+
+  test('an empty first fragment with RSV1 ends at once; the message arrives whole', async () => {
+    const { ws, hs } = await upgrade(env, { headers: offer })
+    const c = deflateMessage('after an empty first fragment')
+    ws.sendBytes(buildFrames([
+      { opcode: OP_TEXT, rsv: RSV1, fin: false },
+      { opcode: OP_CONT, payload: c.subarray(0, 7), fin: false },
+      { opcode: OP_CONT, fin: false },
+      { opcode: OP_CONT, payload: c.subarray(7) },
+    ]))
+    expect(text((await readMessage(hs)).body)).toBe('after an empty first fragment')
+    ws.close()
+  })
+
+  test('a fragment inflating to exactly the credits, input used up: the next fragment is read', async () => {
+    const first = 'x'.repeat(600) + 'y'.repeat(400) // 1000 bytes, compressed in one piece
+    const second = 'and the rest'
+    const whole = deflateMessage(first + second)
+    // Accept with exactly the first part's credits; every fragment boundary of the compressed
+    // message is tried, so that one of them ends its input just as 1000 bytes come out.
+    const { ws, hs } = await upgrade(env, { headers: offer, credits: first.length })
+    for (let cut = 1; cut < whole.length; cut++) {
+      ws.sendBytes(buildFrames([
+        { opcode: OP_TEXT, payload: whole.subarray(0, cut), rsv: RSV1, fin: false },
+        { opcode: OP_CONT, payload: whole.subarray(cut) },
+      ]))
+      const m = await readMessage(hs, 5000, { grant: true })
+      expect([cut, text(m.body)]).toEqual([cut, first + second])
+    }
+    ws.close()
+  })
 })
