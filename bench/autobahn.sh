@@ -12,7 +12,7 @@
 # The echo handler is test/helpers/zhttp-ws-echo.mjs (Node, credit-exact both ways). Only the
 # processes started here are stopped, by PID. Environment: AUTOBAHN (the suite's directory,
 # default ../shared/tools/autobahn beside the repository), PORT (default 19001), CASES,
-# AUTOBAHN_TIMEOUT (seconds for the whole run, default 5400), OUT (report directory, default a
+# AUTOBAHN_TIMEOUT (seconds for the whole run, default 14400), OUT (report directory, default a
 # fresh one under /tmp), ZGATE_ARGS (extra gateway flags).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,7 +49,7 @@ command -v curl >/dev/null || { echo "needs curl" >&2; exit 2; }
 
 port=${PORT:-19001}
 cases=${CASES:-*}
-run_timeout=${AUTOBAHN_TIMEOUT:-5400}
+run_timeout=${AUTOBAHN_TIMEOUT:-14400}
 work=$(mktemp -d /tmp/zgate-autobahn.XXXXXX)
 out=${OUT:-$work/report}
 base="ipc://$work/zs"

@@ -52,7 +52,7 @@ export class FrameHeader {
   opcode = 0
   /** Always true once decoded: unmasked client frames are refused (WS_ERR_UNMASKED). */
   masked = false
-  /** The 4 mask bytes as one big-endian integer (0 when unmasked). */
+  /** The 4 mask bytes as one big-endian integer (a zero key is valid: unmasking is a no-op). */
   mask = 0
   payloadLength = 0
 }
