@@ -48,6 +48,9 @@ import { wsRead, wsHandlerData, wsHandlerControl, wsReject } from './ws-session.
 import { OP_CLOSE, OP_PING, OP_PONG } from '../ws/frame.ts'
 import { spanEqualsAscii } from '../zhttp/tnetstring.ts'
 
+/** The empty input of a state-machine pass that only moves what is held (process()). */
+const NO_BYTES = new Uint8Array(0)
+
 export class Connection extends StreamBase {
   // --- client input ------------------------------------------------------------------
 
@@ -67,10 +70,19 @@ export class Connection extends StreamBase {
     this.updateReadPause()
   }
 
-  /** Re-runs the state machine over buffered client bytes. */
+  /**
+   * Re-runs the state machine over buffered client bytes; called after every handler packet,
+   * since any of them may carry credits or end a handoff pause.
+   */
   process(): void {
     const q = this.readq
-    if (q.buf === null) return
+    if (q.buf === null) {
+      // No client bytes wait, but a WebSocket frame may still be open with inflated output
+      // held inside zlib (all its input taken): the credits that just came must move it, since
+      // the client may send nothing more until it gets its echo.
+      if (this.wsState === WS_OPEN && this.state === ST_ACTIVE) wsRead(this, NO_BYTES, 0, 0)
+      return
+    }
     const used = this.consume(q.buf, q.start, q.end)
     if (q.buf === null) return // closed meanwhile
     q.consume(used - q.start)
