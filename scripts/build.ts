@@ -1,0 +1,73 @@
+#!/usr/bin/env bun
+// `bun run build`: dist/zgate, one self-contained executable (`bun build --compile`).
+//
+// It carries, besides the Bun runtime and the bundled sources:
+// - the worker entry (src/app.ts WORKER_ENTRY) as a second entry point, so `--workers N` works;
+// - the shim library (`bun run build:native`, run first) and the libzmq builds of the `zeromq`
+//   package for glibc, as assets named `<stem>-<sha256 prefix>.so`. At start the binary copies
+//   them once into the per-user cache and dlopens them there (src/zmq/embedded.ts): it needs no
+//   node_modules, no system libzmq, no compiler and no libc headers.
+//
+// Options: --outfile PATH (default dist/zgate).
+
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
+import { WORKER_ENTRY } from '../src/app.ts'
+import { zeromqAddonBase, sortAddonDirs } from '../src/zmq/locate.ts'
+import { contentHash, PREBUILT_SHIM_DIR } from '../src/zmq/shim-build.ts'
+
+const ROOT = join(import.meta.dir, '..')
+/** The folder embedded with --asset; its files keep their names inside the binary. */
+const STAGE_DIR = join(PREBUILT_SHIM_DIR, 'embed')
+/** libzmq builds taken from the zeromq package: the glibc ones (Bun's Linux runtime is glibc). */
+const LIBZMQ_DIR_PATTERN = /^(glibc|libc)-/
+
+function die(message: string): never {
+  process.stderr.write(`build: ${message}\n`)
+  process.exit(1)
+}
+
+function run(args: string[]): string {
+  const r = Bun.spawnSync(args, { cwd: ROOT, stdout: 'pipe', stderr: 'inherit' })
+  if (r.exitCode !== 0) die(`${args.join(' ')} exited with ${r.exitCode}`)
+  return r.stdout.toString().trim()
+}
+
+const outIndex = process.argv.indexOf('--outfile')
+const outfile = outIndex > 0 ? process.argv[outIndex + 1]! : join(ROOT, 'dist', 'zgate')
+
+// 1. The shim, built (or found up to date) by build:native.
+const shim = join(ROOT, run([process.execPath, 'scripts/build-native.ts']))
+
+// 2. Stage what the binary embeds, each under a name that holds its content hash.
+rmSync(STAGE_DIR, { recursive: true, force: true })
+mkdirSync(STAGE_DIR, { recursive: true })
+const stage = (from: string, stem: string): void => {
+  copyFileSync(from, join(STAGE_DIR, `${stem}-${contentHash(readFileSync(from))}.so`))
+}
+stage(shim, 'zgate-shim')
+const base = zeromqAddonBase()
+if (base === null) die('the zeromq package is not installed (run `bun install`)')
+const dirs = existsSync(base) ? sortAddonDirs(readdirSync(base)).filter((d) => LIBZMQ_DIR_PATTERN.test(d)) : []
+if (dirs.length === 0) die(`no glibc libzmq build in ${base}`)
+// The order number keeps locate.ts's order (newest glibc first) through the name sort.
+dirs.forEach((d, i) => stage(join(base, d, 'addon.node'), `libzmq-${String(i).padStart(2, '0')}-${d}`))
+
+// 3. Compile. Both entry points live in src/, so src/ is the root inside the binary and the
+// worker's URL resolves there as it does from source.
+const worker = join('src', WORKER_ENTRY)
+if (!existsSync(join(ROOT, worker))) die(`the worker entry ${worker} does not exist`)
+mkdirSync(join(outfile, '..'), { recursive: true })
+run([
+  process.execPath,
+  'build',
+  '--compile',
+  'src/main.ts',
+  worker,
+  '--asset',
+  relative(ROOT, STAGE_DIR),
+  '--outfile',
+  outfile,
+])
+const mb = (statSync(outfile).size / 1048576).toFixed(1)
+console.log(`${relative(process.cwd(), outfile) || outfile} (${mb} MB; libzmq builds: ${dirs.join(', ')})`)
