@@ -7,6 +7,8 @@
 # machine distorts less.
 #   bench/startup.sh                 # RUNS=10
 #   RUNS=3 bench/startup.sh          # quick look
+#   NICE=-10 bench/startup.sh        # as root on a busy machine: both gateways start ahead of
+#                                    # the other load, so the wall times approach idle ones
 # Needs condure on PATH; builds the shim (`bun run build:native`) and dist/zgate (`bun run
 # build`) when they are missing.
 set -euo pipefail
@@ -28,7 +30,7 @@ one() {
   dir=$(mktemp -d "$work/run.XXXXXX")
   port=$(( 20000 + RANDOM % 20000 ))
   start=${EPOCHREALTIME/./}
-  coproc GW { exec "$@" --listen "127.0.0.1:$port" --zclient-stream "ipc://$dir/zs" 2>&1; }
+  coproc GW { exec nice -n "${NICE:-0}" "$@" --listen "127.0.0.1:$port" --zclient-stream "ipc://$dir/zs" 2>&1; }
   pid=$GW_PID
   while IFS= read -r line <&"${GW[0]}"; do
     case $line in *"] started") break ;; esac
