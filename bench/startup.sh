@@ -7,8 +7,10 @@
 # machine distorts less.
 #   bench/startup.sh                 # RUNS=10
 #   RUNS=3 bench/startup.sh          # quick look
-#   NICE=-10 bench/startup.sh        # as root on a busy machine: both gateways start ahead of
-#                                    # the other load, so the wall times approach idle ones
+#   RT=1 bench/startup.sh            # as root on a busy machine: both gateways run under
+#                                    # SCHED_FIFO (chrt -f 10), ahead of the other load, so wall
+#                                    # times approach idle ones (the kernel's RT throttling still
+#                                    # leaves others 5 %; each run lasts well under a second)
 # Needs condure on PATH; builds the shim (`bun run build:native`) and dist/zgate (`bun run
 # build`) when they are missing.
 set -euo pipefail
@@ -23,6 +25,8 @@ binary=${ZGATE_BINARY:-$root/dist/zgate}
 # The binary copies its libraries into the cache on its first run: do that run outside the
 # measurement (the first start of a new build pays ~10 ms more).
 export XDG_CACHE_HOME=$work/cache
+prio=(env)
+[ "${RT:-0}" = 1 ] && prio=(chrt -f 10)
 
 # One start: prints "WALL_US CPU_US" from spawn to the `started` line, then stops the gateway.
 one() {
@@ -30,7 +34,7 @@ one() {
   dir=$(mktemp -d "$work/run.XXXXXX")
   port=$(( 20000 + RANDOM % 20000 ))
   start=${EPOCHREALTIME/./}
-  coproc GW { exec nice -n "${NICE:-0}" "$@" --listen "127.0.0.1:$port" --zclient-stream "ipc://$dir/zs" 2>&1; }
+  coproc GW { exec "${prio[@]}" "$@" --listen "127.0.0.1:$port" --zclient-stream "ipc://$dir/zs" 2>&1; }
   pid=$GW_PID
   while IFS= read -r line <&"${GW[0]}"; do
     case $line in *"] started") break ;; esac
