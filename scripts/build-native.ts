@@ -22,7 +22,7 @@ const optional = process.argv.includes('--if-possible')
 
 function fail(message: string): never {
   if (optional) {
-    process.stderr.write(`zgate: native shim not built (${message}); zgate will build it on first start\n`)
+    process.stderr.write(`zgate: native shim not built (${message}); zgate builds it when it starts, with a C compiler or TinyCC and the libc headers\n`)
     process.exit(0)
   }
   process.stderr.write(`build:native: ${message}\n`)
