@@ -7,6 +7,7 @@
 # machine distorts less.
 #   bench/startup.sh                 # RUNS=10
 #   RUNS=3 bench/startup.sh          # quick look
+#   BEFORE=/path/to/checkout bench/startup.sh   # also zgate from another checkout's sources
 #   RT=1 bench/startup.sh            # as root on a busy machine: both gateways run under
 #                                    # SCHED_FIFO (chrt -f 10), ahead of the other load, so wall
 #                                    # times approach idle ones (the kernel's RT throttling still
@@ -29,22 +30,31 @@ prio=(env)
 [ "${RT:-0}" = 1 ] && prio=(chrt -f 10)
 
 # One start: prints "WALL_US CPU_US" from spawn to the `started` line, then stops the gateway.
+# A gateway that exits first (its random port taken) is started again, up to 3 times.
 one() {
-  local dir port line start end pid cpu t
-  dir=$(mktemp -d "$work/run.XXXXXX")
-  port=$(( 20000 + RANDOM % 20000 ))
-  start=${EPOCHREALTIME/./}
-  coproc GW { exec "${prio[@]}" "$@" --listen "127.0.0.1:$port" --zclient-stream "ipc://$dir/zs" 2>&1; }
-  pid=$GW_PID
-  while IFS= read -r line <&"${GW[0]}"; do
-    case $line in *"] started") break ;; esac
+  local dir port line start end pid cpu t attempt
+  for attempt in 1 2 3; do
+    dir=$(mktemp -d "$work/run.XXXXXX")
+    mkfifo "$dir/log"
+    port=$(( 20000 + RANDOM % 20000 ))
+    start=${EPOCHREALTIME/./}
+    "${prio[@]}" "$@" --listen "127.0.0.1:$port" --zclient-stream "ipc://$dir/zs" >"$dir/log" 2>&1 &
+    pid=$!
+    line=
+    while IFS= read -r line; do
+      case $line in *"] started") break ;; esac
+    done <"$dir/log"
+    end=${EPOCHREALTIME/./}
+    cpu=0
+    for t in /proc/"$pid"/task/*/schedstat; do
+      [ -r "$t" ] && cpu=$(( cpu + $(cut -d' ' -f1 "$t") ))
+    done
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    case $line in *"] started") echo "$(( end - start )) $(( cpu / 1000 ))"; return ;; esac
   done
-  end=${EPOCHREALTIME/./}
-  cpu=0
-  for t in /proc/"$pid"/task/*/schedstat; do cpu=$(( cpu + $(cut -d' ' -f1 "$t") )); done
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  echo "$(( end - start )) $(( cpu / 1000 ))"
+  echo "$* never logged started" >&2
+  exit 1
 }
 
 # Median of the numbers in $1 (space separated), then min and max.
@@ -62,6 +72,10 @@ declare -A cmd=(
   [zgate-binary]="$binary serve"
 )
 order=(condure zgate-source zgate-binary)
+if [ -n "${BEFORE:-}" ]; then
+  cmd[zgate-before]="bun $BEFORE/src/main.ts serve"
+  order+=(zgate-before)
+fi
 declare -A wall cpu
 one "$binary" serve >/dev/null # fills the cache (see above)
 for ((r = 1; r <= runs; r++)); do
