@@ -33,6 +33,8 @@ const COMPILER_NAMES = ['cc', 'c99', 'gcc', 'clang', 'tcc']
 const SEARCH_PATH = '/usr/local/bin:/usr/bin:/bin'
 /** Connections opened until both workers took one (the kernel spreads them). */
 const CONNECTIONS_MAX = 40
+/** How long a packet from a client started as its own process may take to arrive. */
+const CLIENT_WAIT_MS = 20_000
 /** The exit status the namespace script uses when hiding something failed. */
 const HIDE_FAILED_EXIT = 97
 
@@ -213,7 +215,7 @@ describe.skipIf(reason !== '')(`dist/zgate alone in a mount namespace${reason ? 
 
   test('WebSocket: upgrade accepted by the handler, a message echoed, closed cleanly', async () => {
     const client = await startWsLib(`ws://127.0.0.1:${ports.stream}/ws`, { perMessageDeflate: false })
-    const hs = new HandlerSession(peer, await peer.next({ $sock: 'pull', uri: `ws://127.0.0.1:${ports.stream}/ws` }))
+    const hs = new HandlerSession(peer, await peer.next({ $sock: 'pull', uri: `ws://127.0.0.1:${ports.stream}/ws` }, CLIENT_WAIT_MS))
     await hs.accept()
     const echo = echoHandler(hs)
     expect((await client.next('open')).status).toBe(101)
@@ -227,7 +229,8 @@ describe.skipIf(reason !== '')(`dist/zgate alone in a mount namespace${reason ? 
 
   test('TLS: SNI localhost gets the localhost identity; the response comes back over https', async () => {
     const done = nodeTls({ port: ports.tls, servername: 'localhost', request: 'GET /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' })
-    const first = await peer.next({ $sock: 'pull', uri: 'https://localhost/t' })
+    // Bounded by the client's own start (a Node process) and handshake on a loaded machine.
+    const first = await peer.next({ $sock: 'pull', uri: 'https://localhost/t' }, CLIENT_WAIT_MS)
     await reply(first, 'over tls')
     const r = await done
     expect([r.ok, r.authorized, r.cn]).toEqual([true, true, 'localhost'])
