@@ -14,11 +14,14 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { join, relative } from 'node:path'
 import { WORKER_ENTRY } from '../src/app.ts'
 import { zeromqAddonBase, sortAddonDirs } from '../src/zmq/locate.ts'
-import { contentHash, PREBUILT_SHIM_DIR } from '../src/zmq/shim-build.ts'
+import { contentHash } from '../src/zmq/shim-build.ts'
 
 const ROOT = join(import.meta.dir, '..')
-/** The folder embedded with --asset; its files keep their names inside the binary. */
-const STAGE_DIR = join(PREBUILT_SHIM_DIR, 'embed')
+/**
+ * The folder embedded with --asset; its files keep their names inside the binary. Under dist/,
+ * not native/, so a package that ships native/ does not ship these copies of libzmq.
+ */
+const STAGE_DIR = join(ROOT, 'dist', 'embed')
 /** libzmq builds taken from the zeromq package: the glibc ones (Bun's Linux runtime is glibc). */
 const LIBZMQ_DIR_PATTERN = /^(glibc|libc)-/
 
