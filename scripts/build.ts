@@ -80,6 +80,10 @@ run([
   // Bytecode instead of source: JavaScriptCore skips parsing at start (~40 ms less CPU).
   '--bytecode',
   '--format=esm',
+  // Like condure, the binary reads no .env or bunfig.toml from the folder it is started in (a
+  // .env there could set ZGATE_LIBZMQ); it is also a little less to do at start.
+  '--no-compile-autoload-dotenv',
+  '--no-compile-autoload-bunfig',
   'src/main.ts',
   worker,
   '--asset',
