@@ -18,6 +18,7 @@ import { StatsServer } from './stats-server.ts'
 import { startSummaryLog } from './stats.ts'
 import type { Stats } from './stats.ts'
 import { StatsCollector } from './stats-collector.ts'
+import { idNonce } from './conn/conn-id.ts'
 
 /** Shutdown polls the connections (grace) and the outboxes (cancels) this often. */
 const SHUTDOWN_POLL_MS = 20
@@ -88,7 +89,7 @@ function startWorkers(cfg: Config, server: Server, capacity: number, others: Oth
     }
     // An exception escaping a worker's event loop ends that thread; say so (its clients drop).
     t.onerror = (e: ErrorEvent): void => log(ERROR, 'zgate', `worker ${w} failed: ${e.message}`)
-    t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen })
+    t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen, nonce: idNonce() })
     others.threads.push(t)
   }
 }

@@ -24,6 +24,7 @@ import {
   TOTAL_MAXCONN_MAX,
   WORKERS_MAX,
 } from './limits.ts'
+import { LOG_LIMIT_INTERVAL_MS } from './log-limiter.ts'
 
 /** Smallest buffer that can hold a minimal request head and a packet's framing. */
 const BUFFER_SIZE_MIN_BYTES = 256
@@ -97,6 +98,8 @@ export interface Config {
   keepAliveIntervalMs: number
   /** Debug-level stats summary period (10 s); ZGATE_STATS_SUMMARY_MS shortens it in tests. */
   statsSummaryMs: number
+  /** Interval of the handler-warning rate limit (10 s); ZGATE_LOG_LIMIT_MS shortens it in tests. */
+  logLimitMs: number
 }
 
 /** A configuration problem: `message` is the sentence to log, `exitCode` 1 or 2. */
@@ -368,6 +371,7 @@ export function parseServeArgs(argv: string[]): Config {
     sessionTimeoutMs: envMs('ZGATE_SESSION_TIMEOUT_MS', SESSION_TIMEOUT_MS),
     keepAliveIntervalMs: envMs('ZGATE_KEEP_ALIVE_INTERVAL_MS', KEEP_ALIVE_INTERVAL_MS),
     statsSummaryMs: envMs('ZGATE_STATS_SUMMARY_MS', STATS_SUMMARY_INTERVAL_MS),
+    logLimitMs: envMs('ZGATE_LOG_LIMIT_MS', LOG_LIMIT_INTERVAL_MS),
   }
   const statsText = one('stats')
   if (statsText !== undefined) cfg.stats = parseStatsEndpoint(statsText)
