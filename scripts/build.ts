@@ -11,7 +11,7 @@
 // Options: --outfile PATH (default dist/zgate).
 
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { WORKER_ENTRY } from '../src/app.ts'
 import { zeromqAddonBase, sortAddonDirs } from '../src/zmq/locate.ts'
 import { contentHash } from '../src/zmq/shim-build.ts'
@@ -44,7 +44,7 @@ function glibcNeeded(path: string): number {
 }
 
 const outIndex = process.argv.indexOf('--outfile')
-const outfile = outIndex > 0 ? process.argv[outIndex + 1]! : join(ROOT, 'dist', 'zgate')
+const outfile = outIndex > 0 ? resolve(process.argv[outIndex + 1]!) : join(ROOT, 'dist', 'zgate')
 
 // 1. The shim, built (or found up to date) by build:native.
 const shim = join(ROOT, run([process.execPath, 'scripts/build-native.ts']))

@@ -305,8 +305,9 @@ function openShim(): ShimRaw {
   }
   const name = shimLibraryName(hash)
   const cachePath = join(userCacheDir(), hash, name)
-  const failed: string[] = []
-  for (const path of [join(PREBUILT_SHIM_DIR, name), cachePath]) {
+  const prebuilt = join(PREBUILT_SHIM_DIR, name)
+  const failed: string[] = existsSync(prebuilt) ? [] : [`no ${prebuilt}`]
+  for (const path of [prebuilt, cachePath]) {
     if (!existsSync(path)) continue
     try {
       return dlopen(path, SHIM_SYMBOLS)
@@ -314,7 +315,6 @@ function openShim(): ShimRaw {
       failed.push(`${path} did not load (${firstLine(err)})`)
     }
   }
-  failed.unshift(`no ${join(PREBUILT_SHIM_DIR, name)}`)
   const compiler = findCompiler()
   if (compiler === null) failed.push('no C compiler on PATH (cc, gcc, clang, tcc)')
   else {
