@@ -40,6 +40,13 @@ function listenErrorText(err: unknown, l: Config['listen'][number]): string {
   return l.path !== '' ? `failed to bind ${l.path}: ${(err as Error).message}` : bindErrorText(err, l.host, l.port)
 }
 
+/**
+ * The entry of workers 1..N-1, relative to this file. A compiled zgate (scripts/build.ts)
+ * embeds it as a second entry point, at the same place relative to the main module (both
+ * builds keep src/ as the root), so this one URL works from source and from dist/zgate.
+ */
+export const WORKER_ENTRY = './conn/worker-thread.ts'
+
 /** Workers 1..N-1 (worker-thread.ts) and how many have finished their shutdown. */
 interface OtherWorkers {
   threads: Worker[]
@@ -65,7 +72,7 @@ function startWorkers(cfg: Config, server: Server, capacity: number, others: Oth
   })
   let ready = 0
   for (let w = 1; w < cfg.workerLoops; w++) {
-    const t = new Worker(new URL('./conn/worker-thread.ts', import.meta.url).href)
+    const t = new Worker(new URL(WORKER_ENTRY, import.meta.url).href)
     const index = w - 1
     t.onmessage = (e: MessageEvent<{ kind: string; text?: string; seq?: number; stats?: Stats }>): void => {
       const m = e.data
