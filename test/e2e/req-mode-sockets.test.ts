@@ -237,7 +237,8 @@ const COMPARE_REQUESTS: [string, string][] = [
   ['POST with Content-Length: 0', 'POST /cl0 HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n'],
   ['chunked POST', 'POST /ch HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n3\r\n, w\r\n0\r\n\r\n'],
   ['binary body', 'PUT /bin HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\n\x00\xff\r\n'],
-  ['duplicates, mixed case, non-UTF-8 Host', 'GET /dup HTTP/1.1\r\nhOsT: b\xe9d\r\nX-A: 1\r\nx-a: 2\r\n\r\n'],
+  // (a non-UTF-8 Host is refused by zgate with 400: test/e2e/smuggling.test.ts)
+  ['duplicates, mixed case', 'GET /dup HTTP/1.1\r\nhOsT: bed\r\nX-A: 1\r\nx-a: 2\r\n\r\n'],
 ]
 
 const VARYING = new Set(['id', 'peer-port'])

@@ -159,7 +159,8 @@ function interpret(head: RefHead, name: string, value: string, index: number): n
       if (listElements(value).includes('100-continue')) head.expectContinue = true
       break
     case 'upgrade':
-      if (value === 'websocket') head.upgradeWebsocket = true
+      // Any ASCII case (RFC 6455 4.2.1); Condure wants it lower-case.
+      if (value.toLowerCase() === 'websocket') head.upgradeWebsocket = true
       break
     case 'connection':
       if (listElements(value).some((t) => t.toLowerCase() === 'close')) head.connClose = true

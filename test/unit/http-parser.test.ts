@@ -268,9 +268,9 @@ const VALID: Case[] = [
     want: { upgradeWebsocket: true, wsKeyIndex: 3, wsVersionIndex: 4, wsExtensionsIndex: 5 },
   },
   {
-    name: 'Upgrade: WebSocket is plain HTTP',
+    name: 'Upgrade: WebSocket in any case is an upgrade (RFC 6455 4.2.1)',
     raw: head(['GET / HTTP/1.1', 'Upgrade: WebSocket', 'sec-websocket-key: k', 'Host: h']),
-    want: { upgradeWebsocket: false, wsKeyIndex: 1, wsVersionIndex: -1 },
+    want: { upgradeWebsocket: true, wsKeyIndex: 1, wsVersionIndex: -1 },
   },
   {
     name: 'second Upgrade header counts',
