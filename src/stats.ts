@@ -35,7 +35,12 @@ export class Stats {
   wsMessagesOut = 0
   /** TLS handshakes that failed (no certificate for the name, a client's alert, bad bytes). */
   tlsHandshakeFailures = 0
+  /** Gauge, seconds: worst lateness of the housekeeping tick lately (time/loop-lag.ts). */
+  eventLoopLag = 0
 }
+
+/** Gauges that combine across workers as the worst one, not the sum. */
+const MAX_GAUGES = new Set(['eventLoopLag'])
 
 export const stats = new Stats()
 
@@ -46,8 +51,10 @@ export function addStats(into: Stats, from: Stats): void {
   for (const k of Object.keys(dst)) {
     const v = dst[k]
     const w = src[k]
-    if (typeof v === 'number') dst[k] = v + (typeof w === 'number' ? w : 0)
-    else if (w instanceof Float64Array) for (let i = 0; i < v.length && i < w.length; i++) v[i] += w[i]
+    if (typeof v === 'number') {
+      const x = typeof w === 'number' ? w : 0
+      dst[k] = MAX_GAUGES.has(k) ? Math.max(v, x) : v + x
+    } else if (w instanceof Float64Array) for (let i = 0; i < v.length && i < w.length; i++) v[i] += w[i]
   }
 }
 
@@ -79,6 +86,8 @@ export function prometheusText(s: Stats): string {
   metric('zgate_websocket_messages_in_total', 'counter', 'WebSocket messages from clients.', [['', s.wsMessagesIn]])
   metric('zgate_websocket_messages_out_total', 'counter', 'WebSocket messages to clients.', [['', s.wsMessagesOut]])
   metric('zgate_tls_handshake_failures_total', 'counter', 'TLS handshakes that failed.', [['', s.tlsHandshakeFailures]])
+  metric('zgate_event_loop_lag_seconds', 'gauge', 'Worst lateness of the 100 ms housekeeping tick over the last 10-20 s (0 with no connection open).',
+    [['', s.eventLoopLag]])
   return `${out.join('\n')}\n`
 }
 

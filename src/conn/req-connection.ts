@@ -4,13 +4,11 @@
 // and repeats on kept-alive connections. One request at a time; --req-timeout bounds each
 // whole exchange (head, body, reply, write), restarted for every request (zhttp.md 4.8).
 //
-// Invariants:
+// Invariants (the client I/O ones are in client-io.ts):
 // - The request being read lives in `readq` from its first byte until its packet is queued:
 //   head offsets stay valid, and a Content-Length body is sent straight from there. A chunked
 //   body is de-chunked in place behind the head (decoded data never outruns the raw bytes it
 //   came from), so the packet's body is again one range of `readq`.
-// - Bytes for the client the kernel did not take yet live in `writeq`; nothing is written
-//   around them.
 // - One timer handle per connection, armed in every state but RQ_FREE; `deadline` is the one
 //   deadline (the exchange's, or the linger of a closing socket).
 // - A request is identified by (slot, counter): `counter` changes for every request, so a late
@@ -28,8 +26,10 @@
 //   RQ_CLOSED    socket ended; the slot is freed when the socket reports its close
 //   RQ_FREE      call: open              next: RQ_HEAD
 
-import type { Socket } from 'bun'
-import type { ReqSlots } from './req-slots.ts'
+import { ClientIo, CONTINUE_100 } from './client-io.ts'
+import type { ClientSocket } from './client-io.ts'
+import type { WorkerContext } from './worker-context.ts'
+import type { ReqClient } from '../zhttp/req-client.ts'
 import { findHeadEnd, parseRequestHead } from '../http/parser.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
 import { writeResponseHead, responseHeadSizeMax, headResult, FRAMING_LENGTH } from '../http/response-head.ts'
@@ -38,9 +38,7 @@ import type { HandlerPacket } from '../zhttp/packet.ts'
 import { TYPE_DATA } from '../zhttp/packet.ts'
 import { findUriHost, hostRange, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { CLOSE_LINGER_MS, URI_SIZE_MAX_BYTES } from '../limits.ts'
-import { ByteQueue } from '../mem/byte-queue.ts'
 import { copyBytes } from '../util/copy.ts'
-import { writeOrQueue, writeQueued } from './client-output.ts'
 import { mapParseError } from './parse-errors.ts'
 import { BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
 import { stats } from '../stats.ts'
@@ -54,7 +52,6 @@ export const RQ_CLOSED = 5
 export const RQ_FREE = 6
 
 const ENC = new TextEncoder()
-const CONTINUE_100 = ENC.encode('HTTP/1.1 100 Continue\r\n\r\n')
 /**
  * Condure's own answer to a WebSocket upgrade on a req listener (zhttp.md 4.11, checklist 86),
  * byte for byte: no Connection header, the connection closes after it. The status line follows
@@ -70,30 +67,19 @@ function wsRefusal(minor: number): Uint8Array {
 const WS_REFUSAL_11 = wsRefusal(1)
 const WS_REFUSAL_10 = wsRefusal(0)
 
-export type ReqSocket = Socket<ReqConnection>
+/** What a req connection needs from the req side of its worker (req-slots.ts). */
+export interface ReqHost {
+  /** --req-timeout in ms: one whole exchange, head to written reply (zhttp.md 4.8). */
+  readonly timeoutMs: number
+  /** --body-buffer-size: the largest request or reply body, in bytes. */
+  readonly bodyBufferSize: number
+  readonly client: Pick<ReqClient, 'sendRequest'>
+  /** The connection in `slot` closed: its slot is free again. */
+  free(slot: number): void
+}
 
-export class ReqConnection {
-  socket: ReqSocket | null = null
+export class ReqConnection extends ClientIo {
   state = RQ_FREE
-  /** Slot number in ids and timers: past the stream slots, so ids never collide (1.5). */
-  readonly slot: number
-  counter = 0
-  peerAddress = ''
-  peerPort = 0
-  /** Accepted on a `tls` listener: the `uri` scheme is https (zhttp.md 4.3). */
-  secure = false
-
-  /** The request being read, then any pipelined bytes (pooled buffer only while non-empty). */
-  readonly readq: ByteQueue
-  /** Resume offset for findHeadEnd, relative to readq.start. */
-  scanPos = 0
-  readPaused = false
-  /** Bytes for the client that the kernel did not take yet. */
-  readonly writeq: ByteQueue
-
-  http10 = false
-  keepAlive = false
-  clientEnded = false
   /** Length of the current request's head at the front of readq. */
   headLen = 0
   bodyKind = BODY_NONE
@@ -103,41 +89,34 @@ export class ReqConnection {
   rawPos = 0
   chunked: ChunkedDecoder | null = null
 
-  timer = -1
-  timerAt = 0
   deadline = 0
 
   constructor(
-    readonly slots: ReqSlots,
+    readonly io: WorkerContext,
+    readonly slots: ReqHost,
+    /** Slot number in ids and timers: past the stream slots, so ids never collide (1.5). */
     slot: number,
   ) {
-    this.slot = slot
-    this.readq = new ByteQueue(slots.server)
-    this.writeq = new ByteQueue(slots.server)
+    super(io, slot)
   }
 
   // --- lifecycle ---------------------------------------------------------------------
 
-  open(socket: ReqSocket, now: number, secure: boolean): void {
-    this.socket = socket
-    this.secure = secure
-    this.clientEnded = false
-    this.peerAddress = this.slots.server.peerAddressOf(socket)
-    this.peerPort = this.peerAddress === '' ? 0 : socket.remotePort
-    this.readPaused = false
+  open(socket: ClientSocket, now: number, secure: boolean): void {
+    this.attach(socket, secure)
     this.startCycle(now)
   }
 
   /** Starts waiting for the next request (a new id, a new --req-timeout window). */
   private startCycle(now: number): void {
     this.state = RQ_HEAD
-    this.counter = this.slots.server.nextCounter()
+    this.counter = this.io.nextCounter()
     this.scanPos = 0
     this.headLen = 0
     this.bodyKind = BODY_NONE
     this.bodyLen = 0
     this.deadline = now + this.slots.timeoutMs
-    this.slots.server.armTimer(this, this.deadline)
+    this.io.armTimer(this, this.deadline)
   }
 
   // --- client input ------------------------------------------------------------------
@@ -165,18 +144,9 @@ export class ReqConnection {
 
   /** Stops reading while a request's worth of bytes waits, or while a reply is being written. */
   private updateReadPause(): void {
-    const sock = this.socket
-    if (sock === null) return
-    const s = this.slots
-    const limit = this.state === RQ_BODY ? this.headLen + s.bodyBufferSize + s.server.bufferSize : s.server.bufferSize
-    const full = this.readq.length >= limit || this.state === RQ_FLUSHING
-    if (full && !this.readPaused) {
-      sock.pause()
-      this.readPaused = true
-    } else if (!full && this.readPaused) {
-      sock.resume()
-      this.readPaused = false
-    }
+    const bufferSize = this.io.bufferSize
+    const limit = this.state === RQ_BODY ? this.headLen + this.slots.bodyBufferSize + bufferSize : bufferSize
+    this.setReadPaused(this.readq.length >= limit || this.state === RQ_FLUSHING)
   }
 
   /** Looks for a complete head; true when the state moved on. */
@@ -184,7 +154,7 @@ export class ReqConnection {
     const q = this.readq
     if (q.buf === null) return false
     const buf = q.buf
-    const bufferSize = this.slots.server.bufferSize
+    const bufferSize = this.io.bufferSize
     const headEnd = findHeadEnd(buf, q.start, q.end, q.start + this.scanPos)
     if (headEnd < 0) {
       if (q.length >= bufferSize) this.fail(E.RESP_HEADERS_TOO_LARGE)
@@ -195,7 +165,7 @@ export class ReqConnection {
       this.fail(E.RESP_HEADERS_TOO_LARGE)
       return false
     }
-    const h = this.slots.server.head
+    const h = this.io.head
     const err = parseRequestHead(buf, q.start, headEnd, h)
     if (err !== 0) {
       this.fail(mapParseError(err))
@@ -259,7 +229,7 @@ export class ReqConnection {
     // The head is parsed again: the shared RequestHead may hold another connection's head now.
     const buf = q.buf as Uint8Array
     const s = this.slots
-    const h = s.server.head
+    const h = this.io.head
     parseRequestHead(buf, q.start, q.start + this.headLen, h)
     findUriHost(buf, h)
     const ok = s.client.sendRequest(
@@ -281,7 +251,7 @@ export class ReqConnection {
       this.fail(E.RESP_SERVICE_UNAVAILABLE)
       return false
     }
-    s.server.scheduleFlush()
+    this.io.scheduleFlush()
     stats.requestsReq++
     q.consume(used)
     this.state = RQ_WAIT
@@ -344,7 +314,7 @@ export class ReqConnection {
       this.fail(E.RESP_BAD_GATEWAY)
       return
     }
-    const out = s.server.scratchFor(responseHeadSizeMax(p) + bodyLen)
+    const out = this.io.scratchFor(responseHeadSizeMax(p) + bodyLen)
     // Length is always the body's; `more` and handler framing headers are ignored (4.11).
     writeResponseHead(out, 0, p, this.http10, this.keepAlive, true)
     let pos = headResult.pos
@@ -364,7 +334,7 @@ export class ReqConnection {
 
   /** The reply is written on a kept-alive connection: serve what the client pipelined. */
   private nextRequest(): void {
-    this.startCycle(this.slots.server.now)
+    this.startCycle(this.io.now)
     this.process()
     this.updateReadPause()
   }
@@ -372,13 +342,11 @@ export class ReqConnection {
   // --- client output -----------------------------------------------------------------
 
   private writeClient(buf: Uint8Array, s: number, e: number): void {
-    const sock = this.socket
-    if (sock !== null) writeOrQueue(sock, this.writeq, buf, s, e)
+    this.writeOut(buf, s, e)
   }
 
   onDrain(): void {
-    const sock = this.socket
-    if (sock === null || !writeQueued(sock, this.writeq)) return
+    if (!this.flushOut()) return
     if (this.state === RQ_CLOSING) this.endSocket()
     else if (this.state === RQ_FLUSHING) this.nextRequest()
   }
@@ -401,8 +369,8 @@ export class ReqConnection {
     }
     this.state = RQ_CLOSING
     this.readq.clear()
-    this.deadline = this.slots.server.now + lingerMs
-    this.slots.server.armTimer(this, this.deadline)
+    this.deadline = this.io.now + lingerMs
+    this.io.armTimer(this, this.deadline)
   }
 
   private endSocket(): void {
@@ -411,13 +379,13 @@ export class ReqConnection {
     this.writeq.clear()
     const sock = this.socket
     if (sock === null) {
-      this.slots.free(this)
+      this.free()
       return
     }
     sock.end()
     // A peer that never closes its side would hold the slot: cut it off after a while.
-    this.deadline = this.slots.server.now + CLOSE_LINGER_MS
-    this.slots.server.armTimer(this, this.deadline)
+    this.deadline = this.io.now + CLOSE_LINGER_MS
+    this.io.armTimer(this, this.deadline)
   }
 
   /** The socket closed (by either side): the slot is free again. */
@@ -426,7 +394,16 @@ export class ReqConnection {
     this.readq.clear()
     this.writeq.clear()
     this.state = RQ_CLOSED
-    this.slots.free(this)
+    this.free()
+  }
+
+  /** Gives the slot back; its timer goes with it. */
+  private free(): void {
+    if (this.state === RQ_FREE) return
+    this.io.disarmTimer(this)
+    this.state = RQ_FREE
+    this.counter = -1
+    this.slots.free(this.slot)
   }
 
   /**
@@ -465,7 +442,7 @@ export class ReqConnection {
   /** The wheel fired at or after `timerAt`. */
   onTimer(now: number): void {
     if (now < this.deadline) {
-      this.slots.server.armTimer(this, this.deadline)
+      this.io.armTimer(this, this.deadline)
       return
     }
     switch (this.state) {

@@ -6,78 +6,69 @@
 // alike, so a req id `W-K-N` never collides with a stream id of the same worker and one wheel
 // serves both kinds (Condure keeps both kinds in one connection table per worker as well).
 
-import type { Socket } from 'bun'
 import type { Config } from '../config.ts'
-import type { Server } from './server.ts'
+import type { ClientSocket } from './client-io.ts'
+import type { WorkerContext } from './worker-context.ts'
 import { log, logEnabled, ERROR, TRACE, WARN } from '../log.ts'
-import { ReqConnection, RQ_FREE, RQ_WAIT } from './req-connection.ts'
-import type { ReqSocket } from './req-connection.ts'
-import { parseConnId, parsedId } from './conn-id.ts'
+import { ReqConnection, RQ_WAIT } from './req-connection.ts'
+import type { ReqHost } from './req-connection.ts'
+import { routeIds } from './inbound-router.ts'
+import type { IdTarget } from './inbound-router.ts'
+import { Slab } from '../mem/slab.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
 import { ReqClient, replyPayloadFrame } from '../zhttp/req-client.ts'
 import type { ZmqContext } from '../zmq/socket.ts'
-import { stats, DROP_NO_DELIMITER, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
+import { stats, DROP_NO_DELIMITER, DROP_PARSE } from '../stats.ts'
 
-export class ReqSlots {
+export class ReqSlots implements ReqHost, IdTarget {
   readonly client: ReqClient
   readonly timeoutMs: number
   readonly bodyBufferSize: number
-  /** Live connections (for the housekeeping tick). */
-  active = 0
-  private readonly conns: Array<ReqConnection | null>
-  private readonly freeSlots: Int32Array
-  private freeCount: number
+  /** Connection objects by slot - base, each made on its slot's first use and reused. */
+  private readonly conns: Slab<ReqConnection>
   private readonly packet = new HandlerPacket()
 
   constructor(
-    readonly server: Server,
+    private readonly io: WorkerContext,
+    private readonly worker: number,
     ctx: ZmqContext,
     cfg: Config,
     /** First slot number: the stream-mode slot count. */
     readonly base: number,
   ) {
-    this.client = new ReqClient(ctx, cfg, server.worker)
+    this.client = new ReqClient(ctx, cfg, worker)
     this.timeoutMs = cfg.reqTimeoutS * 1000
     this.bodyBufferSize = cfg.bodyBufferSize
-    const capacity = cfg.reqMaxconn
-    this.conns = new Array<ReqConnection | null>(capacity).fill(null)
-    this.freeSlots = new Int32Array(capacity)
-    // Lowest slots first, so ids stay short and slots are reused while warm.
-    for (let i = 0; i < capacity; i++) this.freeSlots[i] = capacity - 1 - i
-    this.freeCount = capacity
+    this.conns = new Slab<ReqConnection>(cfg.reqMaxconn)
+  }
+
+  /** Live connections (for the housekeeping tick). */
+  get active(): number {
+    return this.conns.size
   }
 
   /** Takes a slot for a new client socket; false when all --req-maxconn are busy. */
-  open(s: Socket<unknown>, now: number, secure: boolean): boolean {
-    if (this.freeCount === 0) return false
-    const k = this.freeSlots[--this.freeCount]
-    let c = this.conns[k]
-    if (c === null) {
-      c = new ReqConnection(this, this.base + k)
-      this.conns[k] = c
+  open(s: ClientSocket, now: number, secure: boolean): boolean {
+    const k = this.conns.reuse()
+    if (k < 0) return false
+    let c = this.conns.held(k)
+    if (c === undefined) {
+      c = new ReqConnection(this.io, this, this.base + k)
+      this.conns.set(k, c)
     }
-    this.active++
     s.data = c
-    c.open(s as ReqSocket, now, secure)
+    c.open(s, now, secure)
     return true
   }
 
-  /** Returns a closed connection's slot; its timer goes with it. */
-  free(c: ReqConnection): void {
-    if (c.state === RQ_FREE) return
-    this.server.disarmTimer(c)
-    c.state = RQ_FREE
-    c.counter = -1
-    this.freeSlots[this.freeCount++] = c.slot - this.base
-    this.active--
+  /** A closed connection's slot is free again. */
+  free(slot: number): void {
+    this.conns.release(slot - this.base)
   }
 
-  /** The wheel fired for req slot `slot` (a wheel value >= base). */
-  onTimer(slot: number, now: number): void {
-    const c = this.conns[slot - this.base]
-    if (c === null || c === undefined) return
-    c.timer = -1
-    c.onTimer(now)
+  /** The connection of req slot `slot` (a wheel value >= base), if it was ever made. */
+  at(slot: number): ReqConnection | undefined {
+    return this.conns.held(slot - this.base)
   }
 
   // --- replies from handlers ---------------------------------------------------------
@@ -118,40 +109,43 @@ export class ReqSlots {
     if (logEnabled(TRACE)) {
       log(TRACE, 'zgate::server', `IN req ${new TextDecoder().decode(buf.subarray(start, end))}`)
     }
-    const worker = this.server.worker
-    for (let i = 0; i < p.idCount; i++) {
-      const known = parseConnId(buf, p.idStart[i], p.idEnd[i])
-      if (known && parsedId.worker !== worker) continue // another worker's
-      const k = parsedId.slot - this.base
-      const c = !known || k < 0 || k >= this.conns.length ? null : this.conns[k]
-      // A stale id (timed out, or an earlier request on this slot) is ignored (checklist 87).
-      if (c === null || c.counter !== parsedId.counter || c.state !== RQ_WAIT) {
-        stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
-        continue
-      }
-      c.onReply(p)
-    }
+    routeIds(p, this.worker, this)
+  }
+
+  deliver(p: HandlerPacket, _i: number, slot: number, counter: number): boolean {
+    const c = this.conns.held(slot - this.base)
+    // A stale id (timed out, or an earlier request on this slot) is ignored (checklist 87).
+    if (c === undefined || c.counter !== counter || c.state !== RQ_WAIT) return false
+    c.onReply(p)
+    return true
+  }
+
+  otherWorker(): void {
+    // Req listeners are worker 0's alone: another worker's id is no session of this mode.
   }
 
   // --- shutdown ----------------------------------------------------------------------
 
   /** Graceful shutdown: idle connections close, the rest close after their reply. */
   beginShutdown(): void {
-    for (const c of this.conns) {
-      if (c !== null && c.socket !== null) c.beginShutdown()
+    for (let k = 0; k < this.conns.capacity; k++) {
+      const c = this.conns.held(k)
+      if (c !== undefined && c.socket !== null) c.beginShutdown()
     }
   }
 
   inFlight(): boolean {
-    for (const c of this.conns) {
-      if (c !== null && c.socket !== null && c.inFlight()) return true
+    for (let k = 0; k < this.conns.capacity; k++) {
+      const c = this.conns.held(k)
+      if (c !== undefined && c.socket !== null && c.inFlight()) return true
     }
     return false
   }
 
   shutdown(): void {
-    for (const c of this.conns) {
-      if (c !== null && c.socket !== null) c.shutdownClose()
+    for (let k = 0; k < this.conns.capacity; k++) {
+      const c = this.conns.held(k)
+      if (c !== undefined && c.socket !== null) c.shutdownClose()
     }
     this.client.flush()
   }

@@ -2,7 +2,7 @@
 // on PUSH, the body follows to the handler's address under its credits, each packet carrying
 // at most min(credits, buffer size) bytes; a chunked body is de-chunked on the way.
 
-import type { Connection } from './connection.ts'
+import type { StreamConn } from './stream-state.ts'
 import { parseRequestHead, type RequestHead } from '../http/parser.ts'
 import { nameIs } from '../http/response-head.ts'
 import { negotiateExtensions, EXT_NONE, EXT_MALFORMED, EXT_DEFLATE } from '../ws/extensions.ts'
@@ -11,15 +11,25 @@ import * as E from '../http/errors.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { mapParseError } from './parse-errors.ts'
-import { uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { checkUpgrade, UPGRADE_OK } from '../ws/handshake.ts'
-import { WS_HANDSHAKE } from './ws-session.ts'
 import { copyBytes } from '../util/copy.ts'
-import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED } from './states.ts'
+import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED, WS_HANDSHAKE } from './states.ts'
+import { uriLength, uriScheme, writeHeaderList } from '../zhttp/request-fields.ts'
+import {
+  KEY_METHOD,
+  KEY_URI,
+  KEY_HEADERS,
+  KEY_CREDITS,
+  KEY_MORE,
+  KEY_STREAM,
+  KEY_PEER_ADDRESS,
+  KEY_PEER_PORT,
+} from '../zhttp/packet-writer.ts'
+import { stats } from '../stats.ts'
 
 /** Parses a complete head and sends the first packet; false when the connection closed. */
-export function startRequest(c: Connection, buf: Uint8Array, start: number, headEnd: number): boolean {
-  const s = c.server
+export function startRequest(c: StreamConn, buf: Uint8Array, start: number, headEnd: number): boolean {
+  const s = c.host
   const h = s.head
   const err = parseRequestHead(buf, start, headEnd, h)
   if (err !== 0) {
@@ -46,7 +56,7 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
     const session = c.wsSession()
     const k = h.wsKeyIndex
     session.keyLength = copyBytes(session.key, 0, buf, h.valueStart[k], h.valueEnd[k])
-    if (s.cfg.compression && (ext & EXT_DEFLATE) !== 0) {
+    if (s.compression && (ext & EXT_DEFLATE) !== 0) {
       session.extensions = ext
       // Condure 1.10.1 keeps a quarter of the buffer for compressor output (zhttp.md 5.7).
       credits = Math.floor((s.bufferSize * DEFLATE_CREDITS_NUMERATOR) / DEFLATE_CREDITS_DENOMINATOR)
@@ -79,7 +89,7 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
     c.fail(E.RESP_URI_TOO_LONG)
     return false
   }
-  if (!s.sendFirstPacket(c, buf, hostS, hostE, !c.bodyDone, ws, credits)) {
+  if (!sendFirstPacket(c, buf, hostS, hostE, !c.bodyDone, ws, credits)) {
     c.fail(E.RESP_SERVICE_UNAVAILABLE)
     return false
   }
@@ -88,6 +98,66 @@ export function startRequest(c: Connection, buf: Uint8Array, start: number, head
   c.respCredits = s.bufferSize
   c.state = ST_WAIT_HANDLER
   c.streamDeadline = s.now + s.streamTimeoutMs
+  return true
+}
+
+/** Tnetstring framing per request header, for the first packet's length-prefix guess. */
+const HEADER_FRAMING_GUESS_BYTES = 24
+/** The first packet's fields besides the head bytes and headers, for the same guess. */
+const FIRST_PACKET_FIELDS_GUESS_BYTES = 200
+
+/**
+ * The first packet of a request on PUSH (zhttp.md 4.3); false when the outbox is full. A
+ * WebSocket request (5.2) has a `ws://` (`wss://`) uri, `credits` as given, and no `more` or
+ * `stream`. The head is the worker's shared one, parsed from buf just before.
+ */
+function sendFirstPacket(
+  c: StreamConn,
+  buf: Uint8Array,
+  hostS: number,
+  hostE: number,
+  more: boolean,
+  ws: boolean,
+  credits: number,
+): boolean {
+  const s = c.host
+  const st = s.stream
+  const h = s.head
+  if (!st.beginPush()) return false
+  // The packet is about the size of the head plus framing: guess its length prefix.
+  const headBytes = h.headEnd - h.methodStart
+  st.writeHead(c.slot, c.counter, 0, headBytes + HEADER_FRAMING_GUESS_BYTES * h.headerCount + FIRST_PACKET_FIELDS_GUESS_BYTES)
+  const w = st.w
+  w.encoded(KEY_METHOD)
+  w.bytes(buf, h.methodStart, h.methodEnd)
+  w.encoded(KEY_URI)
+  // uri = scheme host target, assembled as one byte string.
+  st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, uriScheme(c.secure, ws))
+  if (h.headerCount > 0) {
+    w.encoded(KEY_HEADERS)
+    writeHeaderList(w, buf, h)
+  }
+  w.encoded(KEY_CREDITS)
+  w.int(credits)
+  if (more) {
+    w.encoded(KEY_MORE)
+    w.bool(true)
+  }
+  if (!ws) {
+    w.encoded(KEY_STREAM)
+    w.bool(true)
+  }
+  if (c.peerAddress !== '') {
+    w.encoded(KEY_PEER_ADDRESS)
+    w.ascii(c.peerAddress)
+    w.encoded(KEY_PEER_PORT)
+    w.int(c.peerPort)
+  }
+  w.endMap()
+  st.end(false)
+  s.scheduleFlush()
+  if (ws) stats.requestsWebsocket++
+  else stats.requestsStream++
   return true
 }
 
@@ -107,8 +177,8 @@ function offeredExtensions(buf: Uint8Array, h: RequestHead): number {
 }
 
 /** Sends request body bytes from buf[start, end) within the credits; returns the new start. */
-export function forwardBody(c: Connection, buf: Uint8Array, start: number, end: number): number {
-  const s = c.server
+export function forwardBody(c: StreamConn, buf: Uint8Array, start: number, end: number): number {
+  const s = c.host
   const chunkMax = Math.min(c.credits, s.bufferSize)
   if (c.bodyKind === BODY_LENGTH) {
     const n = Math.min(end - start, c.bodyRemaining, chunkMax)
@@ -158,7 +228,7 @@ export function forwardBody(c: Connection, buf: Uint8Array, start: number, end: 
  * The outbox could not take a packet: it holds OUTBOX_SIZE_MAX_BYTES that handlers are not
  * reading. The session cannot continue without losing body bytes, so it ends here.
  */
-function outboxFull(c: Connection, end: number): number {
+function outboxFull(c: StreamConn, end: number): number {
   c.abort(false)
   return end
 }

@@ -15,3 +15,11 @@ export const ST_FLUSHING = 7
 export const BODY_NONE = 0
 export const BODY_LENGTH = 1
 export const BODY_CHUNKED = 2
+
+// WebSocket phase of a stream connection (`wsState`), described in ws-session.ts.
+/** A plain HTTP request cycle. */
+export const WS_NONE = 0
+/** The upgrade request went to the handler; its answer decides. */
+export const WS_HANDSHAKE = 1
+/** Frames flow both ways. */
+export const WS_OPEN = 2

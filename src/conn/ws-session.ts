@@ -3,8 +3,8 @@
 // the credits zgate granted, the close handshake, and protocol errors.
 //
 // Invariants:
-// - The state lives in one WsSession per Connection, made the first time the slot serves an
-//   upgrade and reused after; plain HTTP connections carry none of it.
+// - The state lives in one WsSession (ws-state.ts) per connection, made the first time the
+//   slot serves an upgrade and reused after; plain HTTP connections carry none of it.
 // - Client bytes are consumed frame by frame straight from the connection's read buffer. A
 //   frame header, and a whole control frame, are only taken once complete (at most 139 bytes:
 //   the read buffer holds them); data payloads are forwarded in pieces of at most
@@ -22,10 +22,11 @@
 //   WS_OPEN       frames flow                              call: wsRead, wsHandlerData,
 //                 wsHandlerControl, wsDrained            next: closed
 
-import type { Connection } from './connection.ts'
+import type { StreamConn } from './stream-state.ts'
+import type { WsSession } from './ws-state.ts'
+import { WS_NONE, WS_HANDSHAKE, WS_OPEN } from './states.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import {
-  FrameHeader,
   decodeFrameHeader,
   unmask,
   writeFrameHeader,
@@ -43,7 +44,7 @@ import {
   CLOSE_MESSAGE_TOO_BIG,
   WS_ERR_TOO_BIG,
 } from '../ws/frame.ts'
-import { Utf8Validator, validText } from '../ws/utf8.ts'
+import { validText } from '../ws/utf8.ts'
 import {
   WsDeflate,
   DEFLATE_DONE,
@@ -56,12 +57,8 @@ import {
 import { EXT_DEFLATE, extensionResponseValue } from '../ws/extensions.ts'
 import { writeAcceptHead, writeRejection, handshakeSizeMax } from '../ws/handshake.ts'
 import { isUtf8 } from '../zhttp/tnetstring.ts'
-import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES, WS_KEY_SIZE_MAX_BYTES } from '../limits.ts'
+import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES } from '../limits.ts'
 import { stats } from '../stats.ts'
-
-export const WS_NONE = 0
-export const WS_HANDSHAKE = 1
-export const WS_OPEN = 2
 
 /** Close frame payload: 2 bytes of code, the rest reason (RFC 6455 5.5.1). */
 const CLOSE_CODE_SIZE_BYTES = 2
@@ -77,100 +74,10 @@ const DEFLATE_OVERHEAD_BYTES = 64
 /** Where inflated client bytes are put before they go into a packet (one worker, one thread). */
 let inflateOut = new Uint8Array(0)
 
-export class WsSession {
-  readonly header = new FrameHeader()
-  readonly utf8 = new Utf8Validator()
-  /** Sec-WebSocket-Key of the upgrade, kept for the 101 (the request buffer is gone then). */
-  readonly key = new Uint8Array(WS_KEY_SIZE_MAX_BYTES)
-  keyLength = 0
-
-  // --- client → handler ---
-  /** Inside a data frame's payload. */
-  inFrame = false
-  frameFin = false
-  frameMask = 0
-  /** Payload bytes of the current frame not yet forwarded, and those already forwarded. */
-  frameRemaining = 0
-  frameOffset = 0
-  /** Opcode of the client message in progress (OP_TEXT / OP_BINARY), 0 when none. */
-  msgOpcode = 0
-  /** The client's close frame was forwarded: nothing more is read (5.6). */
-  clientClosed = false
-  /** The message in progress is compressed (RSV1 on its first frame, RFC 7692 6.1). */
-  msgCompressed = false
-
-  /** negotiateExtensions() result of the upgrade when --compression allows it, else 0. */
-  extensions = 0
-  /** permessage-deflate state, made on the first upgrade that negotiates it (zlib memory is
-   * taken only on first use, and given back when the session ends). */
-  deflate: WsDeflate | null = null
-  /** The `extensions` value `deflate` was made for. */
-  deflateFor = 0
-
-  // --- handler → client ---
-  /** A handler message is open (its last packet had `more`): next frames are continuations. */
-  outMsgOpen = false
-  /** The close frame went out: handler data is no longer accepted (5.6). */
-  serverClosed = false
-  /**
-   * --messages-max (zhttp.md 5.5): where each message still in the write queue ends, in bytes
-   * drained from the queue since the upgrade; a ring of `messagesMax + 1` entries.
-   */
-  private readonly msgEnds: Float64Array
-  private msgHead = 0
-  private msgCount = 0
-  private drained = 0
-
-  constructor(readonly messagesMax: number) {
-    this.msgEnds = new Float64Array(messagesMax + 1)
-  }
-
-  /** Gives back the compression state's memory (the session ended). */
-  release(): void {
-    if (this.deflate !== null) this.deflate.close()
-  }
-
-  reset(): void {
-    this.release()
-    this.extensions = 0
-    this.msgCompressed = false
-    this.inFrame = false
-    this.frameRemaining = 0
-    this.frameOffset = 0
-    this.msgOpcode = 0
-    this.clientClosed = false
-    this.outMsgOpen = false
-    this.serverClosed = false
-    this.msgHead = 0
-    this.msgCount = 0
-    this.drained = 0
-  }
-
-  /** A handler message ended with its last byte `queued` bytes into the write queue. False
-   * when that makes more than messagesMax messages waiting. */
-  messageQueued(queued: number): boolean {
-    if (this.msgCount === this.messagesMax + 1) return false
-    const ring = this.msgEnds.length
-    this.msgEnds[(this.msgHead + this.msgCount) % ring] = this.drained + queued
-    this.msgCount++
-    return this.msgCount <= this.messagesMax
-  }
-
-  /** n bytes of the write queue reached the kernel. */
-  drainedBytes(n: number): void {
-    const d = (this.drained += n)
-    const ring = this.msgEnds.length
-    while (this.msgCount > 0 && this.msgEnds[this.msgHead] <= d) {
-      this.msgHead = (this.msgHead + 1) % ring
-      this.msgCount--
-    }
-  }
-}
-
 // --- handshake ---------------------------------------------------------------------------
 
 /** The handler's first data packet on an upgrade: 101 switches to frames (5.3). */
-export function wsHandlerData(c: Connection, p: HandlerPacket): boolean {
+export function wsHandlerData(c: StreamConn, p: HandlerPacket): boolean {
   if (c.wsState === WS_OPEN) return wsMessage(c, p)
   const ws = c.ws as WsSession
   if (p.code !== 101) {
@@ -185,7 +92,7 @@ export function wsHandlerData(c: Connection, p: HandlerPacket): boolean {
     c.abort(true)
     return false
   }
-  const s = c.server
+  const s = c.host
   let ext: Uint8Array | null = null
   if ((ws.extensions & EXT_DEFLATE) !== 0) {
     ext = extensionResponseValue(ws.extensions)
@@ -204,17 +111,17 @@ export function wsHandlerData(c: Connection, p: HandlerPacket): boolean {
   c.keepAlive = false
   c.streamDeadline = s.now + s.streamTimeoutMs
   c.writeClient(out, 0, n)
-  return c.socket !== null
+  return c.connected
 }
 
 /** `error` with condition `rejected` before the accept: the handler's response, then close. */
-export function wsReject(c: Connection, p: HandlerPacket): void {
-  const out = c.server.scratchFor(handshakeSizeMax(p, 0))
+export function wsReject(c: StreamConn, p: HandlerPacket): void {
+  const out = c.host.scratchFor(handshakeSizeMax(p, 0))
   const n = writeRejection(out, 0, p, c.http10)
   c.wsState = WS_NONE
   c.respStarted = true
   c.writeClient(out, 0, n)
-  c.closeAfterWrite(c.server.streamTimeoutMs)
+  c.closeAfterWrite(c.host.streamTimeoutMs)
 }
 
 // --- client → handler --------------------------------------------------------------------
@@ -223,11 +130,11 @@ export function wsReject(c: Connection, p: HandlerPacket): void {
  * Forwards client frames from buf[start, end) while credits last; returns how far it
  * consumed. Stops at an incomplete header or control frame (the rest waits in the read buffer).
  */
-export function wsRead(c: Connection, buf: Uint8Array, start: number, end: number): number {
+export function wsRead(c: StreamConn, buf: Uint8Array, start: number, end: number): number {
   const ws = c.ws as WsSession
-  const s = c.server
+  const s = c.host
   while (start < end || ws.inFrame) {
-    if (ws.clientClosed || c.credits <= 0 || c.paused || c.socket === null) return start
+    if (ws.clientClosed || c.credits <= 0 || c.paused || !c.connected) return start
     if (!ws.inFrame) {
       const h = ws.header
       const hl = decodeFrameHeader(buf, start, end, h)
@@ -322,8 +229,8 @@ const SESSION_ENDED = -2
  * Input zlib did not take is masked again, so that the next step unmasks it once more.
  * Returns the new position, NO_PROGRESS or SESSION_ENDED.
  */
-function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: number, end: number): number {
-  const s = c.server
+function inflatePiece(c: StreamConn, ws: WsSession, buf: Uint8Array, start: number, end: number): number {
+  const s = c.host
   const room = Math.min(c.credits, s.bufferSize)
   const avail = Math.min(end - start, ws.frameRemaining)
   if (avail === 0 && ws.frameRemaining > 0) return NO_PROGRESS
@@ -370,9 +277,9 @@ function inflatePiece(c: Connection, ws: WsSession, buf: Uint8Array, start: numb
 }
 
 /** One complete client control frame (payload unmasked at buf[s, e)). False when closed. */
-function wsClientControl(c: Connection, op: number, buf: Uint8Array, s: number, e: number): boolean {
+function wsClientControl(c: StreamConn, op: number, buf: Uint8Array, s: number, e: number): boolean {
   const ws = c.ws as WsSession
-  const srv = c.server
+  const srv = c.host
   let type = 'ping'
   let code = -1
   let bodyStart = s
@@ -417,7 +324,7 @@ function wsClientControl(c: Connection, op: number, buf: Uint8Array, s: number, 
  * A protocol error from the client: a close frame with `code` (unless one went out already),
  * a cancel to the handler, and the connection closes once that frame is written.
  */
-export function wsFail(c: Connection, code: number): void {
+export function wsFail(c: StreamConn, code: number): void {
   wsCloseFrame(c, code)
   c.sendTyped('cancel', -1)
   c.readq.clear()
@@ -425,11 +332,11 @@ export function wsFail(c: Connection, code: number): void {
 }
 
 /** Writes a close frame with `code` and no reason, unless a close frame went out already. */
-export function wsCloseFrame(c: Connection, code: number): void {
+export function wsCloseFrame(c: StreamConn, code: number): void {
   const ws = c.ws as WsSession
   if (ws.serverClosed) return
   ws.serverClosed = true
-  const out = c.server.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + CLOSE_CODE_SIZE_BYTES)
+  const out = c.host.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + CLOSE_CODE_SIZE_BYTES)
   let pos = writeFrameHeader(out, 0, true, false, OP_CLOSE, CLOSE_CODE_SIZE_BYTES)
   out[pos++] = code >>> 8
   out[pos++] = code & 0xff
@@ -439,7 +346,7 @@ export function wsCloseFrame(c: Connection, code: number): void {
 // --- handler → client --------------------------------------------------------------------
 
 /** A handler data packet on an open session: one frame of a text or binary message (5.5). */
-function wsMessage(c: Connection, p: HandlerPacket): boolean {
+function wsMessage(c: StreamConn, p: HandlerPacket): boolean {
   const ws = c.ws as WsSession
   if (ws.serverClosed) return true // after its close the handler has nothing more to say (5.6)
   const len = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
@@ -462,7 +369,7 @@ function wsMessage(c: Connection, p: HandlerPacket): boolean {
 }
 
 /** A handler close, ping or pong on an open session (5.5, 5.6). False when closed. */
-export function wsHandlerControl(c: Connection, p: HandlerPacket, op: number): boolean {
+export function wsHandlerControl(c: StreamConn, p: HandlerPacket, op: number): boolean {
   const ws = c.ws as WsSession
   if (ws.serverClosed) return true
   let len = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
@@ -471,14 +378,14 @@ export function wsHandlerControl(c: Connection, p: HandlerPacket, op: number): b
     // frame (RFC 6455 5.5) rather than failing the close.
     const code = p.code < 0 ? CLOSE_NORMAL : p.code
     len = p.code < 0 ? 0 : Math.min(len, WS_CONTROL_PAYLOAD_MAX_BYTES - CLOSE_CODE_SIZE_BYTES)
-    const out = c.server.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + WS_CONTROL_PAYLOAD_MAX_BYTES)
+    const out = c.host.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + WS_CONTROL_PAYLOAD_MAX_BYTES)
     let pos = writeFrameHeader(out, 0, true, false, OP_CLOSE, CLOSE_CODE_SIZE_BYTES + len)
     out[pos++] = (code >>> 8) & 0xff
     out[pos++] = code & 0xff
     for (let i = 0; i < len; i++) out[pos++] = p.buf[p.bodyStart + i]
     ws.serverClosed = true
     c.writeClient(out, 0, pos)
-    if (c.socket === null) return false
+    if (!c.connected) return false
     if (ws.clientClosed) {
       c.closeAfterWrite(CLOSE_LINGER_MS)
       return false
@@ -498,8 +405,8 @@ export function wsHandlerControl(c: Connection, p: HandlerPacket, op: number): b
  * compressed, RSV1 on its first frame only) and writes the frame(s). The credits of the
  * uncompressed bytes return once the last frame is written.
  */
-function writeCompressed(c: Connection, d: WsDeflate, first: boolean, op: number, p: HandlerPacket, len: number): boolean {
-  const s = c.server
+function writeCompressed(c: StreamConn, d: WsDeflate, first: boolean, op: number, p: HandlerPacket, len: number): boolean {
+  const s = c.host
   const bodyStart = p.bodyStart < 0 ? 0 : p.bodyStart
   const cap = len + Math.ceil(len / DEFLATE_GROWTH_DIVISOR) + DEFLATE_OVERHEAD_BYTES
   const out = s.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + cap)
@@ -518,14 +425,14 @@ function writeCompressed(c: Connection, d: WsDeflate, first: boolean, op: number
     first = false
     c.streamDeadline = s.now + s.streamTimeoutMs
     c.writeClient(out, hs, SERVER_FRAME_HEADER_SIZE_MAX_BYTES + n, st === DEFLATE_DONE ? len : 0)
-    if (c.socket === null) return false
+    if (!c.connected) return false
     if (st === DEFLATE_DONE) return true
   }
 }
 
 /** Writes one unmasked frame with p's body as payload; its credits return once written. */
-function writeFrame(c: Connection, fin: boolean, op: number, p: HandlerPacket, len: number): boolean {
-  const s = c.server
+function writeFrame(c: StreamConn, fin: boolean, op: number, p: HandlerPacket, len: number): boolean {
+  const s = c.host
   const out = s.scratchFor(SERVER_FRAME_HEADER_SIZE_MAX_BYTES + len)
   let pos = writeFrameHeader(out, 0, fin, false, op, len)
   if (len > 0) {
@@ -534,5 +441,5 @@ function writeFrame(c: Connection, fin: boolean, op: number, p: HandlerPacket, l
   }
   c.streamDeadline = s.now + s.streamTimeoutMs
   c.writeClient(out, 0, pos, len)
-  return c.socket !== null
+  return c.connected
 }

@@ -12,6 +12,9 @@
 //   made safe by the N counter of the id, not by the reuse order.
 // - `used[i]` says whether slot i is taken, so remove() of a free or out-of-range slot is a
 //   no-op that returns undefined rather than pushing a slot twice onto the free stack.
+// - Two ways to use it: insert()/remove() store and drop values; reuse()/release() keep each
+//   slot's object across uses, so a worker makes one connection object per slot, once, and
+//   recycles it (held() reads it whether the slot is taken or not).
 
 export class Slab<T> {
   private readonly items: (T | undefined)[]
@@ -57,6 +60,32 @@ export class Slab<T> {
 
   has(i: number): boolean {
     return this.used[i] === 1
+  }
+
+  /** Takes a free slot and keeps the object it held (set() one on first use); -1 when full. */
+  reuse(): number {
+    if (this.freeCount === 0) return -1
+    const i = this.free[--this.freeCount]
+    this.used[i] = 1
+    return i
+  }
+
+  /** Frees slot `i` but keeps its object for the next reuse(); false if it was not taken. */
+  release(i: number): boolean {
+    if (this.used[i] !== 1) return false
+    this.used[i] = 0
+    this.free[this.freeCount++] = i
+    return true
+  }
+
+  /** The object slot `i` holds, taken or not; undefined if none or out of range. */
+  held(i: number): T | undefined {
+    return i >= 0 && i < this.items.length ? this.items[i] : undefined
+  }
+
+  /** Puts `value` in slot `i` (a slot just taken by reuse()). */
+  set(i: number, value: T): void {
+    this.items[i] = value
   }
 
   /** Frees slot `i` and returns its value; undefined (and no change) if it was not taken. */

@@ -15,6 +15,10 @@ import { answer, ok } from '../helpers/req-mode.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
 const SUMMARY_MS = 300
+/** A few of zgate's 100 ms housekeeping ticks. */
+const TICK_WAIT_MS = 350
+/** How long the lag test stops the gateway process. */
+const STALL_MS = 600
 
 setDefaultTimeout(30_000)
 afterAll(cleanup, HOOK_TIMEOUT_MS)
@@ -55,10 +59,13 @@ async function scrape(env: Env): Promise<Metrics> {
   return parseMetrics(await r.text())
 }
 
-/** The change of every metric between two scrapes (only the ones that moved). */
+/** Gauges that move with time rather than with what a test does (the event-loop lag). */
+const TIME_GAUGES = new Set(['zgate_event_loop_lag_seconds'])
+
+/** The change of every metric between two scrapes (only the ones that moved), time gauges aside. */
 function delta(a: Metrics, b: Metrics): Record<string, number> {
   const out: Record<string, number> = {}
-  for (const [k, v] of b) if (v !== (a.get(k) ?? 0)) out[k] = v - (a.get(k) ?? 0)
+  for (const [k, v] of b) if (!TIME_GAUGES.has(k) && v !== (a.get(k) ?? 0)) out[k] = v - (a.get(k) ?? 0)
   return out
 }
 
@@ -198,6 +205,26 @@ for (const target of gatewayTargets()) {
       expect(d['zgate_handler_packets_in_total']).toBe(2)
       expect(d['zgate_connections_accepted_total']).toBe(6)
       for (const h of holders) h.close()
+      await stopEnv(env)
+    })
+
+    test('zgate_event_loop_lag_seconds: 0 with no connection open; a stopped process shows as lag', async () => {
+      const env = await startEnv(target)
+      await settled(env)
+      // The housekeeping tick stops at its first run without connections, and the gauge with it.
+      await sleep(TICK_WAIT_MS)
+      expect((await scrape(env)).get('zgate_event_loop_lag_seconds')).toBe(0)
+      // An open connection keeps the tick running; a SIGSTOP of STALL_MS makes the tick that
+      // fell due meanwhile run at least STALL_MS minus one period late.
+      const conn = await rawHttp(env.port)
+      await sleep(TICK_WAIT_MS)
+      process.kill(env.gw.pid, 'SIGSTOP')
+      await sleep(STALL_MS)
+      process.kill(env.gw.pid, 'SIGCONT')
+      await sleep(TICK_WAIT_MS)
+      const lag = (await scrape(env)).get('zgate_event_loop_lag_seconds') ?? -1
+      expect(lag).toBeGreaterThanOrEqual((STALL_MS - 100) / 1000)
+      conn.close()
       await stopEnv(env)
     })
 

@@ -5,7 +5,9 @@
 
 import { describe, expect, test } from 'bun:test'
 import { ReqConnection, RQ_WAIT, RQ_CLOSED, RQ_HEAD } from '../../src/conn/req-connection.ts'
-import type { ReqSlots } from '../../src/conn/req-slots.ts'
+import type { ReqHost } from '../../src/conn/req-connection.ts'
+import type { ClientSocket } from '../../src/conn/client-io.ts'
+import type { WorkerContext } from '../../src/conn/worker-context.ts'
 import { RequestHead } from '../../src/http/parser.ts'
 import { HandlerPacket, parseHandlerPacket } from '../../src/zhttp/packet.ts'
 import { bytesOf, latin1, tn } from '../helpers/tnetstring-reference.ts'
@@ -19,13 +21,13 @@ interface Sent {
   body: string
 }
 
-/** Just enough of ReqSlots and Server for one connection; records packets and writes. */
+/** The worker and req-slot services of one connection, recording packets and writes. */
 function harness() {
   const sent: Sent[] = []
   const written: string[] = []
   let ended = false
   let counter = 0
-  const server = {
+  const server: WorkerContext = {
     bufferSize: BUFFER_SIZE,
     head: new RequestHead(),
     now: 0,
@@ -33,13 +35,11 @@ function harness() {
     armTimer: () => {},
     disarmTimer: () => {},
     scheduleFlush: () => {},
-    peerAddressOf: () => '127.0.0.1',
     acquireBuffer: (n: number) => new Uint8Array(Math.max(n, BUFFER_SIZE)),
     releaseBuffer: () => {},
     scratchFor: (n: number) => new Uint8Array(n),
   }
-  const slots = {
-    server,
+  const slots: ReqHost = {
     timeoutMs: 30_000,
     bodyBufferSize: BODY_MAX,
     free: () => {},
@@ -55,6 +55,7 @@ function harness() {
     },
   }
   const socket = {
+    remoteAddress: '127.0.0.1',
     remotePort: 1,
     write: (b: Uint8Array, s: number, n: number) => {
       written.push(latin1(b.subarray(s, s + n)))
@@ -67,8 +68,9 @@ function harness() {
     resume: () => {},
     terminate: () => {},
   }
-  const c = new ReqConnection(slots as unknown as ReqSlots, 5)
-  c.open(socket as never, 0, false)
+  const c = new ReqConnection(server, slots, 5)
+  // Only the socket methods a connection calls are provided.
+  c.open(socket as unknown as ClientSocket, 0, false)
   return { c, sent, written: () => written.join(''), ended: () => ended }
 }
 

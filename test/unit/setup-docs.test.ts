@@ -35,7 +35,7 @@ describe('README set-up commands', () => {
   })
 
   test('test:all installs what the tests need, then runs the suite', () => {
-    expect(pkg.scripts['test:all']).toBe('bash scripts/install-deps.sh test && bun test')
+    expect(pkg.scripts['test:all']).toBe('bash scripts/install-deps.sh test && bun run test')
     const script = readFileSync(join(ROOT, 'scripts/install-deps.sh'), 'utf8')
     for (const needed of ['condure', 'pushpin', 'zurl', 'curl', 'nodejs']) expect(script).toContain(`need ${needed} `)
   })

@@ -110,3 +110,29 @@ describe('Slab', () => {
     expect(() => new Slab(2.5)).toThrow(RangeError)
   })
 })
+
+describe('Slab reuse/release (objects kept per slot)', () => {
+  test('a released slot comes back with the object it held, last released first', () => {
+    const slab = new Slab<{ slot: number }>(3)
+    const taken: number[] = []
+    for (let n = 0; n < 3; n++) {
+      const i = slab.reuse()
+      expect(slab.held(i)).toBeUndefined()
+      slab.set(i, { slot: i })
+      taken.push(i)
+    }
+    expect(taken).toEqual([0, 1, 2])
+    expect(slab.reuse()).toBe(-1)
+    expect(slab.release(1)).toBe(true)
+    expect(slab.release(1)).toBe(false)
+    expect(slab.has(1)).toBe(false)
+    expect(slab.held(1)).toEqual({ slot: 1 })
+    expect(slab.size).toBe(2)
+    expect(slab.reuse()).toBe(1)
+    expect(slab.held(1)).toEqual({ slot: 1 })
+    for (const bad of [-1, 3, 1e9]) {
+      expect(slab.release(bad)).toBe(false)
+      expect(slab.held(bad)).toBeUndefined()
+    }
+  })
+})
