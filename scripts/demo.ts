@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const port = process.env.PORT ?? '8000'
+/** DEMO_HOST=127.0.0.1 keeps the demo on loopback (the tests); unset, it listens on every address. */
+const listen = process.env.DEMO_HOST ? `${process.env.DEMO_HOST}:${port}` : port
 const dir = mkdtempSync(join(tmpdir(), 'zgate-demo-'))
 const base = `ipc://${dir}/client`
 const root = join(import.meta.dir, '..')
@@ -16,7 +18,7 @@ const root = join(import.meta.dir, '..')
 const STARTED_RE = /\] started$/m
 
 const gateway = Bun.spawn(
-  [process.execPath, join(root, 'src/main.ts'), 'serve', '--listen', `${port},stream`, '--zclient-stream', base],
+  [process.execPath, join(root, 'src/main.ts'), 'serve', '--listen', `${listen},stream`, '--zclient-stream', base],
   { stdout: 'pipe', stderr: 'inherit' },
 )
 let handler: ReturnType<typeof Bun.spawn> | null = null
