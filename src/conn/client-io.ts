@@ -10,6 +10,8 @@
 // - One timer handle per connection (`timer`, -1 when none), owned through the worker.
 
 import type { Socket } from 'bun'
+import { checkRequestLine } from '../http/parser.ts'
+import type { RequestHead } from '../http/parser.ts'
 import { ByteQueue } from '../mem/byte-queue.ts'
 import { stats } from '../stats.ts'
 import type { WorkerContext } from './worker-context.ts'
@@ -38,6 +40,8 @@ export abstract class ClientIo {
   readonly readq: ByteQueue
   /** Resume offset for findHeadEnd, relative to the first unconsumed byte. */
   scanPos = 0
+  /** The current head's request line ended and was well formed (checkRequestLine). */
+  lineOk = false
   readPaused = false
   /** Bytes for the client that the kernel did not take yet. */
   readonly writeq: ByteQueue
@@ -76,6 +80,19 @@ export abstract class ClientIo {
     this.peerAddress = peerAddressOf(socket)
     this.peerPort = this.peerAddress === '' ? 0 : socket.remotePort
     this.readPaused = false
+  }
+
+  /**
+   * While a head is incomplete in buf[start, end): a request line that can never start a valid
+   * head (HTTP/0.9 `GET /x`) is refused as soon as it ends, not when the head times out.
+   * Returns its PARSE_ERR_* code (< 0), or 0 while the line is fine or not yet complete.
+   */
+  protected checkLine(buf: Uint8Array, start: number, end: number, head: RequestHead): number {
+    if (this.lineOk) return 0
+    const r = checkRequestLine(buf, start, end, start + this.scanPos, head)
+    if (r < 0) return r
+    this.lineOk = r === 0
+    return 0
   }
 
   /** Pauses reading from the socket while `full`, resumes once it is not. */

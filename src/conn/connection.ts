@@ -39,6 +39,7 @@ import { startRequest, forwardBody } from './request-reader.ts'
 import { findHeadEnd } from '../http/parser.ts'
 import { composeResponse, composed, responseSizeMax } from './response-writer.ts'
 import * as E from '../http/errors.ts'
+import { mapParseError } from './parse-errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet.ts'
 import { wsRead, wsHandlerData, wsHandlerControl, wsReject } from './ws-session.ts'
@@ -81,6 +82,11 @@ export class Connection extends StreamBase {
         if (start === end) return start
         const headEnd = findHeadEnd(buf, start, end, start + this.scanPos)
         if (headEnd < 0) {
+          const bad = this.checkLine(buf, start, end, this.host.head)
+          if (bad < 0) {
+            this.fail(mapParseError(bad))
+            return end
+          }
           if (end - start >= this.host.bufferSize) {
             this.fail(E.RESP_HEADERS_TOO_LARGE)
             return end

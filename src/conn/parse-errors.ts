@@ -1,9 +1,10 @@
 // Maps request parse failures to the prebuilt responses of http/errors.ts.
 
-import { parseErrorStatus } from '../http/parser.ts'
+import { parseErrorStatus, PARSE_ERR_UNSUPPORTED } from '../http/parser.ts'
 import * as E from '../http/errors.ts'
 
 export function mapParseError(code: number): number {
+  if (code === PARSE_ERR_UNSUPPORTED) return E.RESP_NOT_SERVED
   switch (parseErrorStatus(code)) {
     case 414:
       return E.RESP_URI_TOO_LONG

@@ -36,7 +36,7 @@ import { writeResponseHead, responseHeadSizeMax, headResult, FRAMING_LENGTH } fr
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import { TYPE_DATA } from '../zhttp/packet.ts'
-import { findUriHost, hostRange, uriLength, uriScheme } from '../zhttp/request-fields.ts'
+import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { CLOSE_LINGER_MS, URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { copyBytes } from '../util/copy.ts'
 import { mapParseError } from './parse-errors.ts'
@@ -112,6 +112,7 @@ export class ReqConnection extends ClientIo {
     this.state = RQ_HEAD
     this.counter = this.io.nextCounter()
     this.scanPos = 0
+    this.lineOk = false
     this.headLen = 0
     this.bodyKind = BODY_NONE
     this.bodyLen = 0
@@ -157,6 +158,11 @@ export class ReqConnection extends ClientIo {
     const bufferSize = this.io.bufferSize
     const headEnd = findHeadEnd(buf, q.start, q.end, q.start + this.scanPos)
     if (headEnd < 0) {
+      const bad = this.checkLine(buf, q.start, q.end, this.io.head)
+      if (bad < 0) {
+        this.fail(mapParseError(bad))
+        return false
+      }
       if (q.length >= bufferSize) this.fail(E.RESP_HEADERS_TOO_LARGE)
       else this.scanPos = q.length
       return false
@@ -181,8 +187,12 @@ export class ReqConnection extends ClientIo {
       this.closeAfterWrite(CLOSE_LINGER_MS)
       return false
     }
+    if (!targetSchemeMatches(h, this.secure)) {
+      this.fail(E.RESP_BAD_REQUEST)
+      return false
+    }
     findUriHost(buf, h)
-    if (uriLength(hostRange.start, hostRange.end, h.targetStart, h.targetEnd, uriScheme(this.secure, false)) > URI_SIZE_MAX_BYTES) {
+    if (uriLength(hostRange.start, hostRange.end, h.pathStart, h.targetEnd, uriScheme(this.secure, false)) > URI_SIZE_MAX_BYTES) {
       this.fail(E.RESP_URI_TOO_LONG)
       return false
     }

@@ -8,13 +8,12 @@ import { nameIs } from '../http/response-head.ts'
 import { negotiateExtensions, EXT_NONE, EXT_MALFORMED, EXT_DEFLATE } from '../ws/extensions.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
 import * as E from '../http/errors.ts'
-import { isUtf8 } from '../zhttp/tnetstring.ts'
 import { URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { mapParseError } from './parse-errors.ts'
 import { checkUpgrade, UPGRADE_OK } from '../ws/handshake.ts'
 import { copyBytes } from '../util/copy.ts'
 import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED, WS_HANDSHAKE } from './states.ts'
-import { uriLength, uriScheme, writeHeaderList } from '../zhttp/request-fields.ts'
+import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme, writeHeaderList } from '../zhttp/request-fields.ts'
 import {
   KEY_METHOD,
   KEY_URI,
@@ -77,15 +76,15 @@ export function startRequest(c: StreamConn, buf: Uint8Array, start: number, head
     c.bodyKind = BODY_NONE
     c.bodyDone = true
   }
-  // uri = scheme "://" host target (zhttp.md 4.3); a missing or non-UTF-8 Host is localhost.
-  let hostS = -1
-  let hostE = -1
-  if (h.hostIndex >= 0) {
-    hostS = h.valueStart[h.hostIndex]
-    hostE = h.valueEnd[h.hostIndex]
-    if (!isUtf8(buf, hostS, hostE)) hostS = -1
+  // uri = scheme "://" authority path (zhttp.md 4.3; request-fields.ts findUriHost)
+  if (!targetSchemeMatches(h, c.secure)) {
+    c.fail(E.RESP_BAD_REQUEST)
+    return false
   }
-  if (uriLength(hostS, hostE, h.targetStart, h.targetEnd, uriScheme(c.secure, ws)) > URI_SIZE_MAX_BYTES) {
+  findUriHost(buf, h)
+  const hostS = hostRange.start
+  const hostE = hostRange.end
+  if (uriLength(hostS, hostE, h.pathStart, h.targetEnd, uriScheme(c.secure, ws)) > URI_SIZE_MAX_BYTES) {
     c.fail(E.RESP_URI_TOO_LONG)
     return false
   }
@@ -132,7 +131,7 @@ function sendFirstPacket(
   w.bytes(buf, h.methodStart, h.methodEnd)
   w.encoded(KEY_URI)
   // uri = scheme host target, assembled as one byte string.
-  st.writeUri(buf, hostS, hostE, h.targetStart, h.targetEnd, uriScheme(c.secure, ws))
+  st.writeUri(buf, hostS, hostE, h.pathStart, h.targetEnd, uriScheme(c.secure, ws))
   if (h.headerCount > 0) {
     w.encoded(KEY_HEADERS)
     writeHeaderList(w, buf, h)

@@ -103,6 +103,7 @@ export abstract class StreamBase extends ClientIo implements StreamConn {
     this.state = ST_HEAD
     this.counter = s.nextCounter()
     this.scanPos = 0
+    this.lineOk = false
     this.releaseHandler()
     this.outSeq = 0
     this.inSeq = 0

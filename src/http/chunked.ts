@@ -14,10 +14,15 @@
 //   turn true in the same step that returns the last data.
 // - Errors are sticky negative CHUNK_ERR_* codes; Condure closes the connection on any of them.
 //
-// Leniencies, each also in the reference decoder in test/helpers/http-reference.ts:
-// - Bare LF ends a line like CRLF (RFC 9112 2.2). A bare CR is an error.
-// - Chunk extensions (RFC 9112 7.1.1) are skipped without parsing names or quoted values; only
-//   CTLs other than HTAB are refused. BWS is allowed between the size and `;` or the line end.
+// Rules, each also in the reference decoder in test/helpers/http-reference.ts:
+// - Every line of the framing ends in CRLF: the size lines, the CRLF after each chunk's data,
+//   the trailer lines and the final empty line. The bare-LF leniency of RFC 9112 2.2 covers the
+//   start line and header fields only; in a chunked body a front proxy that waits for CRLF would
+//   read different chunk boundaries than zgate (request smuggling), so a bare LF or a bare CR is
+//   an error.
+// - Chunk extensions (RFC 9112 7.1.1) are parsed to their grammar, `;` name [ `=` token or
+//   quoted-string ] with BWS around each part, then ignored. BWS is also allowed between the
+//   size and the line end. Any CTL other than HTAB in a size line is an error.
 // - Trailer fields (RFC 9112 7.1.2) are checked for `token ":" field-value` shape and dropped,
 //   as Condure does (zhttp.md 4.4).
 
@@ -36,51 +41,70 @@ export const CHUNK_ERR_SIZE = -32
 export const CHUNK_ERR_SIZE_TOO_LARGE = -33
 /** chunk-size line (size plus extensions) longer than CHUNK_LINE_SIZE_MAX_BYTES. */
 export const CHUNK_ERR_LINE_TOO_LONG = -34
-/** A byte after the size that is neither BWS, `;` nor a line end, or a CTL in an extension. */
+/** A byte after the size that is neither BWS, `;` nor CR, or an extension off its grammar. */
 export const CHUNK_ERR_EXTENSION = -35
-/** chunk-data not followed by CRLF (or LF). */
+/** chunk-data not followed by CRLF. */
 export const CHUNK_ERR_DATA_CRLF = -36
 /** Trailer section larger than CHUNK_TRAILER_SIZE_MAX_BYTES. */
 export const CHUNK_ERR_TRAILER_TOO_LARGE = -37
 /** A trailer line that is not `token ":" field-value`, or a bare CR in it. */
 export const CHUNK_ERR_TRAILER = -38
+/** A line of the framing ended by a bare LF where CRLF is required (RFC 9112 7.1). */
+export const CHUNK_ERR_BARE_LF = -39
 
 // --- decoder states ---
+// The size-line states come first: `state <= S_EXT_VALUE_BWS` counts the line's bytes.
 // call: step   next: SIZE (hex digit), else error
 const S_SIZE_START = 0
-// call: step   next: SIZE, SIZE_BWS, EXT, SIZE_LF, DATA, TRAILER_LINE
+// next: SIZE, SIZE_BWS, EXT_NAME_START, SIZE_LF
 const S_SIZE = 1
-// BWS after the digits. next: SIZE_BWS, EXT, SIZE_LF, DATA, TRAILER_LINE
+// BWS after the digits. next: SIZE_BWS, EXT_NAME_START, SIZE_LF
 const S_SIZE_BWS = 2
-// Inside chunk-ext, skipped. next: EXT, SIZE_LF, DATA, TRAILER_LINE
-const S_EXT = 3
+// After `;`: BWS, then the extension's name. next: EXT_NAME_START, EXT_NAME
+const S_EXT_NAME_START = 3
+// next: EXT_NAME, EXT_NAME_BWS, EXT_VALUE_START, EXT_NAME_START, SIZE_LF
+const S_EXT_NAME = 4
+// BWS after a name. next: EXT_NAME_BWS, EXT_VALUE_START, EXT_NAME_START, SIZE_LF
+const S_EXT_NAME_BWS = 5
+// After `=`: BWS, then a token or a quoted-string. next: EXT_VALUE_START, EXT_TOKEN, EXT_QUOTED
+const S_EXT_VALUE_START = 6
+// next: EXT_TOKEN, EXT_VALUE_BWS, EXT_NAME_START, SIZE_LF
+const S_EXT_TOKEN = 7
+// Inside a quoted-string (RFC 9110 5.6.4). next: EXT_QUOTED, EXT_QUOTED_PAIR, EXT_VALUE_BWS
+const S_EXT_QUOTED = 8
+// After a backslash in a quoted-string. next: EXT_QUOTED
+const S_EXT_QUOTED_PAIR = 9
+// BWS after a value. next: EXT_VALUE_BWS, EXT_NAME_START, SIZE_LF
+const S_EXT_VALUE_BWS = 10
 // CR seen at the end of the size line. next: DATA, TRAILER_LINE
-const S_SIZE_LF = 4
+const S_SIZE_LF = 11
 // `remaining` data bytes left in this chunk. next: DATA, DATA_CR
-const S_DATA = 5
-// Data finished; the line end must follow. next: DATA_LF, SIZE_START
-const S_DATA_CR = 6
+const S_DATA = 12
+// Data finished; CR must follow. next: DATA_LF
+const S_DATA_CR = 13
 // CR seen after the data. next: SIZE_START
-const S_DATA_LF = 7
-// Start of a trailer line, or of the final empty line. next: TRAILER_NAME, END_LF, DONE
-const S_TRAILER_LINE = 8
+const S_DATA_LF = 14
+// Start of a trailer line, or of the final empty line. next: TRAILER_NAME, END_LF
+const S_TRAILER_LINE = 15
 // next: TRAILER_NAME, TRAILER_VALUE
-const S_TRAILER_NAME = 9
-// next: TRAILER_VALUE, TRAILER_LF, TRAILER_LINE
-const S_TRAILER_VALUE = 10
+const S_TRAILER_NAME = 16
+// next: TRAILER_VALUE, TRAILER_LF
+const S_TRAILER_VALUE = 17
 // CR seen at the end of a trailer line. next: TRAILER_LINE
-const S_TRAILER_LF = 11
+const S_TRAILER_LF = 18
 // CR of the final empty line. next: DONE
-const S_END_LF = 12
+const S_END_LF = 19
 // Body complete; step() is a no-op until reset().
-const S_DONE = 13
+const S_DONE = 20
 // Framing error recorded in `error`; step() is a no-op until reset().
-const S_ERROR = 14
+const S_ERROR = 21
 
 // Hex digit values, -1 for anything else (RFC 9110 5.6.4 via RFC 5234 HEXDIG, any case).
 const HEX_VALUE = new Int8Array(256).fill(-1)
-// tchar (RFC 9110 5.6.2) for trailer field names.
+// tchar (RFC 9110 5.6.2) for trailer field names and extension names and values.
 const TOKEN = new Uint8Array(256)
+// qdtext (RFC 9110 5.6.4): HTAB, SP, VCHAR except `"` and `\`, obs-text.
+const QDTEXT = new Uint8Array(256)
 
 function buildByteClasses(): void {
   for (let c = 0x30; c <= 0x39; c++) HEX_VALUE[c] = c - 0x30 // 0-9
@@ -91,12 +115,22 @@ function buildByteClasses(): void {
   for (let c = 0x61; c <= 0x7a; c++) TOKEN[c] = 1 // a-z
   const punct = "!#$%&'*+-.^_`|~"
   for (let i = 0; i < punct.length; i++) TOKEN[punct.charCodeAt(i)] = 1
+  for (let c = 0x20; c <= 0xff; c++) QDTEXT[c] = 1
+  QDTEXT[0x09] = 1 // HTAB
+  QDTEXT[0x22] = 0 // '"'
+  QDTEXT[0x5c] = 0 // '\\'
+  QDTEXT[0x7f] = 0 // DEL
 }
 buildByteClasses()
 
 /** A CTL other than HTAB (RFC 5234 CTL: 0x00-0x1f and DEL 0x7f). */
 function isBadCtl(c: number): boolean {
   return (c < 0x20 && c !== 0x09) || c === 0x7f
+}
+
+/** SP or HTAB: BWS (RFC 9110 5.6.3). */
+function isWs(c: number): boolean {
+  return c === 0x20 || c === 0x09
 }
 
 export class ChunkedDecoder {
@@ -116,6 +150,8 @@ export class ChunkedDecoder {
   private lineBytes: number
   /** Bytes of the trailer section so far (CHUNK_TRAILER_SIZE_MAX_BYTES). */
   private trailerBytes: number
+  /** The error code of an afterPart() that returned S_ERROR. */
+  private pendingError: number
 
   constructor() {
     this.dataStart = 0
@@ -127,6 +163,7 @@ export class ChunkedDecoder {
     this.remaining = 0
     this.lineBytes = 0
     this.trailerBytes = 0
+    this.pendingError = 0
   }
 
   /** Prepares for a new chunked body. */
@@ -180,7 +217,7 @@ export class ChunkedDecoder {
         continue
       }
       const c = buf[i]
-      if (state <= S_EXT) {
+      if (state <= S_EXT_VALUE_BWS) {
         // the limit is on the line's content (size and extensions), not on its CRLF
         if (c !== 0x0d && c !== 0x0a && ++this.lineBytes > CHUNK_LINE_SIZE_MAX_BYTES) {
           return this.fail(CHUNK_ERR_LINE_TOO_LONG, i)
@@ -190,82 +227,116 @@ export class ChunkedDecoder {
           return this.fail(CHUNK_ERR_TRAILER_TOO_LARGE, i)
         }
       }
-      i++
+      // The byte that fails is not consumed: the error position is the offending byte.
+      let next = state
       switch (state) {
         case S_SIZE_START:
         case S_SIZE: {
           const d = HEX_VALUE[c]
           if (d >= 0) {
             if (this.remaining > (CHUNK_SIZE_MAX_BYTES - d) / 16) {
-              return this.fail(CHUNK_ERR_SIZE_TOO_LARGE, i - 1)
+              return this.fail(CHUNK_ERR_SIZE_TOO_LARGE, i)
             }
             this.remaining = this.remaining * 16 + d
-            state = S_SIZE
+            next = S_SIZE
           } else if (state === S_SIZE_START) {
-            return this.fail(CHUNK_ERR_SIZE, i - 1) // empty chunk-size
-          } else if (c === 0x20 || c === 0x09) {
-            state = S_SIZE_BWS // SP, HTAB
-          } else if (c === 0x3b) {
-            state = S_EXT // ';'
-          } else if (c === 0x0d) {
-            state = S_SIZE_LF // CR
-          } else if (c === 0x0a) {
-            state = this.endSizeLine() // LF
+            return this.fail(CHUNK_ERR_SIZE, i) // empty chunk-size
+          } else if (isWs(c)) {
+            next = S_SIZE_BWS
           } else {
-            return this.fail(CHUNK_ERR_SIZE, i - 1) // non-hex byte in the size
+            next = this.afterPart(c, CHUNK_ERR_SIZE)
           }
           break
         }
         case S_SIZE_BWS:
-          if (c === 0x3b) state = S_EXT // ';'
-          else if (c === 0x0d) state = S_SIZE_LF // CR
-          else if (c === 0x0a) state = this.endSizeLine() // LF
-          else if (c !== 0x20 && c !== 0x09) return this.fail(CHUNK_ERR_EXTENSION, i - 1)
+        case S_EXT_VALUE_BWS:
+          if (!isWs(c)) next = this.afterPart(c, CHUNK_ERR_EXTENSION)
           break
-        case S_EXT:
-          if (c === 0x0d) state = S_SIZE_LF // CR
-          else if (c === 0x0a) state = this.endSizeLine() // LF
-          else if (isBadCtl(c)) return this.fail(CHUNK_ERR_EXTENSION, i - 1)
+        case S_EXT_NAME_START:
+          if (TOKEN[c] === 1) next = S_EXT_NAME
+          else if (!isWs(c)) return this.fail(CHUNK_ERR_EXTENSION, i) // empty name
+          break
+        case S_EXT_NAME:
+        case S_EXT_NAME_BWS:
+          if (TOKEN[c] === 1 && state === S_EXT_NAME) break
+          if (isWs(c)) next = S_EXT_NAME_BWS
+          else if (c === 0x3d) next = S_EXT_VALUE_START // '='
+          else next = this.afterPart(c, CHUNK_ERR_EXTENSION)
+          break
+        case S_EXT_VALUE_START:
+          if (TOKEN[c] === 1) next = S_EXT_TOKEN
+          else if (c === 0x22) next = S_EXT_QUOTED // '"'
+          else if (!isWs(c)) return this.fail(CHUNK_ERR_EXTENSION, i) // empty value
+          break
+        case S_EXT_TOKEN:
+          if (TOKEN[c] === 1) break
+          if (isWs(c)) next = S_EXT_VALUE_BWS
+          else next = this.afterPart(c, CHUNK_ERR_EXTENSION)
+          break
+        case S_EXT_QUOTED:
+          if (c === 0x22) next = S_EXT_VALUE_BWS // '"'
+          else if (c === 0x5c) next = S_EXT_QUOTED_PAIR // '\\'
+          else if (QDTEXT[c] !== 1) return this.fail(CHUNK_ERR_EXTENSION, i) // a CTL
+          break
+        case S_EXT_QUOTED_PAIR:
+          // quoted-pair = "\\" ( HTAB / SP / VCHAR / obs-text )
+          if (isBadCtl(c)) return this.fail(CHUNK_ERR_EXTENSION, i)
+          next = S_EXT_QUOTED
           break
         case S_SIZE_LF:
-          if (c !== 0x0a) return this.fail(CHUNK_ERR_EXTENSION, i - 1) // bare CR
-          state = this.endSizeLine()
+          if (c !== 0x0a) return this.fail(CHUNK_ERR_EXTENSION, i) // bare CR
+          next = this.endSizeLine()
           break
         case S_DATA_CR:
-          if (c === 0x0d) state = S_DATA_LF // CR
-          else if (c === 0x0a) state = S_SIZE_START // LF
-          else return this.fail(CHUNK_ERR_DATA_CRLF, i - 1)
+          if (c === 0x0d) next = S_DATA_LF // CR
+          else return this.fail(c === 0x0a ? CHUNK_ERR_BARE_LF : CHUNK_ERR_DATA_CRLF, i)
           break
         case S_DATA_LF:
-          if (c !== 0x0a) return this.fail(CHUNK_ERR_DATA_CRLF, i - 1)
-          state = S_SIZE_START
+          if (c !== 0x0a) return this.fail(CHUNK_ERR_DATA_CRLF, i)
+          next = S_SIZE_START
           break
         case S_TRAILER_LINE:
-          if (c === 0x0d) state = S_END_LF // CR
-          else if (c === 0x0a) return this.finish(i) // LF: the final empty line
-          else if (TOKEN[c] === 1) state = S_TRAILER_NAME
-          else return this.fail(CHUNK_ERR_TRAILER, i - 1) // obs-fold, empty name...
+          if (c === 0x0d) next = S_END_LF // CR
+          else if (c === 0x0a) return this.fail(CHUNK_ERR_BARE_LF, i)
+          else if (TOKEN[c] === 1) next = S_TRAILER_NAME
+          else return this.fail(CHUNK_ERR_TRAILER, i) // obs-fold, empty name...
           break
         case S_TRAILER_NAME:
-          if (c === 0x3a) state = S_TRAILER_VALUE // ':'
-          else if (TOKEN[c] !== 1) return this.fail(CHUNK_ERR_TRAILER, i - 1)
+          if (c === 0x3a) next = S_TRAILER_VALUE // ':'
+          else if (TOKEN[c] !== 1) return this.fail(CHUNK_ERR_TRAILER, i)
           break
         case S_TRAILER_VALUE:
-          if (c === 0x0d) state = S_TRAILER_LF // CR
-          else if (c === 0x0a) state = S_TRAILER_LINE // LF
-          else if (isBadCtl(c)) return this.fail(CHUNK_ERR_TRAILER, i - 1)
+          if (c === 0x0d) next = S_TRAILER_LF // CR
+          else if (c === 0x0a) return this.fail(CHUNK_ERR_BARE_LF, i)
+          else if (isBadCtl(c)) return this.fail(CHUNK_ERR_TRAILER, i)
           break
         case S_TRAILER_LF:
-          if (c !== 0x0a) return this.fail(CHUNK_ERR_TRAILER, i - 1) // bare CR
-          state = S_TRAILER_LINE
+          if (c !== 0x0a) return this.fail(CHUNK_ERR_TRAILER, i) // bare CR
+          next = S_TRAILER_LINE
           break
         case S_END_LF:
-          if (c !== 0x0a) return this.fail(CHUNK_ERR_TRAILER, i - 1) // bare CR
-          return this.finish(i)
+          if (c !== 0x0a) return this.fail(CHUNK_ERR_TRAILER, i) // bare CR
+          return this.finish(i + 1)
       }
+      if (next === S_ERROR) return this.fail(this.pendingError, i)
+      state = next
+      i++
     }
     this.state = state
     return i
+  }
+
+
+  /**
+   * The state after a size or an extension part, when the byte `c` is not part of it: `;`
+   * starts the next extension, CR ends the line. A bare LF gets CHUNK_ERR_BARE_LF, anything
+   * else `err`: S_ERROR is returned and the code left in pendingError.
+   */
+  private afterPart(c: number, err: number): number {
+    if (c === 0x3b) return S_EXT_NAME_START // ';'
+    if (c === 0x0d) return S_SIZE_LF // CR
+    this.pendingError = c === 0x0a ? CHUNK_ERR_BARE_LF : err // LF
+    return S_ERROR
   }
 
   /** The size line ended: start the chunk's data, or the trailer after the last-chunk. */

@@ -12,8 +12,9 @@ export const RESP_GATEWAY_TIMEOUT = 6
 export const RESP_REQUEST_TIMEOUT = 7
 export const RESP_CONTENT_TOO_LARGE = 8
 export const RESP_BAD_GATEWAY = 9
+export const RESP_NOT_SERVED = 10
 /** How many RESP_* kinds exist (for per-kind counters, stats.ts). */
-export const RESP_COUNT = 10
+export const RESP_COUNT = 11
 
 const TABLE: Array<[number, string, string]> = [
   [400, 'Bad Request', 'The request could not be parsed.'],
@@ -26,6 +27,7 @@ const TABLE: Array<[number, string, string]> = [
   [408, 'Request Timeout', 'The request was not received in time.'],
   [413, 'Content Too Large', 'The request body is too large.'],
   [502, 'Bad Gateway', 'The handler sent an invalid response.'],
+  [501, 'Not Implemented', 'CONNECT and OPTIONS * are not served by this gateway.'],
 ]
 
 function build(code: number, reason: string, text: string, http10: boolean): Uint8Array {

@@ -12,8 +12,17 @@
 // Deliberate choices, each checked against the slow reference in test/helpers/http-reference.ts:
 // - Bare LF is accepted as a line terminator everywhere (RFC 9112 2.2); a bare CR is an error.
 // - Empty lines before the request line are skipped (RFC 9112 2.2).
-// - The request-target accepts visible ASCII and obs-text bytes, as httparse (Condure's parser)
-//   does; CTLs, SP and DEL are refused.
+// - The request-target accepts visible ASCII only (RFC 9112 3.2; other bytes must be
+//   percent-encoded): CTLs, SP, DEL and bytes >= 0x80 are refused, although httparse (Condure's
+//   parser) passes obs-text on. Its form is checked (RFC 9112 3.2.1-3.2.4): origin-form, or an
+//   absolute-form `http`/`https` URI whose authority is a valid host (it then replaces Host in
+//   the uri, never joined to it); CONNECT and OPTIONS * are refused with 501 (a ZHTTP uri has
+//   no form for them), any other target with 400.
+// - Host (RFC 9112 3.2): an HTTP/1.1 request needs exactly one; a repeated Host or a value that
+//   is not `uri-host [":" port]` is refused on any version. HTTP/1.0 may omit it (the uri then
+//   names localhost, as Condure does).
+// - Connection options are matched ignoring case (RFC 9110 7.6.1); Condure matches `close`
+//   case-sensitively.
 // - Whitespace between a field name and the colon is refused (RFC 9112 5.1), and so is any line
 //   starting with whitespace: obs-fold (RFC 9112 5.2) or whitespace after the start-line
 //   (RFC 9112 2.2).
@@ -21,6 +30,31 @@
 //   although Condure would let chunked win.
 
 import { REQUEST_HEADERS_MAX, URI_SIZE_MAX_BYTES } from '../limits.ts'
+import { isHostValue } from './host.ts'
+import { RequestHead } from './request-head.ts'
+import {
+  PARSE_ERR_INCOMPLETE,
+  PARSE_ERR_REQUEST_LINE,
+  PARSE_ERR_METHOD,
+  PARSE_ERR_TARGET,
+  PARSE_ERR_URI_TOO_LONG,
+  PARSE_ERR_VERSION,
+  PARSE_ERR_HEADER_NAME,
+  PARSE_ERR_HEADER_NAME_WS,
+  PARSE_ERR_HEADER_VALUE,
+  PARSE_ERR_OBS_FOLD,
+  PARSE_ERR_TOO_MANY_HEADERS,
+  PARSE_ERR_CONTENT_LENGTH,
+  PARSE_ERR_CONTENT_LENGTH_CONFLICT,
+  PARSE_ERR_CL_AND_TE,
+  PARSE_ERR_TRANSFER_ENCODING,
+  PARSE_ERR_HOST,
+  PARSE_ERR_TARGET_FORM,
+  PARSE_ERR_UNSUPPORTED,
+} from './request-head.ts'
+
+// The head and its error codes live in request-head.ts; importers of the parser get them here.
+export * from './request-head.ts'
 
 /** Largest Content-Length held exactly by a JS number; larger values are refused (400). */
 const CONTENT_LENGTH_MAX_BYTES = Number.MAX_SAFE_INTEGER
@@ -34,60 +68,10 @@ const LEADING_EMPTY_LINES_MAX_BYTES = 64
 /** Length of `HTTP/x.y`, the only HTTP-version shape (RFC 9112 2.3). */
 const HTTP_VERSION_SIZE_BYTES = 8
 
-// --- error codes (all negative; 0 is success) ---
-/** No empty line inside [start, end): the caller passed less than findHeadEnd() found. */
-export const PARSE_ERR_INCOMPLETE = -1
-/** Request line not `method SP target SP HTTP/d.d` with single spaces (400). */
-export const PARSE_ERR_REQUEST_LINE = -2
-/** A method byte outside tchar (400, RFC 9110 9.1 / 5.6.2). */
-export const PARSE_ERR_METHOD = -3
-/** A request-target byte that is a CTL, SP or DEL (400, RFC 9112 3.2). */
-export const PARSE_ERR_TARGET = -4
-/** The request-target alone is longer than URI_SIZE_MAX_BYTES (414, RFC 9112 3). */
-export const PARSE_ERR_URI_TOO_LONG = -5
-/** Well-formed HTTP-version other than 1.0 or 1.1 (505, RFC 9110 15.6.6). */
-export const PARSE_ERR_VERSION = -6
-/** Empty field name, a byte outside tchar in it, or a line without a colon (400). */
-export const PARSE_ERR_HEADER_NAME = -7
-/** Whitespace between a field name and its colon (400, RFC 9112 5.1). */
-export const PARSE_ERR_HEADER_NAME_WS = -8
-/** A CTL other than HTAB, or a bare CR, in a field value (400, RFC 9110 5.5). */
-export const PARSE_ERR_HEADER_VALUE = -9
-/** A header line starting with SP/HTAB: obs-fold (400, RFC 9112 5.2 and 2.2). */
-export const PARSE_ERR_OBS_FOLD = -10
-/** More than REQUEST_HEADERS_MAX header fields (431, RFC 6585 5). */
-export const PARSE_ERR_TOO_MANY_HEADERS = -11
-/** Content-Length not `1*DIGIT` (or a list of them), or too large (400, RFC 9110 8.6). */
-export const PARSE_ERR_CONTENT_LENGTH = -12
-/** Content-Length values that differ (400, RFC 9110 8.6, RFC 9112 6.3 item 5). */
-export const PARSE_ERR_CONTENT_LENGTH_CONFLICT = -13
-/** Both Content-Length and Transfer-Encoding (400, RFC 9112 6.1 / 6.3 item 3). */
-export const PARSE_ERR_CL_AND_TE = -14
-/** Transfer-Encoding other than exactly `chunked` (501, RFC 9112 6.1; zhttp.md 4.2). */
-export const PARSE_ERR_TRANSFER_ENCODING = -15
-
-/** The HTTP status a PARSE_ERR_* code stands for (0 for PARSE_ERR_INCOMPLETE, a caller bug). */
-export function parseErrorStatus(code: number): number {
-  switch (code) {
-    case PARSE_ERR_INCOMPLETE:
-      return 0
-    case PARSE_ERR_URI_TOO_LONG:
-      return 414
-    case PARSE_ERR_VERSION:
-      return 505
-    case PARSE_ERR_TOO_MANY_HEADERS:
-      return 431
-    case PARSE_ERR_TRANSFER_ENCODING:
-      return 501
-    default:
-      return 400
-  }
-}
-
 // --- byte classes, built once at load time ---
 /** tchar (RFC 9110 5.6.2): methods and field names. */
 const TOKEN = new Uint8Array(256)
-/** request-target bytes: VCHAR and obs-text, as httparse accepts (RFC 9112 3.2). */
+/** request-target bytes: VCHAR only (RFC 9112 3.2, RFC 3986 2). */
 const TARGET = new Uint8Array(256)
 /** field-content bytes: VCHAR, obs-text, SP, HTAB (RFC 9110 5.5). */
 const FIELD_VALUE = new Uint8Array(256)
@@ -100,78 +84,11 @@ function buildByteClasses(): void {
   for (let i = 0; i < punct.length; i++) TOKEN[punct.charCodeAt(i)] = 1
   // 0x21 '!' .. 0x7e '~' are VCHAR; 0x80-0xff obs-text
   for (let c = 0x21; c <= 0x7e; c++) TARGET[c] = FIELD_VALUE[c] = 1
-  for (let c = 0x80; c <= 0xff; c++) TARGET[c] = FIELD_VALUE[c] = 1
+  for (let c = 0x80; c <= 0xff; c++) FIELD_VALUE[c] = 1
   FIELD_VALUE[0x09] = 1 // HTAB
   FIELD_VALUE[0x20] = 1 // SP
 }
 buildByteClasses()
-
-/**
- * Parsed request head: offsets into the buffer handed to parseRequestHead(), plus the framing
- * and persistence facts derived in the same pass. Reused across requests; every field is reset
- * by parseRequestHead() and is meaningful only after it returned 0.
- */
-export class RequestHead {
-  methodStart: number
-  methodEnd: number
-  targetStart: number
-  targetEnd: number
-  /** 0 for HTTP/1.0, 1 for HTTP/1.1. */
-  versionMinor: number
-  headerCount: number
-  /** Field name and trimmed value offsets of header i, in arrival order, duplicates kept. */
-  nameStart: Int32Array
-  nameEnd: Int32Array
-  valueStart: Int32Array
-  valueEnd: Int32Array
-  /** Offset just past the empty line ending the head: where the body (or next request) starts. */
-  headEnd: number
-  /** Content-Length value, or -1 when absent. */
-  contentLength: number
-  /** `Transfer-Encoding: chunked`. */
-  chunked: boolean
-  /** A Connection token `close` (case-sensitive, as Condure: zhttp.md 4.7). */
-  connClose: boolean
-  /** A Connection token `keep-alive` (case-insensitive, zhttp.md 4.7). */
-  connKeepAlive: boolean
-  /** Whether the connection may serve another request after this one (zhttp.md 4.7). */
-  keepAlive: boolean
-  /** `Expect` lists `100-continue` (case-sensitive) on HTTP/1.1 (zhttp.md 4.4). */
-  expectContinue: boolean
-  /** Index of the first Host header, -1 if none. */
-  hostIndex: number
-  /** Some `Upgrade` header is byte-exactly `websocket` (zhttp.md 5.1). */
-  upgradeWebsocket: boolean
-  /** Indexes of the first Sec-WebSocket-Version / -Key / -Extensions header, -1 if none. */
-  wsVersionIndex: number
-  wsKeyIndex: number
-  wsExtensionsIndex: number
-
-  constructor() {
-    this.methodStart = 0
-    this.methodEnd = 0
-    this.targetStart = 0
-    this.targetEnd = 0
-    this.versionMinor = 1
-    this.headerCount = 0
-    this.nameStart = new Int32Array(REQUEST_HEADERS_MAX)
-    this.nameEnd = new Int32Array(REQUEST_HEADERS_MAX)
-    this.valueStart = new Int32Array(REQUEST_HEADERS_MAX)
-    this.valueEnd = new Int32Array(REQUEST_HEADERS_MAX)
-    this.headEnd = 0
-    this.contentLength = -1
-    this.chunked = false
-    this.connClose = false
-    this.connKeepAlive = false
-    this.keepAlive = false
-    this.expectContinue = false
-    this.hostIndex = -1
-    this.upgradeWebsocket = false
-    this.wsVersionIndex = -1
-    this.wsKeyIndex = -1
-    this.wsExtensionsIndex = -1
-  }
-}
 
 /**
  * Skips the empty lines (CRLF or bare LF) RFC 9112 2.2 lets a server ignore before the request
@@ -280,6 +197,59 @@ function listHas(buf: Uint8Array, s: number, e: number, lit: string, foldCase: b
   return false
 }
 
+
+/** The method token equals a literal, byte for byte (methods are case-sensitive, RFC 9110 9.1). */
+function methodIs(buf: Uint8Array, out: RequestHead, lit: string): boolean {
+  return valueIs(buf, out.methodStart, out.methodEnd, lit)
+}
+
+/**
+ * Checks the form of the request-target in buf[s, e) (RFC 9112 3.2) and records where its path
+ * starts (and for absolute-form its authority). 0 or a PARSE_ERR_* code.
+ */
+function checkTargetForm(buf: Uint8Array, s: number, e: number, out: RequestHead): number {
+  // CONNECT (authority-form, 3.2.3) asks for a tunnel, which ZHTTP cannot carry.
+  if (methodIs(buf, out, 'CONNECT')) return PARSE_ERR_UNSUPPORTED
+  const c = buf[s]
+  if (c === 0x2f) {
+    // '/': origin-form (3.2.1)
+    out.pathStart = s
+    return 0
+  }
+  if (c === 0x2a && e - s === 1) {
+    // '*': asterisk-form (3.2.4), for OPTIONS only; it asks about the server as a whole, which
+    // has no uri to give a handler
+    return methodIs(buf, out, 'OPTIONS') ? PARSE_ERR_UNSUPPORTED : PARSE_ERR_TARGET_FORM
+  }
+  // absolute-form (3.2.2): "http" or "https" (any case, RFC 3986 3.1) "://" authority, then
+  // path-abempty and query. Other schemes are not for a gateway of http handlers.
+  let i = s
+  if (
+    e - i < 7 ||
+    (buf[i] | 0x20) !== 0x68 || // h
+    (buf[i + 1] | 0x20) !== 0x74 || // t
+    (buf[i + 2] | 0x20) !== 0x74 || // t
+    (buf[i + 3] | 0x20) !== 0x70 // p
+  ) {
+    return PARSE_ERR_TARGET_FORM
+  }
+  i += 4
+  const https = (buf[i] | 0x20) === 0x73 // s
+  if (https) i++
+  if (e - i < 3 || buf[i] !== 0x3a || buf[i + 1] !== 0x2f || buf[i + 2] !== 0x2f) {
+    return PARSE_ERR_TARGET_FORM // not "://"
+  }
+  i += 3
+  const authorityStart = i
+  while (i < e && buf[i] !== 0x2f && buf[i] !== 0x3f && buf[i] !== 0x23) i++ // '/', '?', '#'
+  if (!isHostValue(buf, authorityStart, i)) return PARSE_ERR_TARGET_FORM
+  out.authorityStart = authorityStart
+  out.authorityEnd = i
+  out.targetHttps = https
+  out.pathStart = i
+  return 0
+}
+
 /**
  * Parses a Content-Length value: `1*DIGIT`, or a comma list of identical ones (RFC 9110 8.6
  * lets a recipient collapse those). Returns the length or a negative PARSE_ERR_* code.
@@ -317,7 +287,11 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
   // Dispatch on the name length first so most headers cost one comparison.
   switch (ne - ns) {
     case 4:
-      if (out.hostIndex < 0 && nameIs(buf, ns, ne, 'host')) out.hostIndex = index
+      if (!nameIs(buf, ns, ne, 'host')) return 0
+      // one Host, and a host in it (RFC 9112 3.2): a value such as `a/evil?` would otherwise
+      // become part of the uri's path
+      if (out.hostIndex >= 0 || !isHostValue(buf, vs, ve)) return PARSE_ERR_HOST
+      out.hostIndex = index
       return 0
     case 6:
       // RFC 9110 10.1.1; Condure matches the token case-sensitively, HTTP/1.1 only (checked
@@ -334,7 +308,7 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
     case 10:
       // Connection is a token list and may repeat (RFC 9110 7.6.1)
       if (nameIs(buf, ns, ne, 'connection')) {
-        if (listHas(buf, vs, ve, 'close', false)) out.connClose = true
+        if (listHas(buf, vs, ve, 'close', true)) out.connClose = true
         if (listHas(buf, vs, ve, 'keep-alive', true)) out.connKeepAlive = true
       }
       return 0
@@ -389,6 +363,10 @@ function resetHead(out: RequestHead): void {
   out.keepAlive = false
   out.expectContinue = false
   out.hostIndex = -1
+  out.authorityStart = -1
+  out.authorityEnd = -1
+  out.targetHttps = false
+  out.pathStart = 0
   out.upgradeWebsocket = false
   out.wsVersionIndex = -1
   out.wsKeyIndex = -1
@@ -454,6 +432,8 @@ function parseRequestLine(buf: Uint8Array, start: number, end: number, out: Requ
   } else {
     return PARSE_ERR_REQUEST_LINE
   }
+  const formErr = checkTargetForm(buf, out.targetStart, out.targetEnd, out)
+  if (formErr !== 0) return formErr
   // 505 only once the line is known to be well formed, so `HTTX/1.1` stays a 400
   if (major !== 1 || minor > 1) return PARSE_ERR_VERSION
   out.versionMinor = minor
@@ -544,10 +524,40 @@ export function parseRequestHead(
   // A sender must not send both; a message with both is a smuggling vector (RFC 9112 6.1).
   if (out.chunked && out.contentLength !== -1) return PARSE_ERR_CL_AND_TE
   const v11 = out.versionMinor === 1
+  // RFC 9112 3.2: an HTTP/1.1 request without Host is a 400, even in absolute-form.
+  if (v11 && out.hostIndex < 0) return PARSE_ERR_HOST
   if (!v11) out.expectContinue = false // Expect is HTTP/1.1 only (RFC 9110 10.1.1)
   // Persistence (RFC 9112 9.3, zhttp.md 4.7): 1.1 persists unless `close`; 1.0 only with
   // `keep-alive`. Chunked framing on HTTP/1.0 is faulty framing, so never reuse the
   // connection after it (RFC 9112 6.1).
   out.keepAlive = v11 ? !out.connClose : out.connKeepAlive && !out.connClose && !out.chunked
   return 0
+}
+
+/** checkRequestLine(): the request line has not ended yet. */
+export const REQUEST_LINE_PENDING = 1
+
+/**
+ * Checks the request line of a head that is not complete yet, so that a line which can never
+ * start a valid head (an HTTP/0.9 `GET /x` with no version, a bad version, a bad target) is
+ * refused as soon as it ends instead of when the head times out. Returns REQUEST_LINE_PENDING
+ * while no LF has ended the line in [start, end), 0 once it ended and is well formed, or the
+ * PARSE_ERR_* code parseRequestHead() would return for it. `scanFrom` is where the previous
+ * pending call's input ended (start on the first call): no LF of the line lies before it.
+ * `out` is scratch (the request line's offsets are written into it).
+ */
+export function checkRequestLine(
+  buf: Uint8Array,
+  start: number,
+  end: number,
+  scanFrom: number,
+  out: RequestHead,
+): number {
+  const lineStart = skipLeadingEmptyLines(buf, start, end)
+  if (lineStart < 0) return REQUEST_LINE_PENDING
+  let i = scanFrom > lineStart ? scanFrom : lineStart
+  while (i < end && buf[i] !== 0x0a) i++ // LF
+  if (i === end) return REQUEST_LINE_PENDING
+  const r = parseRequestLine(buf, lineStart, i + 1, out)
+  return r < 0 ? r : 0
 }

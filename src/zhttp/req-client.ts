@@ -110,7 +110,7 @@ export class ReqClient {
     w.encoded(KEY_METHOD)
     w.bytes(buf, h.methodStart, h.methodEnd)
     w.encoded(KEY_URI)
-    writeUriValue(w, buf, hostS, hostE, h.targetStart, h.targetEnd, uriScheme(secure, false))
+    writeUriValue(w, buf, hostS, hostE, h.pathStart, h.targetEnd, uriScheme(secure, false))
     if (h.headerCount > 0) {
       w.encoded(KEY_HEADERS)
       writeHeaderList(w, buf, h)

@@ -4,7 +4,6 @@
 
 import type { RequestHead } from '../http/parser.ts'
 import type { TnWriter } from './tnetstring.ts'
-import { isUtf8 } from './tnetstring.ts'
 import { writeDecimal } from '../util/digits.ts'
 import { copyBytes } from '../util/copy.ts'
 
@@ -34,18 +33,34 @@ export function digitCount(n: number): number {
 }
 
 /**
- * The Host value the `uri` uses (zhttp.md 4.3): the first Host header if its value is UTF-8,
- * else none (the caller writes `localhost`). Sets hostRange.start/end; start -1 for none.
+ * The authority the `uri` uses (zhttp.md 4.3), followed there by buf[h.pathStart, h.targetEnd):
+ * - an absolute-form target's own authority: it wins over Host (RFC 9112 3.2.2), and the two
+ *   are never joined (Condure writes `http://<Host>http://<authority>/...`);
+ * - else the Host header's value;
+ * - else none (HTTP/1.0 without Host), for which the caller writes `localhost` as Condure does.
+ * The parser checked both against the host grammar, which is ASCII, so Condure's rule for a
+ * Host that is not UTF-8 (localhost) has nothing left to catch. Sets hostRange.start/end;
+ * start -1 for none.
  */
 export function findUriHost(buf: Uint8Array, h: RequestHead): void {
   hostRange.start = -1
   hostRange.end = -1
-  if (h.hostIndex < 0) return
-  const s = h.valueStart[h.hostIndex]
-  const e = h.valueEnd[h.hostIndex]
-  if (!isUtf8(buf, s, e)) return
-  hostRange.start = s
-  hostRange.end = e
+  if (h.authorityStart >= 0) {
+    hostRange.start = h.authorityStart
+    hostRange.end = h.authorityEnd
+  } else if (h.hostIndex >= 0) {
+    hostRange.start = h.valueStart[h.hostIndex]
+    hostRange.end = h.valueEnd[h.hostIndex]
+  }
+}
+
+/**
+ * An absolute-form target names the listener's own scheme: `http` on a plain listener, `https`
+ * on a TLS one. The uri's scheme tells the handler how the client connected, so a target that
+ * claims the other one is refused (400) rather than passed on or rewritten.
+ */
+export function targetSchemeMatches(h: RequestHead, secure: boolean): boolean {
+  return h.authorityStart < 0 || h.targetHttps === secure
 }
 
 /** Result of findUriHost (shared scratch, read right after the call). */

@@ -25,6 +25,10 @@ export interface RefHead {
   keepAlive: boolean
   expectContinue: boolean
   hostIndex: number
+  /** Absolute-form: the target's authority (null for other forms), its scheme, and the rest. */
+  authority: string | null
+  targetHttps: boolean
+  path: string
   upgradeWebsocket: boolean
   wsVersionIndex: number
   wsKeyIndex: number
@@ -47,9 +51,14 @@ export function bytesOf(s: string): Uint8Array {
 
 const TCHAR = "[!#$%&'*+\\-.^_`|~0-9A-Za-z]"
 const TOKEN_PREFIX = new RegExp(`^${TCHAR}*`)
-const TARGET_PREFIX = /^[\x21-\x7e\x80-\xff]*/
+const TARGET_PREFIX = /^[\x21-\x7e]*/
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 const VERSION = /^HTTP\/([0-9])\.([0-9])$/
+// uri-host [":" port] (RFC 3986 3.2.2-3.2.3) with a non-empty host; IPv6 by characters only.
+const REG_NAME = "(?:[A-Za-z0-9\\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+"
+const IPV6 = '[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*'
+const IPV_FUTURE = "[vV][0-9A-Fa-f]+\\.[A-Za-z0-9\\-._~!$&'()*+,;=:]+"
+const HOST = new RegExp(`^(?:\\[(?:${IPV6}|${IPV_FUTURE})\\]|${REG_NAME})(?::[0-9]*)?$`)
 /** Mirrors LEADING_EMPTY_LINES_MAX_BYTES in src/http/parser.ts. */
 export const REF_LEADING_EMPTY_LINES_MAX_BYTES = 64
 
@@ -98,11 +107,34 @@ function parseRequestLine(line: string, head: RefHead): number {
   if (target.length > URI_SIZE_MAX_BYTES) return P.PARSE_ERR_URI_TOO_LONG
   const v = VERSION.exec(rest.slice(1))
   if (!v) return P.PARSE_ERR_REQUEST_LINE
+  const formErr = targetForm(method, target, head)
+  if (formErr !== 0) return formErr
   if (v[1] !== '1' || (v[2] !== '0' && v[2] !== '1')) return P.PARSE_ERR_VERSION
   head.method = method
   head.target = target
   head.versionMinor = Number(v[2])
   return 0
+}
+
+/** RFC 9112 3.2: origin-form, or http(s) absolute-form; CONNECT and OPTIONS * are not served. */
+function targetForm(method: string, target: string, head: RefHead): number {
+  if (method === 'CONNECT') return P.PARSE_ERR_UNSUPPORTED
+  if (target.startsWith('/')) {
+    head.path = target
+    return 0
+  }
+  if (target === '*') return method === 'OPTIONS' ? P.PARSE_ERR_UNSUPPORTED : P.PARSE_ERR_TARGET_FORM
+  const m = /^(https?):\/\/([^/?#]*)(.*)$/i.exec(target)
+  if (!m || !HOST.test(m[2])) return P.PARSE_ERR_TARGET_FORM
+  head.authority = m[2]
+  head.targetHttps = m[1].toLowerCase() === 'https'
+  head.path = m[3]
+  return 0
+}
+
+/** A Host value the parser accepts (RFC 9112 3.2); exported for the e2e vectors. */
+export function refIsHost(value: string): boolean {
+  return HOST.test(value)
 }
 
 function contentLengthOf(value: string): number {
@@ -120,7 +152,8 @@ function contentLengthOf(value: string): number {
 function interpret(head: RefHead, name: string, value: string, index: number): number {
   switch (name.toLowerCase()) {
     case 'host':
-      if (head.hostIndex < 0) head.hostIndex = index
+      if (head.hostIndex >= 0 || !HOST.test(value)) return P.PARSE_ERR_HOST
+      head.hostIndex = index
       break
     case 'expect':
       if (listElements(value).includes('100-continue')) head.expectContinue = true
@@ -129,7 +162,7 @@ function interpret(head: RefHead, name: string, value: string, index: number): n
       if (value === 'websocket') head.upgradeWebsocket = true
       break
     case 'connection':
-      if (listElements(value).includes('close')) head.connClose = true
+      if (listElements(value).some((t) => t.toLowerCase() === 'close')) head.connClose = true
       if (listElements(value).some((t) => t.toLowerCase() === 'keep-alive')) {
         head.connKeepAlive = true
       }
@@ -184,6 +217,9 @@ export function refParse(s: string): RefResult {
     keepAlive: false,
     expectContinue: false,
     hostIndex: -1,
+    authority: null,
+    targetHttps: false,
+    path: '',
     upgradeWebsocket: false,
     wsVersionIndex: -1,
     wsKeyIndex: -1,
@@ -210,6 +246,7 @@ export function refParse(s: string): RefResult {
     if (err !== 0) return fail(err)
   }
   if (head.chunked && head.contentLength !== -1) return fail(P.PARSE_ERR_CL_AND_TE)
+  if (head.versionMinor === 1 && head.hostIndex < 0) return fail(P.PARSE_ERR_HOST)
   if (head.versionMinor === 0) head.expectContinue = false
   head.keepAlive =
     head.versionMinor === 1
@@ -240,6 +277,9 @@ export function fromFast(buf: Uint8Array, h: P.RequestHead): RefHead {
     keepAlive: h.keepAlive,
     expectContinue: h.expectContinue,
     hostIndex: h.hostIndex,
+    authority: h.authorityStart < 0 ? null : latin1(buf, h.authorityStart, h.authorityEnd),
+    targetHttps: h.targetHttps,
+    path: latin1(buf, h.pathStart, h.targetEnd),
     upgradeWebsocket: h.upgradeWebsocket,
     wsVersionIndex: h.wsVersionIndex,
     wsKeyIndex: h.wsKeyIndex,
@@ -259,13 +299,23 @@ function chunkFail(code: number): RefChunked {
   return { code, data: null, consumed: -1 }
 }
 
-/** Reads one line from `pos`: its content without CRLF / LF, and where the next one starts. */
-function lineAt(s: string, pos: number): { text: string; next: number } | null {
+/**
+ * Reads one line from `pos`: its content without the line end, where the next one starts, and
+ * whether it ended in a bare LF (an error in chunked framing, RFC 9112 7.1).
+ */
+function lineAt(s: string, pos: number): { text: string; next: number; bareLf: boolean } | null {
   const lf = s.indexOf('\n', pos)
   if (lf < 0) return null
   const text = s.slice(pos, lf)
-  return { text: text.endsWith('\r') ? text.slice(0, -1) : text, next: lf + 1 }
+  const crlf = text.endsWith('\r')
+  return { text: crlf ? text.slice(0, -1) : text, next: lf + 1, bareLf: !crlf }
 }
+
+const QUOTED = '"(?:[\\t\\x20\\x21\\x23-\\x5b\\x5d-\\x7e\\x80-\\xff]|\\\\[\\t\\x20-\\x7e\\x80-\\xff])*"'
+/** What may follow the size digits (RFC 9112 7.1.1): BWS, then `;` name [`=` token / quoted]. */
+const CHUNK_EXT = new RegExp(
+  `^[ \\t]*(?:;[ \\t]*${TCHAR}+(?:[ \\t]*=[ \\t]*(?:${TCHAR}+|${QUOTED}))?[ \\t]*)*$`,
+)
 
 /** De-chunks the body at the start of `s` (RFC 9112 7.1); trailers are checked and dropped. */
 export function refDechunk(s: string): RefChunked {
@@ -280,8 +330,9 @@ export function refDechunk(s: string): RefChunked {
     if (BigInt('0x' + hex) > 0xffffffffn) return chunkFail(C.CHUNK_ERR_SIZE_TOO_LARGE)
     // after the digits: BWS, `;` or a (bare) CR, which the next check refuses
     if (ext !== '' && !' \t;\r'.includes(ext[0])) return chunkFail(C.CHUNK_ERR_SIZE)
-    if (!/^[ \t]*(;[^\x00-\x08\x0a-\x1f\x7f]*)?$/.test(ext)) return chunkFail(C.CHUNK_ERR_EXTENSION)
+    if (!CHUNK_EXT.test(ext)) return chunkFail(C.CHUNK_ERR_EXTENSION)
     if (line.text.length > CHUNK_LINE_SIZE_MAX_BYTES) return chunkFail(C.CHUNK_ERR_LINE_TOO_LONG)
+    if (line.bareLf) return chunkFail(C.CHUNK_ERR_BARE_LF)
     const size = Number(BigInt('0x' + hex))
     pos = line.next
     if (size === 0) break
@@ -289,7 +340,7 @@ export function refDechunk(s: string): RefChunked {
     data += s.slice(pos, pos + size)
     pos += size
     if (s.startsWith('\r\n', pos)) pos += 2
-    else if (s.startsWith('\n', pos)) pos += 1
+    else if (s.startsWith('\n', pos)) return chunkFail(C.CHUNK_ERR_BARE_LF)
     else if (s.length - pos < 2 && '\r'.startsWith(s.slice(pos))) {
       return chunkFail(REF_CHUNKED_INCOMPLETE)
     } else return chunkFail(C.CHUNK_ERR_DATA_CRLF)
@@ -302,8 +353,9 @@ export function refDechunk(s: string): RefChunked {
       return chunkFail(C.CHUNK_ERR_TRAILER_TOO_LARGE)
     }
     pos = line.next
-    if (line.text === '') return { code: 0, data, consumed: pos }
     const field = new RegExp(`^${TCHAR}+:[\\t\\x20-\\x7e\\x80-\\xff]*$`)
-    if (!field.test(line.text)) return chunkFail(C.CHUNK_ERR_TRAILER)
+    if (line.text !== '' && !field.test(line.text)) return chunkFail(C.CHUNK_ERR_TRAILER)
+    if (line.bareLf) return chunkFail(C.CHUNK_ERR_BARE_LF)
+    if (line.text === '') return { code: 0, data, consumed: pos }
   }
 }

@@ -7,6 +7,7 @@ import { heapStats, memoryUsage } from 'bun:jsc'
 import { CHUNK_LINE_SIZE_MAX_BYTES, CHUNK_TRAILER_SIZE_MAX_BYTES } from '../../src/limits.ts'
 import {
   ChunkedDecoder,
+  CHUNK_ERR_BARE_LF,
   CHUNK_ERR_DATA_CRLF,
   CHUNK_ERR_EXTENSION,
   CHUNK_ERR_LINE_TOO_LONG,
@@ -82,9 +83,12 @@ const VALID: [string, string][] = [
   ],
   ['leading zeros', '0005\r\nhello\r\n000\r\n\r\n'],
   ['extensions', '5;name=value\r\nhello\r\n3 ; a="q;uoted"\t\r\nabc\r\n0;last\r\n\r\n'],
+  [
+    'extensions: BWS around each part, quoted-pairs, several per line',
+    '2 ;\ta = "x\\"y\\\\z" ; b=tok;c\t;d\r\nhi\r\n1;e="";f="\xe9 \t"\r\n!\r\n0\r\n\r\n',
+  ],
   ['BWS before the line end', '5 \t\r\nhello\r\n0 \r\n\r\n'],
   ['trailers', '3\r\nabc\r\n0\r\nExpires: never\r\nX-Sum:1\r\n\r\n'],
-  ['bare LF everywhere', '3\nabc\n0\nX: y\n\n'],
   ['every byte value', '100\r\n' + binary(256) + '\r\n0\r\n\r\n'],
   ['large chunk', '1388\r\n' + BIG + '\r\n1\r\n!\r\n0\r\n\r\n'],
   ['empty body', '0\r\n\r\n'],
@@ -102,6 +106,27 @@ const INVALID: [string, string, number][] = [
   ['size then junk', '5x\r\nhello\r\n', CHUNK_ERR_SIZE],
   ['junk after BWS', '5 x\r\nhello\r\n', CHUNK_ERR_EXTENSION],
   ['CTL in extension', '5;a\x01\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['CTL in a quoted extension value', '5;a="\x0b"\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['DEL after a backslash', '5;a="\\\x7f"\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['empty extension name', '5;\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['empty extension value', '5;a=\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['unterminated quoted value', '5;a="x\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['junk after a quoted value', '5;a="x"y\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['extension name not a token', '5;a(b\r\nhello\r\n', CHUNK_ERR_EXTENSION],
+  ['bare LF ends the size line', '5\nhello\r\n0\r\n\r\n', CHUNK_ERR_BARE_LF],
+  ['bare LF after BWS', '5 \nhello\r\n', CHUNK_ERR_BARE_LF],
+  // the desync of issue 10: a proxy reading to the CRLF sees one chunk of 0x28 bytes
+  ['bare LF inside an extension', '28;\naaaa\r\n0\r\n\r\n', CHUNK_ERR_EXTENSION],
+  ['bare LF after an extension name', '28;x\naaaa\r\n0\r\n\r\n', CHUNK_ERR_BARE_LF],
+  ['bare LF after an extension value', '5;a="b"\nhello\r\n', CHUNK_ERR_BARE_LF],
+  ['bare LF after data', '5\r\nhello\n0\r\n\r\n', CHUNK_ERR_BARE_LF],
+  ['bare LF everywhere', '3\nabc\n0\nX: y\n\n', CHUNK_ERR_BARE_LF],
+  ['bare LF after the last-chunk', '0\n\r\n', CHUNK_ERR_BARE_LF],
+  ['bare LF ending a trailer', '0\r\nX: y\n\r\n', CHUNK_ERR_BARE_LF],
+  ['bare LF as the final line', '0\r\n\n', CHUNK_ERR_BARE_LF],
+  ['CR CR LF after data', '5\r\nhello\r\r\n0\r\n\r\n', CHUNK_ERR_DATA_CRLF],
+  ['vertical tab in the size line', '5\x0b\r\nhello\r\n', CHUNK_ERR_SIZE],
+  ['NUL after BWS', '5 \x00\r\nhello\r\n', CHUNK_ERR_EXTENSION],
   ['bare CR in size line', '5\rhello\r\n', CHUNK_ERR_EXTENSION],
   ['size 2^32', '100000000\r\n', CHUNK_ERR_SIZE_TOO_LARGE],
   ['size of 17 hex digits', 'fffffffffffffffff\r\n', CHUNK_ERR_SIZE_TOO_LARGE],
@@ -233,7 +258,7 @@ function rng(seed: number): () => number {
 
 test('seeded mutations, split at a random point: decoder == reference', () => {
   const rand = rng(0xc4c4)
-  const alphabet = ' \t\r\n:;,=0aAfF9xZ\x00\x7f\xff-'
+  const alphabet = ' \t\r\n:;,="\\0aAfF9xZ\x00\x7f\xff-'
   const pick = (): string => alphabet[Math.floor(rand() * alphabet.length)]
   const bases = VALID.map(([, s]) => s).filter((s) => s.length < 200)
   let errors = 0

@@ -16,18 +16,29 @@ import {
   PARSE_ERR_HEADER_NAME,
   PARSE_ERR_HEADER_NAME_WS,
   PARSE_ERR_HEADER_VALUE,
+  PARSE_ERR_HOST,
   PARSE_ERR_INCOMPLETE,
   PARSE_ERR_METHOD,
   PARSE_ERR_OBS_FOLD,
   PARSE_ERR_REQUEST_LINE,
   PARSE_ERR_TARGET,
+  PARSE_ERR_TARGET_FORM,
   PARSE_ERR_TOO_MANY_HEADERS,
   PARSE_ERR_TRANSFER_ENCODING,
+  PARSE_ERR_UNSUPPORTED,
   PARSE_ERR_URI_TOO_LONG,
   PARSE_ERR_VERSION,
+  checkRequestLine,
+  REQUEST_LINE_PENDING,
 } from '../../src/http/parser.ts'
 import type { RefHead } from '../helpers/http-reference.ts'
-import { bytesOf, fromFast, refFindHeadEnd, refParse } from '../helpers/http-reference.ts'
+import {
+  bytesOf,
+  fromFast,
+  refFindHeadEnd,
+  refParse,
+  REF_LEADING_EMPTY_LINES_MAX_BYTES,
+} from '../helpers/http-reference.ts'
 
 interface Case {
   name: string
@@ -38,8 +49,18 @@ interface Case {
   want?: Partial<RefHead>
 }
 
-/** A head from its lines, CRLF-terminated unless told otherwise. */
+/**
+ * A head from its lines, CRLF-terminated unless told otherwise. An HTTP/1.1 request line without
+ * a Host line among the others gets `Host: h` after it (RFC 9112 3.2 requires one); cases about
+ * a missing Host use bare().
+ */
 function head(lines: string[], eol = '\r\n'): string {
+  const needsHost = lines[0].endsWith(' HTTP/1.1') && !lines.some((l) => /^host:/i.test(l))
+  return bare(needsHost ? [lines[0], 'Host: h', ...lines.slice(1)] : lines, eol)
+}
+
+/** A head from exactly these lines. */
+function bare(lines: string[], eol = '\r\n'): string {
   return lines.join(eol) + eol + eol
 }
 
@@ -100,19 +121,39 @@ const VALID: Case[] = [
     want: { target: '/path?x=1&y=%20z#frag' },
   },
   {
-    name: 'absolute-form target',
+    name: 'absolute-form target: its authority, not Host',
     raw: head(['GET http://a/x HTTP/1.1', 'Host: h']),
-    want: { target: 'http://a/x' },
+    want: { target: 'http://a/x', authority: 'a', path: '/x', targetHttps: false, hostIndex: 0 },
   },
-  { name: 'asterisk-form', raw: head(['OPTIONS * HTTP/1.1', 'Host: h']), want: { target: '*' } },
-  { name: 'authority-form', raw: head(['CONNECT example.com:443 HTTP/1.1', 'Host: x']) },
-  { name: 'extension method', raw: head(['M-SEARCH * HTTP/1.1']), want: { method: 'M-SEARCH' } },
+  {
+    name: 'absolute-form: HTTPS in any case, a port, a query and no path',
+    raw: head(['GET HTTPS://Evil.example:8443?q=1 HTTP/1.1', 'Host: good.example']),
+    want: { authority: 'Evil.example:8443', path: '?q=1', targetHttps: true },
+  },
+  {
+    name: 'absolute-form on HTTP/1.0 needs no Host',
+    raw: head(['GET http://[::1]:81/p HTTP/1.0']),
+    want: { authority: '[::1]:81', path: '/p', hostIndex: -1 },
+  },
+  {
+    name: 'origin-form: no authority, the path is the target',
+    raw: head(['GET /p?q HTTP/1.1']),
+    want: { authority: null, path: '/p?q' },
+  },
+  { name: 'extension method', raw: head(['M-SEARCH / HTTP/1.1']), want: { method: 'M-SEARCH' } },
   { name: 'lower-case method kept', raw: head(['get / HTTP/1.1']), want: { method: 'get' } },
   {
-    name: 'obs-text in target',
-    raw: head(['GET /caf\xe9 HTTP/1.1']),
-    want: { target: '/caf\xe9' },
+    name: 'lower-case connect is just a method',
+    raw: head(['connect /x HTTP/1.1']),
+    want: { method: 'connect' },
   },
+  { name: 'Host IPv4 and port', raw: head([G, 'Host: 127.0.0.1:8080']), want: { hostIndex: 0 } },
+  { name: 'Host IPv6 literal', raw: head([G, 'Host: [2001:db8::7]:443']) },
+  { name: 'Host IPv4 in IPv6', raw: head([G, 'Host: [::ffff:192.0.2.1]']) },
+  { name: 'Host IPvFuture', raw: head([G, 'Host: [v1f.a:b~]']) },
+  { name: 'Host with pct-encoding and sub-delims', raw: head([G, "Host: a%2Db!$&'()*+,;=-._~"]) },
+  { name: 'Host with an empty port', raw: head([G, 'Host: a:']) },
+  { name: 'Host padded with OWS', raw: head([G, 'Host: \t a.example \t']) },
   {
     name: 'target of exactly URI_SIZE_MAX_BYTES',
     raw: head([`GET ${LONG_TARGET} HTTP/1.1`, 'Host: h']),
@@ -144,9 +185,19 @@ const VALID: Case[] = [
     want: { keepAlive: false, connClose: true },
   },
   {
-    name: 'HTTP/1.1 Close is not close (case-sensitive)',
+    name: 'HTTP/1.1 Close (any case, RFC 9110 7.6.1)',
     raw: head(['GET / HTTP/1.1', 'Connection: Close']),
-    want: { keepAlive: true, connClose: false },
+    want: { keepAlive: false, connClose: true },
+  },
+  {
+    name: 'HTTP/1.1 CLOSE in a list',
+    raw: head(['GET / HTTP/1.1', 'Connection: keep-alive, CLOSE']),
+    want: { keepAlive: false, connClose: true },
+  },
+  {
+    name: 'HTTP/1.0 KEEP-ALIVE plus cLoSe',
+    raw: head(['GET / HTTP/1.0', 'Connection: KEEP-ALIVE', 'connection: cLoSe']),
+    want: { keepAlive: false, connKeepAlive: true, connClose: true },
   },
   {
     name: 'HTTP/1.1 close inside a token list',
@@ -218,7 +269,7 @@ const VALID: Case[] = [
   },
   {
     name: 'Upgrade: WebSocket is plain HTTP',
-    raw: head(['GET / HTTP/1.1', 'Upgrade: WebSocket', 'sec-websocket-key: k']),
+    raw: head(['GET / HTTP/1.1', 'Upgrade: WebSocket', 'sec-websocket-key: k', 'Host: h']),
     want: { upgradeWebsocket: false, wsKeyIndex: 1, wsVersionIndex: -1 },
   },
   {
@@ -228,12 +279,12 @@ const VALID: Case[] = [
   },
   {
     name: 'header name case and duplicates',
-    raw: head(['GET / HTTP/1.1', 'HOST: a', 'host: b', 'Accept: x', 'accept: y']),
+    raw: head(['GET / HTTP/1.1', 'HOST: a', 'x-b: b', 'Accept: x', 'accept: y']),
     want: {
       hostIndex: 0,
       headers: [
         ['HOST', 'a'],
-        ['host', 'b'],
+        ['x-b', 'b'],
         ['Accept', 'x'],
         ['accept', 'y'],
       ],
@@ -241,13 +292,13 @@ const VALID: Case[] = [
   },
   {
     name: 'empty values',
-    raw: head(['GET / HTTP/1.1', 'X-Empty:', 'X-Blank: \t ', 'Host:']),
-    want: { headers: [['X-Empty', ''], ['X-Blank', ''], ['Host', '']], hostIndex: 2 },
+    raw: head(['GET / HTTP/1.1', 'X-Empty:', 'X-Blank: \t ', 'Host: x']),
+    want: { headers: [['X-Empty', ''], ['X-Blank', ''], ['Host', 'x']], hostIndex: 2 },
   },
   {
     name: 'value keeps inner whitespace and obs-text',
     raw: head(['GET / HTTP/1.1', 'X-V:\ta \t b\xff\t']),
-    want: { headers: [['X-V', 'a \t b\xff']] },
+    want: { headers: [['Host', 'h'], ['X-V', 'a \t b\xff']] },
   },
   { name: 'value with every visible char', raw: head([G, 'X: !"#$%&()*,/:;<=>?@[\\]{}']) },
   {
@@ -257,9 +308,9 @@ const VALID: Case[] = [
   },
   { name: 'mixed line endings', raw: 'GET / HTTP/1.1\nHost: a\r\nX: y\n\r\n' },
   { name: 'leading CRLFs skipped', raw: '\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n' },
-  { name: 'leading LF skipped', raw: '\nGET / HTTP/1.1\n\n', want: { headers: [] } },
+  { name: 'leading LF skipped', raw: '\nGET / HTTP/1.0\n\n', want: { headers: [] } },
   { name: '64 bytes of leading empty lines', raw: '\r\n'.repeat(32) + head([G]) },
-  { name: '64 headers', raw: head(['GET / HTTP/1.1', ...numbered(REQUEST_HEADERS_MAX)]) },
+  { name: '64 headers', raw: head(['GET / HTTP/1.1', ...numbered(REQUEST_HEADERS_MAX - 1)]) },
   {
     name: 'tchar-only header name',
     raw: head(['GET / HTTP/1.1', "!#$%&'*+-.^_`|~09AZaz: v"]),
@@ -281,6 +332,46 @@ const INVALID: Case[] = [
   bad('CTL in target', head(['GET /a\x01b HTTP/1.1']), PARSE_ERR_TARGET),
   bad('DEL in target', head(['GET /a\x7f HTTP/1.1']), PARSE_ERR_TARGET),
   bad('HTAB in target', head(['GET /a\tb HTTP/1.1']), PARSE_ERR_TARGET),
+  bad('obs-text in target', head(['GET /caf\xe9 HTTP/1.1']), PARSE_ERR_TARGET),
+  bad('0x80 in target', head(['GET /\x80 HTTP/1.1']), PARSE_ERR_TARGET),
+  bad('0xff in an absolute target', head(['GET http://a/\xff HTTP/1.1']), PARSE_ERR_TARGET),
+  bad('NUL in target', head(['GET /\x00 HTTP/1.1']), PARSE_ERR_TARGET),
+  bad('relative target', head(['GET foo HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('relative target before a bad version', head(['GET foo HTTP/2.0']), PARSE_ERR_TARGET_FORM),
+  bad('authority-form on GET', head(['GET a.example:443 HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('asterisk-form on GET', head(['GET * HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('OPTIONS *', head(['OPTIONS * HTTP/1.1']), PARSE_ERR_UNSUPPORTED),
+  bad('OPTIONS ** is no asterisk-form', head(['OPTIONS ** HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('CONNECT authority-form', head(['CONNECT a.example:443 HTTP/1.1']), PARSE_ERR_UNSUPPORTED),
+  bad('CONNECT origin-form', head(['CONNECT / HTTP/1.1']), PARSE_ERR_UNSUPPORTED),
+  bad('ftp scheme', head(['GET ftp://a/x HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('ws scheme', head(['GET ws://a/x HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('httpx scheme', head(['GET httpx://a/x HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('one slash after the scheme', head(['GET http:/a/x HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('empty authority', head(['GET http:///x HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('bare scheme', head(['GET http:// HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('userinfo in the authority', head(['GET http://u:p@a/x HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('bad port in the authority', head(['GET http://a:8x/ HTTP/1.1']), PARSE_ERR_TARGET_FORM),
+  bad('HTTP/1.1 without Host', bare(['GET / HTTP/1.1', 'Accept: */*']), PARSE_ERR_HOST),
+  bad('HTTP/1.1 absolute-form without Host', bare(['GET http://a/ HTTP/1.1']), PARSE_ERR_HOST),
+  bad('two Hosts', head([G, 'Host: a', 'host: a']), PARSE_ERR_HOST),
+  bad('two Hosts on HTTP/1.0', head(['GET / HTTP/1.0', 'Host: a', 'Host: b']), PARSE_ERR_HOST),
+  bad('Host with a path', head([G, 'Host: a.example/evil?x=']), PARSE_ERR_HOST),
+  bad('Host with a path on HTTP/1.0', head(['GET / HTTP/1.0', 'Host: a/b']), PARSE_ERR_HOST),
+  bad('empty Host', head([G, 'Host:']), PARSE_ERR_HOST),
+  bad('Host with userinfo', head([G, 'Host: u@a']), PARSE_ERR_HOST),
+  bad('Host with a space', head([G, 'Host: a b']), PARSE_ERR_HOST),
+  bad('Host with obs-text', head([G, 'Host: caf\xe9']), PARSE_ERR_HOST),
+  bad('Host with a bad pct-encoding', head([G, 'Host: a%zz']), PARSE_ERR_HOST),
+  bad('Host port not digits', head([G, 'Host: a:80a']), PARSE_ERR_HOST),
+  bad('Host with two ports', head([G, 'Host: a:80:81']), PARSE_ERR_HOST),
+  bad('Host port only', head([G, 'Host: :80']), PARSE_ERR_HOST),
+  bad('Host unclosed IPv6', head([G, 'Host: [::1']), PARSE_ERR_HOST),
+  bad('Host empty brackets', head([G, 'Host: []']), PARSE_ERR_HOST),
+  bad('Host IPv6 without a colon', head([G, 'Host: [abcd]']), PARSE_ERR_HOST),
+  bad('Host IPv6 with a letter', head([G, 'Host: [g::1]']), PARSE_ERR_HOST),
+  bad('Host junk after IPv6', head([G, 'Host: [::1]x']), PARSE_ERR_HOST),
+  bad('Host IPvFuture without a dot', head([G, 'Host: [v1]']), PARSE_ERR_HOST),
   bad('target 1 byte too long', head([`GET ${LONG_TARGET}b HTTP/1.1`]), PARSE_ERR_URI_TOO_LONG),
   bad('HTTP/1.2', head(['GET / HTTP/1.2']), PARSE_ERR_VERSION),
   bad('HTTP/2.0', head(['GET / HTTP/2.0', 'Host: a']), PARSE_ERR_VERSION),
@@ -461,6 +552,54 @@ describe('offsets', () => {
   })
 })
 
+describe('checkRequestLine: a bad request line is refused as soon as it ends', () => {
+  /** Where the request line starts: after the empty lines the parser skips (at most 64 bytes). */
+  function lineStart(raw: string): number {
+    return Math.min(raw.match(/^(\r?\n)*/)![0].length, REF_LEADING_EMPTY_LINES_MAX_BYTES)
+  }
+  /** The reference's verdict on the request line alone, completed by a valid Host line. */
+  function lineCode(raw: string): number {
+    const lineEnd = raw.indexOf('\n', lineStart(raw))
+    return refParse(raw.slice(0, lineEnd + 1) + 'Host: h\r\n\r\n').code
+  }
+
+  for (const c of ALL) {
+    test(c.name, () => {
+      const bytes = bytesOf(c.raw)
+      const h = new RequestHead()
+      const want = lineCode(c.raw)
+      // fed one byte at a time, resuming where the previous pending call ended
+      let scanFrom = 0
+      let got = REQUEST_LINE_PENDING
+      let at = -1
+      for (let end = 0; end <= bytes.length && got === REQUEST_LINE_PENDING; end++) {
+        got = checkRequestLine(bytes, 0, end, scanFrom, h)
+        at = end
+        scanFrom = end
+      }
+      expect(got).toBe(want)
+      // decided exactly when the line's LF arrived
+      expect(at).toBe(c.raw.indexOf('\n', lineStart(c.raw)) + 1)
+      // and in agreement with the whole head: refused for the same reason, or not for the line
+      if (want !== 0) expect(refParse(c.raw).code).toBe(want)
+      // in one piece the answer is the same
+      expect(checkRequestLine(bytes, 0, bytes.length, 0, h)).toBe(want)
+    })
+  }
+
+  test('HTTP/0.9 lines, with CRLF or LF, before any more bytes', () => {
+    const h = new RequestHead()
+    for (const raw of ['GET /x\r\n', 'GET /x\n', 'GET\r\n', 'GET /x \r\n', '\r\nGET /x\r\n']) {
+      expect(checkRequestLine(bytesOf(raw), 0, raw.length, 0, h)).toBe(PARSE_ERR_REQUEST_LINE)
+    }
+    expect(checkRequestLine(bytesOf('GET /x'), 0, 6, 0, h)).toBe(REQUEST_LINE_PENDING)
+    expect(checkRequestLine(bytesOf('GET /x HTTP/1.1\r'), 0, 16, 0, h)).toBe(REQUEST_LINE_PENDING)
+    expect(checkRequestLine(bytesOf('GET /x HTTP/1.1\r\nHo'), 0, 19, 0, h)).toBe(0)
+    expect(checkRequestLine(bytesOf('GET /x HTTP/3.0\n'), 0, 16, 0, h)).toBe(PARSE_ERR_VERSION)
+    expect(checkRequestLine(bytesOf('CONNECT a:1 HTTP/1.1\n'), 0, 21, 0, h)).toBe(PARSE_ERR_UNSUPPORTED)
+  })
+})
+
 test('parseErrorStatus maps codes to statuses', () => {
   expect(parseErrorStatus(PARSE_ERR_REQUEST_LINE)).toBe(400)
   expect(parseErrorStatus(PARSE_ERR_METHOD)).toBe(400)
@@ -470,6 +609,9 @@ test('parseErrorStatus maps codes to statuses', () => {
   expect(parseErrorStatus(PARSE_ERR_URI_TOO_LONG)).toBe(414)
   expect(parseErrorStatus(PARSE_ERR_TOO_MANY_HEADERS)).toBe(431)
   expect(parseErrorStatus(PARSE_ERR_TRANSFER_ENCODING)).toBe(501)
+  expect(parseErrorStatus(PARSE_ERR_UNSUPPORTED)).toBe(501)
+  expect(parseErrorStatus(PARSE_ERR_HOST)).toBe(400)
+  expect(parseErrorStatus(PARSE_ERR_TARGET_FORM)).toBe(400)
   expect(parseErrorStatus(PARSE_ERR_VERSION)).toBe(505)
   expect(parseErrorStatus(PARSE_ERR_INCOMPLETE)).toBe(0)
 })
@@ -485,7 +627,7 @@ function rng(seed: number): () => number {
   }
 }
 
-const INTERESTING = ' \t\r\n:,;0a\x00\x7f\xff-('
+const INTERESTING = ' \t\r\n:,;0a\x00\x7f\xff-(/@[]%*'
 
 test('seeded mutations: fast parser == reference', () => {
   const rand = rng(0x5eed)

@@ -88,17 +88,17 @@ describe('ReqClient.sendRequest', () => {
     c.close()
   })
 
-  test('a non-UTF-8 Host falls back to localhost; large bodies keep the length prefix exact', () => {
+  test('an absolute-form target is the uri, Host left aside; large bodies keep the length prefix exact', () => {
     const c = client()
     const body = 'z'.repeat(70_000)
-    const frames = packetFor(c, `PUT /b HTTP/1.1\r\nHost: b\xe9d\r\nContent-Length: ${body.length}\r\n\r\n`, body, ['127.0.0.1', 1])
+    const frames = packetFor(c, `PUT http://abs.example:81/b?q HTTP/1.1\r\nHost: b\r\nContent-Length: ${body.length}\r\n\r\n`, body, ['127.0.0.1', 1])
     const want = tn(
       new Pairs([
         ['id', '3-7-1a'],
         ['ext', { multi: true }],
         ['method', 'PUT'],
-        ['uri', 'http://localhost/b'],
-        ['headers', [['Host', bytesOf('b\xe9d')], ['Content-Length', String(body.length)]]],
+        ['uri', 'http://abs.example:81/b?q'],
+        ['headers', [['Host', 'b'], ['Content-Length', String(body.length)]]],
         ['body', body],
         ['peer-address', '127.0.0.1'],
         ['peer-port', 1],

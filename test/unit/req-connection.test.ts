@@ -137,9 +137,9 @@ describe('ReqConnection request reading', () => {
 
   test('bodies over --body-buffer-size get 413 and no packet (Content-Length and chunked)', () => {
     for (const raw of [
-      `POST / HTTP/1.1\r\nContent-Length: ${BODY_MAX + 1}\r\n\r\n`,
-      `POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${(BODY_MAX + 1).toString(16)}\r\n${'x'.repeat(BODY_MAX + 1)}\r\n0\r\n\r\n`,
-      `POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${'a\r\nxxxxxxxxxx\r\n'.repeat(BODY_MAX / 10 + 1)}0\r\n\r\n`,
+      `POST / HTTP/1.1\r\nHost: h\r\nContent-Length: ${BODY_MAX + 1}\r\n\r\n`,
+      `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${(BODY_MAX + 1).toString(16)}\r\n${'x'.repeat(BODY_MAX + 1)}\r\n0\r\n\r\n`,
+      `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${'a\r\nxxxxxxxxxx\r\n'.repeat(BODY_MAX / 10 + 1)}0\r\n\r\n`,
     ]) {
       const h = harness()
       feed(h.c, raw, [40, 90])
@@ -149,18 +149,24 @@ describe('ReqConnection request reading', () => {
     }
     // Exactly the limit in many small chunks is fine.
     const h = harness()
-    feed(h.c, `POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n${'a\r\nxxxxxxxxxx\r\n'.repeat(BODY_MAX / 10)}0\r\n\r\n`, [50])
+    feed(h.c, `POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n${'a\r\nxxxxxxxxxx\r\n'.repeat(BODY_MAX / 10)}0\r\n\r\n`, [50])
     expect(h.sent[0]!.body.length).toBe(BODY_MAX)
   })
 
-  test('a head larger than the buffer gets 431; bad chunk framing gets 400; idle start is RQ_HEAD', () => {
+  test('a head larger than the buffer gets 431; bad chunk framing and an HTTP/0.9 line get 400; idle start is RQ_HEAD', () => {
     let h = harness()
     expect(h.c.state).toBe(RQ_HEAD)
     feed(h.c, `GET / HTTP/1.1\r\nX: ${'y'.repeat(BUFFER_SIZE)}\r\n\r\n`, [])
     expect(h.written()).toStartWith('HTTP/1.1 431 ')
     h = harness()
-    feed(h.c, 'POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', [])
+    feed(h.c, 'POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n', [])
     expect(h.written()).toStartWith('HTTP/1.1 400 ')
+    expect(h.sent.length).toBe(0)
+    // an HTTP/0.9 request line is refused once it ends, with no head to wait for
+    h = harness()
+    feed(h.c, 'GET /x\r\n', [3])
+    expect(h.written()).toStartWith('HTTP/1.1 400 ')
+    expect(h.c.state).toBe(RQ_CLOSED)
     expect(h.sent.length).toBe(0)
   })
 })
