@@ -20,6 +20,7 @@ import type { Stats } from './stats.ts'
 import { StatsCollector } from './stats-collector.ts'
 import { startupErrorText } from './startup-errors.ts'
 import { ZmqLoadError } from './zmq/errors.ts'
+import { idNonce } from './conn/conn-id.ts'
 
 /** Shutdown polls the connections (grace) and the outboxes (cancels) this often. */
 const SHUTDOWN_POLL_MS = 20
@@ -40,6 +41,13 @@ function listenErrorText(err: unknown, l: Config['listen'][number]): string {
   if (err instanceof TlsSetupError) return err.message
   return l.path !== '' ? `failed to bind ${l.path}: ${(err as Error).message}` : bindErrorText(err, l.host, l.port)
 }
+
+/**
+ * The entry of workers 1..N-1, relative to this file. A compiled zgate (scripts/build.ts)
+ * embeds it as a second entry point, at the same place relative to the main module (both
+ * builds keep src/ as the root), so this one URL works from source and from dist/zgate.
+ */
+export const WORKER_ENTRY = './conn/worker-thread.ts'
 
 /** Workers 1..N-1 (worker-thread.ts) and how many have finished their shutdown. */
 interface OtherWorkers {
@@ -66,7 +74,7 @@ function startWorkers(cfg: Config, server: Server, capacity: number, others: Oth
   })
   let ready = 0
   for (let w = 1; w < cfg.workerLoops; w++) {
-    const t = new Worker(new URL('./conn/worker-thread.ts', import.meta.url).href)
+    const t = new Worker(new URL(WORKER_ENTRY, import.meta.url).href)
     const index = w - 1
     t.onmessage = (e: MessageEvent<{ kind: string; text?: string; seq?: number; stats?: Stats }>): void => {
       const m = e.data
@@ -83,7 +91,7 @@ function startWorkers(cfg: Config, server: Server, capacity: number, others: Oth
     }
     // An exception escaping a worker's event loop ends that thread; say so (its clients drop).
     t.onerror = (e: ErrorEvent): void => log(ERROR, 'zgate', `worker ${w} failed: ${e.message}`)
-    t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen })
+    t.postMessage({ kind: 'start', cfg, worker: w, capacity, ctx: server.contextPointer, listen, nonce: idNonce() })
     others.threads.push(t)
   }
 }

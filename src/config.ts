@@ -25,6 +25,7 @@ import {
   WORKERS_MAX,
 } from './limits.ts'
 import { closestMatch } from './util/did-you-mean.ts'
+import { LOG_LIMIT_INTERVAL_MS } from './log-limiter.ts'
 
 /** `--tls-identities-dir` when not given: the working directory, as Condure. */
 const DEFAULT_TLS_IDENTITIES_DIR = '.'
@@ -100,6 +101,8 @@ export interface Config {
   keepAliveIntervalMs: number
   /** Debug-level stats summary period (10 s); ZGATE_STATS_SUMMARY_MS shortens it in tests. */
   statsSummaryMs: number
+  /** Interval of the handler-warning rate limit (10 s); ZGATE_LOG_LIMIT_MS shortens it in tests. */
+  logLimitMs: number
 }
 
 /**
@@ -405,6 +408,7 @@ export function parseServeArgs(argv: string[]): Config {
     sessionTimeoutMs: envMs('ZGATE_SESSION_TIMEOUT_MS', SESSION_TIMEOUT_MS),
     keepAliveIntervalMs: envMs('ZGATE_KEEP_ALIVE_INTERVAL_MS', KEEP_ALIVE_INTERVAL_MS),
     statsSummaryMs: envMs('ZGATE_STATS_SUMMARY_MS', STATS_SUMMARY_INTERVAL_MS),
+    logLimitMs: envMs('ZGATE_LOG_LIMIT_MS', LOG_LIMIT_INTERVAL_MS),
   }
   const statsText = one('stats')
   if (statsText !== undefined) cfg.stats = parseStatsEndpoint(statsText)

@@ -6,6 +6,7 @@
 // belongs to the worker that increments it; stats-collector.ts sums the workers' values.
 
 import { RESP_COUNT, errorStatus } from './http/errors.ts'
+import { INVALID_REASONS } from './http/response-check.ts'
 import { log, logEnabled, DEBUG } from './log.ts'
 
 /** Why a packet from a handler was dropped (label `reason` of zgate_handler_packets_dropped_total). */
@@ -13,7 +14,9 @@ export const DROP_NOT_FOR_US = 0
 export const DROP_PARSE = 1
 export const DROP_UNKNOWN_ID = 2
 export const DROP_NO_DELIMITER = 3
-const DROP_REASONS = ['not-for-us', 'parse-error', 'unknown-id', 'no-delimiter']
+/** Over the receive limit (INBOUND_MESSAGE_SIZE_MAX_BYTES, or too many frames): never parsed. */
+export const DROP_TOO_LARGE = 4
+const DROP_REASONS = ['not-for-us', 'parse-error', 'unknown-id', 'no-delimiter', 'too-large']
 
 export const MODE_LABELS = ['stream', 'req']
 
@@ -29,6 +32,8 @@ export class Stats {
   handlerPacketsIn = 0
   handlerPacketsOut = 0
   readonly handlerPacketsDropped = new Float64Array(DROP_REASONS.length)
+  /** Handler responses zgate refused to write as they were, by INVALID_* reason (response-check.ts). */
+  readonly handlerResponsesInvalid = new Float64Array(INVALID_REASONS.length)
   /** Responses zgate wrote on its own, by E.RESP_* index (errors.ts). */
   readonly clientErrors = new Float64Array(RESP_COUNT)
   wsMessagesIn = 0
@@ -79,6 +84,8 @@ export function prometheusText(s: Stats): string {
   metric('zgate_handler_packets_out_total', 'counter', 'ZHTTP packets queued to handlers.', [['', s.handlerPacketsOut]])
   metric('zgate_handler_packets_dropped_total', 'counter', 'Handler packets dropped, by reason.',
     DROP_REASONS.map((r, i) => [`{reason="${r}"}`, s.handlerPacketsDropped[i]]))
+  metric('zgate_handler_responses_invalid_total', 'counter', 'Handler responses refused (502 or close), by reason.',
+    INVALID_REASONS.map((r, i) => [`{reason="${r}"}`, s.handlerResponsesInvalid[i]]))
   const byStatus = new Map<number, number>()
   for (let i = 0; i < RESP_COUNT; i++) byStatus.set(errorStatus(i), (byStatus.get(errorStatus(i)) ?? 0) + s.clientErrors[i])
   metric('zgate_client_errors_total', 'counter', 'Error responses zgate itself wrote, by status.',
@@ -95,13 +102,15 @@ export function prometheusText(s: Stats): string {
 export function summaryLine(s: Stats): string {
   let dropped = 0
   for (let i = 0; i < s.handlerPacketsDropped.length; i++) dropped += s.handlerPacketsDropped[i]
+  let invalid = 0
+  for (let i = 0; i < s.handlerResponsesInvalid.length; i++) invalid += s.handlerResponsesInvalid[i]
   let errors = 0
   for (let i = 0; i < s.clientErrors.length; i++) errors += s.clientErrors[i]
   return (
     `stats: conns open stream=${s.connectionsOpen[0]} req=${s.connectionsOpen[1]} accepted=${s.connectionsAccepted} ` +
     `requests stream=${s.requestsStream} req=${s.requestsReq} ws=${s.requestsWebsocket} ` +
     `bytes in=${s.bytesIn} out=${s.bytesOut} packets in=${s.handlerPacketsIn} out=${s.handlerPacketsOut} ` +
-    `dropped=${dropped} client-errors=${errors} ws-msgs in=${s.wsMessagesIn} out=${s.wsMessagesOut} ` +
+    `dropped=${dropped} invalid-responses=${invalid} client-errors=${errors} ws-msgs in=${s.wsMessagesIn} out=${s.wsMessagesOut} ` +
     `tls-failures=${s.tlsHandshakeFailures}`
   )
 }

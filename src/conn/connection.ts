@@ -38,6 +38,8 @@ import {
 import { startRequest, forwardBody } from './request-reader.ts'
 import { findHeadEnd } from '../http/parser.ts'
 import { composeResponse, composed, responseSizeMax } from './response-writer.ts'
+import { checkResponseHead, INVALID_NONE, INVALID_BODY_UNDER_LENGTH } from '../http/response-check.ts'
+import { isHeadMethod } from '../http/response-head.ts'
 import * as E from '../http/errors.ts'
 import { mapParseError } from './parse-errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
@@ -45,6 +47,9 @@ import * as P from '../zhttp/packet.ts'
 import { wsRead, wsHandlerData, wsHandlerControl, wsReject } from './ws-session.ts'
 import { OP_CLOSE, OP_PING, OP_PONG } from '../ws/frame.ts'
 import { spanEqualsAscii } from '../zhttp/tnetstring.ts'
+
+/** The empty input of a state-machine pass that only moves what is held (process()). */
+const NO_BYTES = new Uint8Array(0)
 
 export class Connection extends StreamBase {
   // --- client input ------------------------------------------------------------------
@@ -65,10 +70,19 @@ export class Connection extends StreamBase {
     this.updateReadPause()
   }
 
-  /** Re-runs the state machine over buffered client bytes. */
+  /**
+   * Re-runs the state machine over buffered client bytes; called after every handler packet,
+   * since any of them may carry credits or end a handoff pause.
+   */
   process(): void {
     const q = this.readq
-    if (q.buf === null) return
+    if (q.buf === null) {
+      // No client bytes wait, but a WebSocket frame may still be open with inflated output
+      // held inside zlib (all its input taken): the credits that just came must move it, since
+      // the client may send nothing more until it gets its echo.
+      if (this.wsState === WS_OPEN && this.state === ST_ACTIVE) wsRead(this, NO_BYTES, 0, 0)
+      return
+    }
     const used = this.consume(q.buf, q.start, q.end)
     if (q.buf === null) return // closed meanwhile
     q.consume(used - q.start)
@@ -99,6 +113,8 @@ export class Connection extends StreamBase {
           return end
         }
         if (!startRequest(this, buf, start, headEnd)) return end
+        const h = this.host.head
+        this.headRequest = isHeadMethod(buf, h.methodStart, h.methodEnd)
         start = headEnd
         continue
       }
@@ -165,7 +181,8 @@ export class Connection extends StreamBase {
         break
       case P.TYPE_ERROR:
         if (this.wsState === WS_HANDSHAKE && isRejected(p)) {
-          wsReject(this, p) // zhttp.md 5.3: the handler's refusal goes to the client
+          // zhttp.md 5.3: the handler's refusal goes to the client, if it is a response.
+          if (this.headAcceptable(p, false)) wsReject(this, p)
           return
         }
         this.abort(false)
@@ -176,6 +193,8 @@ export class Connection extends StreamBase {
       case P.TYPE_DATA:
         if (p.credits > 0) this.credits += p.credits
         if (this.wsState !== WS_NONE) {
+          // The accept's head is checked here; any other answer is checked as a response.
+          if (this.wsState === WS_HANDSHAKE && p.code === 101 && !this.headAcceptable(p, true)) return
           if (!wsHandlerData(this, p)) return
         } else if (!this.writeResponse(p)) {
           return
@@ -224,9 +243,11 @@ export class Connection extends StreamBase {
     const out = s.scratchFor(responseSizeMax(p))
     const pos = composeResponse(out, p, this)
     if (pos < 0) {
-      this.abort(true)
+      this.refuseResponse(composed.invalid)
       return false
     }
+    // A body that ended short of its length is written; keepAlive is now off, so it closes.
+    if (composed.invalid !== INVALID_NONE) this.reportInvalid(composed.invalid)
     const bodyWritten = composed.bodyWritten
     this.respCredits -= bodyWritten
     const done = !p.more
@@ -250,6 +271,30 @@ export class Connection extends StreamBase {
       this.startCycle(s.now)
     }
     return true
+  }
+
+  /** Checks a handshake answer's head (response-check.ts); false when it was refused. */
+  private headAcceptable(p: HandlerPacket, switching: boolean): boolean {
+    const bad = checkResponseHead(p, switching)
+    if (bad === INVALID_NONE) return true
+    this.refuseResponse(bad)
+    return false
+  }
+
+  /**
+   * A handler response zgate will not write: a 502 while nothing of it reached the client,
+   * else a close (fail decides); the handler gets a cancel either way, as for a bad
+   * Content-Length in Condure (zhttp.md 4.7).
+   */
+  private refuseResponse(reason: number): void {
+    this.reportInvalid(reason)
+    this.fail(E.RESP_BAD_GATEWAY)
+  }
+
+  private reportInvalid(reason: number): void {
+    const outcome =
+      reason === INVALID_BODY_UNDER_LENGTH ? 'written, then the connection closes' : this.respStarted ? 'connection closed' : '502 sent'
+    this.host.faults.invalidResponse(reason, outcome)
   }
 }
 

@@ -5,8 +5,9 @@
 // Invariants:
 // - Every connection timer is one integer handle into one wheel (both connection kinds: req
 //   slots are numbered after the stream slots). No setTimeout per connection.
-// - The tick runs every TICK_MS while any connection exists, and stops when none does, so an
-//   idle gateway has no wake-ups at all.
+// - The tick runs every TICK_MS while any connection exists (or a rate-limited log line
+//   waits for its summary, handler-faults.ts), and stops when none does, so an idle gateway
+//   has no wake-ups at all.
 // - Each keep-alive period visits every stream slot once, a slice per tick.
 
 import { TICK_MS, BATCH_IDS_MAX } from '../limits.ts'
@@ -29,8 +30,10 @@ export interface HousekeepingHost {
   now: number
   /** The connection whose slot number the wheel handed back (either kind). */
   timerTarget(slot: number): ClientIo | undefined
-  /** No connection of either kind is open. */
+  /** No connection of either kind is open, and nothing waits for the tick. */
   idle(): boolean
+  /** Once per tick, after the timers: the worker's own periodic work (a log summary). */
+  onTick(now: number): void
   scheduleFlush(): void
 }
 
@@ -107,6 +110,7 @@ export class Housekeeping {
       c.onTimer(now)
     }
     this.sendKeepAlives()
+    host.onTick(now)
     if (host.idle()) this.stop() // no wake-ups at all until the next connection
   }
 

@@ -1,10 +1,12 @@
 // Packets from handlers to sessions (zhttp.md 1.5, 2.2): each id of a packet names a session
-// `W-K-N`; W picks the worker, K the connection slot (O(1)), N the request cycle, so a packet
-// for an earlier request on the same slot, or for a closed session, is dropped as Condure
-// drops it. Both modes route through routeIds(): stream mode's SUB messages (here) and req
-// mode's DEALER replies (req-slots.ts).
+// `W-K-N-X`; X must be this process's nonce (conn-id.ts: an id of another gateway sharing the
+// handler pool is unknown, never delivered), W picks the worker, K the connection slot (O(1)),
+// N the request cycle, so a packet for an earlier request on the same slot, or for a closed
+// session, is dropped as Condure drops it. Both modes route through routeIds(): stream mode's
+// SUB messages (here) and req mode's DEALER replies (req-slots.ts).
 
 import { log, logEnabled, ERROR, TRACE, WARN } from '../log.ts'
+import type { HandlerFaults } from './worker-context.ts'
 import type { Slab } from '../mem/slab.ts'
 import { stats, DROP_NOT_FOR_US, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
 import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
@@ -56,12 +58,14 @@ export class InboundRouter implements IdTarget {
     private readonly conns: Slab<Connection>,
     /** Worker 0 of several: forwards the other workers' messages (worker-relay.ts). */
     private readonly relay: WorkerRelay | null,
+    private readonly faults: HandlerFaults,
   ) {}
 
   /** Reads and routes every message SUB holds (the poller's wake-up must drain it). */
   drain(): void {
     const sub = this.stream.sub
     const inbox = sub.inbox
+    const tooLarge = sub.recvDropped
     // Drain until libzmq reports nothing left, so that ZMQ_FD signals again.
     do {
       const n = sub.recvBatch()
@@ -70,10 +74,11 @@ export class InboundRouter implements IdTarget {
           this.route(inbox.buf, inbox.frameStart(i, 0), inbox.frameEnd(i, 0))
         } catch (err) {
           // One bad packet must not cost the rest of the batch.
-          log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
+          if (this.faults.warnAllowed(ERROR)) log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
         }
       }
     } while (!inbox.drained)
+    this.faults.tooLarge(sub.recvDropped - tooLarge)
     if (this.relay !== null) this.relay.flush()
   }
 
@@ -84,14 +89,14 @@ export class InboundRouter implements IdTarget {
     stats.handlerPacketsIn++
     if (end - start <= n || buf[start + n] !== 0x20 || !prefixIs(buf, start, id)) {
       stats.handlerPacketsDropped[DROP_NOT_FOR_US]++
-      if (logEnabled(WARN)) log(WARN, 'zgate::server', 'packet not for us')
+      if (this.faults.warnAllowed(WARN)) log(WARN, 'zgate::server', 'packet not for us')
       return
     }
     const p = this.packet
     const err = parseHandlerPacket(buf, start + n + 1, end, p)
     if (err !== 0) {
       stats.handlerPacketsDropped[DROP_PARSE]++
-      if (logEnabled(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
+      if (this.faults.warnAllowed(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
       return
     }
     if (logEnabled(TRACE)) {
@@ -114,8 +119,11 @@ export class InboundRouter implements IdTarget {
   }
 
   otherWorker(w: number): void {
-    // Another worker's session (W of `W-K-N`, zhttp.md 1.5): the whole message goes there.
-    if (this.relay !== null) this.relay.forward(w, this.msgBuf, this.msgStart, this.msgEnd)
+    // Another worker's session (W of `W-K-N-X`, zhttp.md 1.5): the whole message goes there.
+    // Worker 0 counts an id for a worker that does not exist; the others only see ids of
+    // other workers in a multi-id message also meant for them.
+    if (this.relay !== null && w < this.relay.workers) this.relay.forward(w, this.msgBuf, this.msgStart, this.msgEnd)
+    else if (this.worker === 0) stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
   }
 }
 

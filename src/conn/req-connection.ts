@@ -32,7 +32,8 @@ import type { WorkerContext } from './worker-context.ts'
 import type { ReqClient } from '../zhttp/req-client.ts'
 import { findHeadEnd, parseRequestHead } from '../http/parser.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
-import { writeResponseHead, responseHeadSizeMax, headResult, FRAMING_LENGTH } from '../http/response-head.ts'
+import { writeResponseHead, responseHeadSizeMax, headResult, FRAMING_LENGTH, isHeadMethod } from '../http/response-head.ts'
+import { checkResponseHead, INVALID_NONE } from '../http/response-check.ts'
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
 import { TYPE_DATA } from '../zhttp/packet.ts'
@@ -80,6 +81,8 @@ export interface ReqHost {
 
 export class ReqConnection extends ClientIo {
   state = RQ_FREE
+  /** The current request is HEAD: the reply's body is not written (RFC 9110 9.3.2). */
+  headRequest = false
   /** Length of the current request's head at the front of readq. */
   headLen = 0
   bodyKind = BODY_NONE
@@ -179,6 +182,7 @@ export class ReqConnection extends ClientIo {
     }
     this.http10 = h.versionMinor === 0
     this.keepAlive = h.keepAlive && !this.clientEnded
+    this.headRequest = isHeadMethod(buf, h.methodStart, h.methodEnd)
     if (h.upgradeWebsocket) {
       // Condure's exact 400 (checklist 86); the handler is not contacted.
       const r = this.http10 ? WS_REFUSAL_10 : WS_REFUSAL_11
@@ -324,11 +328,18 @@ export class ReqConnection extends ClientIo {
       this.fail(E.RESP_BAD_GATEWAY)
       return
     }
+    const bad = checkResponseHead(p, false)
+    if (bad !== INVALID_NONE) {
+      // Nothing of it is written (response-check.ts): the client learns the reply was unusable.
+      this.io.faults.invalidResponse(bad, '502 sent')
+      this.fail(E.RESP_BAD_GATEWAY)
+      return
+    }
     const out = this.io.scratchFor(responseHeadSizeMax(p) + bodyLen)
     // Length is always the body's; `more` and handler framing headers are ignored (4.11).
     writeResponseHead(out, 0, p, this.http10, this.keepAlive, true)
     let pos = headResult.pos
-    if (headResult.framing === FRAMING_LENGTH && bodyLen > 0) pos = copyBytes(out, pos, p.buf, p.bodyStart, p.bodyEnd)
+    if (headResult.framing === FRAMING_LENGTH && bodyLen > 0 && !this.headRequest) pos = copyBytes(out, pos, p.buf, p.bodyStart, p.bodyEnd)
     this.keepAlive = headResult.keepAlive
     this.writeClient(out, 0, pos)
     if (this.socket === null) return

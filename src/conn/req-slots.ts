@@ -3,7 +3,7 @@
 // listener is in req mode (checklist 4).
 //
 // Slots are numbered after the stream-mode slots (`base + k`), in ids and in the timer wheel
-// alike, so a req id `W-K-N` never collides with a stream id of the same worker and one wheel
+// alike, so a req id `W-K-N-X` never collides with a stream id of the same worker and one wheel
 // serves both kinds (Condure keeps both kinds in one connection table per worker as well).
 
 import type { Config } from '../config.ts'
@@ -77,6 +77,8 @@ export class ReqSlots implements ReqHost, IdTarget {
   drain(): void {
     const dealer = this.client.dealer
     const inbox = dealer.inbox
+    const faults = this.io.faults
+    const tooLarge = dealer.recvDropped
     do {
       const n = dealer.recvBatch()
       for (let i = 0; i < n; i++) {
@@ -84,17 +86,18 @@ export class ReqSlots implements ReqHost, IdTarget {
         const f = replyPayloadFrame(inbox, i)
         if (f < 0) {
           stats.handlerPacketsDropped[DROP_NO_DELIMITER]++
-          if (logEnabled(WARN)) log(WARN, 'zgate::server', 'req reply without a delimiter frame dropped')
+          if (faults.warnAllowed(WARN)) log(WARN, 'zgate::server', 'req reply without a delimiter frame dropped')
           continue
         }
         try {
           this.route(inbox.buf, inbox.frameStart(i, f), inbox.frameEnd(i, f))
         } catch (err) {
           // One bad packet must not cost the rest of the batch.
-          log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
+          if (faults.warnAllowed(ERROR)) log(ERROR, 'zgate::server', `handler packet dropped: ${(err as Error).message}`)
         }
       }
     } while (!inbox.drained)
+    faults.tooLarge(dealer.recvDropped - tooLarge)
   }
 
   /** One reply payload `T...`: to the connection whose current request has its id (1.5). */
@@ -103,7 +106,7 @@ export class ReqSlots implements ReqHost, IdTarget {
     const err = parseHandlerPacket(buf, start, end, p)
     if (err !== 0) {
       stats.handlerPacketsDropped[DROP_PARSE]++
-      if (logEnabled(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
+      if (this.io.faults.warnAllowed(WARN)) log(WARN, 'zgate::server', `zhttp parse error: ${packetErrorText(err)}`)
       return
     }
     if (logEnabled(TRACE)) {

@@ -28,6 +28,7 @@ import { Connection } from './connection.ts'
 import { Housekeeping, isCancelTarget, isWsCancelTarget } from './housekeeping.ts'
 import type { HousekeepingHost } from './housekeeping.ts'
 import { InboundRouter } from './inbound-router.ts'
+import { HandlerFaultLog } from './handler-faults.ts'
 import { Listeners } from './listeners.ts'
 import type { Acceptor } from './listeners.ts'
 import { ReqSlots } from './req-slots.ts'
@@ -55,6 +56,8 @@ export class Server implements StreamContext, Acceptor, HousekeepingHost {
   /** Worker 0 of several: forwards the other workers' packets (worker-relay.ts). */
   readonly relay: WorkerRelay | null = null
   now = performance.now()
+  /** Bad handler input: counted, logged under one rate limit (handler-faults.ts). */
+  readonly faults: HandlerFaultLog
 
   private readonly ctx: ZmqContext
   private readonly poller: ZmqPoller
@@ -106,7 +109,8 @@ export class Server implements StreamContext, Acceptor, HousekeepingHost {
       this.relay = new WorkerRelay(this.ctx, this.stream, cfg.workerLoops, hwm)
     }
     this.house = new Housekeeping(this, this.conns, this.stream, cfg.keepAliveIntervalMs)
-    this.router = new InboundRouter(worker, this.stream, this.conns, this.relay)
+    this.faults = new HandlerFaultLog(this, cfg.logLimitMs, () => this.house.wake())
+    this.router = new InboundRouter(worker, this.stream, this.conns, this.relay, this.faults)
     try {
       // Req listeners are served by worker 0 alone (its DEALER is the process's one).
       const wantReq = worker === 0 && cfg.listen.some((l) => l.mode === MODE_REQ)
@@ -205,7 +209,11 @@ export class Server implements StreamContext, Acceptor, HousekeepingHost {
   }
 
   idle(): boolean {
-    return this.conns.size === 0 && (this.req === null || this.req.active === 0)
+    return this.conns.size === 0 && (this.req === null || this.req.active === 0) && !this.faults.pending
+  }
+
+  onTick(now: number): void {
+    this.faults.flush(now)
   }
 
   armTimer(t: TimerOwner, at: number): void {

@@ -63,6 +63,10 @@ export abstract class StreamBase extends ClientIo implements StreamConn {
   creditsQueued = false
   respStarted = false
   framing = FRAMING_NONE
+  /** The current request is HEAD: its response carries no body (response-writer.ts). */
+  headRequest = false
+  /** Body bytes the response head announced and that are not yet written (FRAMING_LENGTH). */
+  lengthLeft = 0
   /** Handoff in progress: nothing moves until the next handler packet (zhttp.md 4.10). */
   paused = false
   /** Scratch flag of a batching pass (housekeeping.ts sendBatched). */
@@ -111,6 +115,8 @@ export abstract class StreamBase extends ClientIo implements StreamConn {
     this.respCredits = 0
     this.creditsOwed = 0
     this.respStarted = false
+    this.headRequest = false
+    this.lengthLeft = 0
     this.paused = false
     this.bodyKind = BODY_NONE
     this.bodyDone = true

@@ -25,6 +25,19 @@ export interface CreditOwner {
   flushCredits(): void
 }
 
+/**
+ * Bad handler input: counted, and logged under one rate limit per worker (handler-faults.ts),
+ * so that a flood of bad packets costs a few lines, not one each.
+ */
+export interface HandlerFaults {
+  /** Whether a warning about a handler packet at `level` may be logged now. */
+  warnAllowed(level: number): boolean
+  /** `n` messages were dropped unread for their size (ZmqSocket.recvDropped). */
+  tooLarge(n: number): void
+  /** A handler response zgate refused (an INVALID_* reason of response-check.ts). */
+  invalidResponse(reason: number, outcome: string): void
+}
+
 /** The worker services shared by both connection kinds. */
 export interface WorkerContext extends BufferSource {
   /** performance.now() of the event being handled, refreshed by the worker per callback. */
@@ -33,7 +46,9 @@ export interface WorkerContext extends BufferSource {
   readonly bufferSize: number
   /** One parsed request head per worker, overwritten by the next parse. */
   readonly head: RequestHead
-  /** The N of the next session id `W-K-N` (zhttp.md 1.5). */
+  /** Counting and rate-limited logging of bad handler input. */
+  readonly faults: HandlerFaults
+  /** The N of the next session id `W-K-N-X` (zhttp.md 1.5, conn-id.ts). */
   nextCounter(): number
   /** Arms (or moves earlier) t's one timer; later deadlines are re-armed when it fires. */
   armTimer(t: TimerOwner, at: number): void

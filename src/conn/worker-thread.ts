@@ -2,7 +2,7 @@
 // each an event loop of its own with its own slots, timers and keep-alives. It shares worker
 // 0's libzmq context (its sockets are its own: only this thread touches them) and listens on
 // the same TCP ports with SO_REUSEPORT. Messages with worker 0 (the main thread):
-//   in:  { kind: 'start', cfg, worker, capacity, ctx, listen }, { kind: 'begin' } (shutdown grace:
+//   in:  { kind: 'start', cfg, worker, capacity, ctx, listen, nonce }, { kind: 'begin' } (shutdown grace:
 //        stop accepting, finish what is in flight), { kind: 'stop' }, { kind: 'close' },
 //        { kind: 'stats', seq } (a --stats scrape)
 //   out: { kind: 'ready' } | { kind: 'error', text } | { kind: 'idle' } (nothing in flight)
@@ -15,6 +15,7 @@ import { setLogLevel } from '../log.ts'
 import { stats } from '../stats.ts'
 import { SHUTDOWN_GRACE_MS } from '../limits.ts'
 import { Server } from './server.ts'
+import { setIdNonce } from './conn-id.ts'
 
 /** How often a stopping worker retries sending its cancels. */
 const STOP_POLL_MS = 20
@@ -26,6 +27,8 @@ export interface WorkerStart {
   capacity: number
   ctx: number
   listen: ListenSpec[]
+  /** Worker 0's session-id nonce: one per process (conn-id.ts). */
+  nonce: string
 }
 
 declare const self: Worker
@@ -88,6 +91,7 @@ self.onmessage = (
   }
   try {
     setLogLevel(m.cfg.logLevel)
+    setIdNonce(m.nonce)
     server = new Server(m.cfg, m.worker, m.capacity, m.ctx)
     for (const l of m.listen) server.listen(l)
     postMessage({ kind: 'ready' })

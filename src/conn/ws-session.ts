@@ -228,12 +228,16 @@ const SESSION_ENDED = -2
  * inflated into at most min(credits, buffer size) bytes, which go to the handler as one packet.
  * Input zlib did not take is masked again, so that the next step unmasks it once more.
  * Returns the new position, NO_PROGRESS or SESSION_ENDED.
+ *
+ * A step with no input left is still a step while zlib may hold output (`inflatePending`) or
+ * the frame's end is not yet accounted for: the frame ends only once zlib reports DONE with
+ * all its bytes taken, whatever the client sends next (it may be waiting for an echo).
  */
 function inflatePiece(c: StreamConn, ws: WsSession, buf: Uint8Array, start: number, end: number): number {
   const s = c.host
   const room = Math.min(c.credits, s.bufferSize)
   const avail = Math.min(end - start, ws.frameRemaining)
-  if (avail === 0 && ws.frameRemaining > 0) return NO_PROGRESS
+  if (avail === 0 && ws.frameRemaining > 0 && !ws.inflatePending) return NO_PROGRESS
   const lastPiece = ws.frameFin && avail === ws.frameRemaining
   if (inflateOut.length < s.bufferSize) inflateOut = new Uint8Array(s.bufferSize)
   unmask(buf, start, start + avail, ws.frameMask, ws.frameOffset)
@@ -247,6 +251,7 @@ function inflatePiece(c: StreamConn, ws: WsSession, buf: Uint8Array, start: numb
   }
   ws.frameRemaining -= used
   ws.frameOffset += used
+  ws.inflatePending = st === DEFLATE_OUTPUT_FULL
   const frameDone = ws.frameRemaining === 0 && st === DEFLATE_DONE
   const messageDone = frameDone && ws.frameFin
   const n = d.outputWritten
@@ -263,7 +268,7 @@ function inflatePiece(c: StreamConn, ws: WsSession, buf: Uint8Array, start: numb
     c.outSeq++
     c.credits -= n
     s.scheduleFlush()
-  } else if (used === 0) {
+  } else if (used === 0 && !frameDone) {
     return NO_PROGRESS
   }
   if (frameDone) {

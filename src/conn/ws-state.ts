@@ -29,6 +29,11 @@ export class WsSession {
   clientClosed = false
   /** The message in progress is compressed (RSV1 on its first frame, RFC 7692 6.1). */
   msgCompressed = false
+  /**
+   * The last inflate step filled its output room, so zlib may hold inflated bytes that no
+   * client byte still to come will push out: they are drained as soon as credits allow.
+   */
+  inflatePending = false
 
   /** negotiateExtensions() result of the upgrade when --compression allows it, else 0. */
   extensions = 0
@@ -65,6 +70,7 @@ export class WsSession {
     this.release()
     this.extensions = 0
     this.msgCompressed = false
+    this.inflatePending = false
     this.inFrame = false
     this.frameRemaining = 0
     this.frameOffset = 0

@@ -301,7 +301,9 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
       }
       return 0
     case 7:
-      if (nameIs(buf, ns, ne, 'upgrade') && valueIs(buf, vs, ve, 'websocket')) {
+      // The protocol name is case-insensitive (RFC 6455 4.2.1, RFC 9110 7.8); Condure wants
+      // `websocket` byte-exact and answers Autobahn's `WebSocket` as plain HTTP.
+      if (nameIs(buf, ns, ne, 'upgrade') && nameIs(buf, vs, ve, 'websocket')) {
         out.upgradeWebsocket = true
       }
       return 0

@@ -102,7 +102,7 @@ export class RequestHead {
   targetHttps: boolean
   /** Start of the target's path and query: targetStart, or authorityEnd for absolute-form. */
   pathStart: number
-  /** Some `Upgrade` header is byte-exactly `websocket` (zhttp.md 5.1). */
+  /** Some `Upgrade` header is `websocket`, in any ASCII case (RFC 6455 4.2.1, zhttp.md 5.1). */
   upgradeWebsocket: boolean
   /** Indexes of the first Sec-WebSocket-Version / -Key / -Extensions header, -1 if none. */
   wsVersionIndex: number

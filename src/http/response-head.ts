@@ -1,7 +1,8 @@
 // Serialises a handler's response head (the first data packet of a response, zhttp.md 4.7)
 // into an output buffer, choosing the body framing the way Condure does:
 // - handler `Content-Length`, `Transfer-Encoding` and `Connection` headers are dropped;
-// - a handler Content-Length value is trusted as the length (stream mode);
+// - a handler Content-Length value is the length (stream mode); response-writer.ts holds the
+//   body to it, where Condure trusts it blindly;
 // - else a packet without `more` is the whole body: `Content-Length: <body length>`;
 // - else HTTP/1.1 uses chunked encoding (`Connection: Transfer-Encoding` + `Transfer-Encoding:
 //   chunked`, exactly the pair Condure writes), and HTTP/1.0 delimits by closing;
@@ -25,7 +26,7 @@ export const headResult = {
   /** Declared length for FRAMING_LENGTH. */
   length: 0,
   keepAlive: false,
-  /** True when the handler's Content-Length was not a number (close + cancel). */
+  /** True when the handler's Content-Length was not a number, or two disagreed. */
   badLength: false,
 }
 
@@ -45,6 +46,14 @@ export function nameIs(buf: Uint8Array, s: number, e: number, lower: string): bo
     if (c !== lower.charCodeAt(i)) return false
   }
   return true
+}
+
+/**
+ * The request method buf[s, e) is HEAD (case-sensitive, RFC 9110 9.1): its response has no
+ * body whatever its headers announce (9.3.2), so handler body bytes must not be written.
+ */
+export function isHeadMethod(buf: Uint8Array, s: number, e: number): boolean {
+  return e - s === 4 && buf[s] === 0x48 && buf[s + 1] === 0x45 && buf[s + 2] === 0x41 && buf[s + 3] === 0x44
 }
 
 /** Parses a decimal Content-Length value (surrounding blanks allowed); -1 when invalid. */
@@ -93,7 +102,8 @@ export function writeResponseHead(
     if (nameIs(buf, ns, ne, 'content-length')) {
       if (wholeBody) continue
       const n = parseLength(buf, vs, ve)
-      if (n < 0) headResult.badLength = true
+      // Two lengths that disagree are as unusable as one that is not a number (RFC 9110 8.6).
+      if (n < 0 || (handlerLength >= 0 && n !== handlerLength)) headResult.badLength = true
       else handlerLength = n
       continue
     }

@@ -26,9 +26,17 @@
 
 import { readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
-import { createSecureContext } from 'node:tls'
+import type { SecureContextOptions } from 'node:tls'
 import type { TLSOptions } from 'bun'
 import { log, logEnabled, DEBUG, INFO, WARN } from '../log.ts'
+
+/**
+ * node:tls's createSecureContext, loaded at the first context: importing node:tls costs ~25 ms
+ * of CPU, which every start would pay, with TLS listeners or not.
+ */
+function createSecureContext(options: SecureContextOptions): { context: unknown } {
+  return (require('node:tls') as typeof import('node:tls')).createSecureContext(options)
+}
 
 /** A cached identity's files are stat'ed again after this long (mtime reload, zhttp.md 7.3). */
 const IDENTITY_RECHECK_MS = 1000

@@ -27,7 +27,10 @@
 // - "No value" is an empty value: `k`, `k=`, `k=""` are the same.
 // - A window-bits value is read as an unsigned 8-bit decimal: an optional `+`, digits,
 //   leading zeros allowed (`015`, `+15`, `"15"` all mean 15), at most 255.
-// - Names and keys are compared byte-exact, case-sensitive (`Permessage-Deflate` is unknown).
+// - Names and keys are compared ignoring ASCII case (`Permessage-Deflate` is permessage-deflate,
+//   as RFC 9110 5.6.6 has for parameter names and RFC 6455 4.2.1 for the handshake's other
+//   tokens). Here zgate parts from Condure, which compares them byte-exact and so ignores such
+//   an offer (README, differences from Condure).
 //
 // Acceptance (zhttp.md 5.7, checked on condure too): the first `permessage-deflate` offer
 // whose parameters are each known and present at most once: client_no_context_takeover and
@@ -86,6 +89,10 @@ const DQUOTE = 0x22
 const PLUS = 0x2b
 const DIGIT_0 = 0x30
 const DIGIT_9 = 0x39
+const UPPER_A = 0x41
+const UPPER_Z = 0x5a
+/** Sets an ASCII capital letter to its lower case. */
+const CASE_BIT = 0x20
 
 /** Scanner position and the last value's meaning, shared by the helpers (single-threaded). */
 let pos = 0
@@ -335,8 +342,12 @@ function paramId(buf: Uint8Array, start: number, end: number): number {
   return PARAM_UNKNOWN
 }
 
+/** buf[start, end) is `name` (lower case) ignoring ASCII case. */
 function equals(buf: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
   if (end - start !== name.length) return false
-  for (let i = 0; i < name.length; i++) if (buf[start + i] !== name[i]) return false
+  for (let i = 0; i < name.length; i++) {
+    const c = buf[start + i]
+    if ((c >= UPPER_A && c <= UPPER_Z ? c | CASE_BIT : c) !== name[i]) return false
+  }
   return true
 }

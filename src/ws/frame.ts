@@ -42,14 +42,17 @@ export const WS_ERR_CONTROL = -3
 export const WS_ERR_LENGTH = -4
 /** A length that is valid but beyond what zgate can represent exactly (2^53). */
 export const WS_ERR_TOO_BIG = -5
+/** The mask bit is clear: a client MUST mask every frame (RFC 6455 5.1, 5.3). */
+export const WS_ERR_UNMASKED = -6
 
 /** The decoded fields of one client frame header. */
 export class FrameHeader {
   fin = false
   rsv1 = false
   opcode = 0
+  /** Always true once decoded: unmasked client frames are refused (WS_ERR_UNMASKED). */
   masked = false
-  /** The 4 mask bytes as one big-endian integer (0 when unmasked). */
+  /** The 4 mask bytes as one big-endian integer (a zero key is valid: unmasking is a no-op). */
   mask = 0
   payloadLength = 0
 }
@@ -69,10 +72,12 @@ export function decodeFrameHeader(buf: Uint8Array, start: number, end: number, o
   if (opcode > OP_PONG) return WS_ERR_OPCODE
   const fin = (b0 & 0x80) !== 0
   const rsv1 = (b0 & 0x40) !== 0
-  const masked = (b1 & 0x80) !== 0
   let len = b1 & 0x7f
   let pos = start + 2
   if (control && (!fin || rsv1 || len > WS_CONTROL_PAYLOAD_MAX_BYTES)) return WS_ERR_CONTROL
+  // RFC 6455 5.1: the server MUST close on an unmasked client frame (Condure accepts them);
+  // known at the second byte, so a long extended length is never waited for.
+  if ((b1 & 0x80) === 0) return WS_ERR_UNMASKED
   if (len === 126) {
     if (end - pos < 2) return 0
     len = (buf[pos] << 8) | buf[pos + 1]
@@ -88,16 +93,13 @@ export function decodeFrameHeader(buf: Uint8Array, start: number, end: number, o
     len = high * 0x1_0000_0000 + low
     pos += 8
   }
-  let mask = 0
-  if (masked) {
-    if (end - pos < 4) return 0
-    mask = ((buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]) >>> 0
-    pos += 4
-  }
+  if (end - pos < 4) return 0
+  const mask = ((buf[pos] << 24) | (buf[pos + 1] << 16) | (buf[pos + 2] << 8) | buf[pos + 3]) >>> 0
+  pos += 4
   out.fin = fin
   out.rsv1 = rsv1
   out.opcode = opcode
-  out.masked = masked
+  out.masked = true
   out.mask = mask
   out.payloadLength = len
   return pos - start

@@ -2,8 +2,9 @@
 // checking an upgrade request, computing Sec-WebSocket-Accept, and writing the handler's 101
 // (or its rejection) with the headers only the gateway may set.
 //
-// zhttp.md 5.1: a request is an upgrade iff an `Upgrade` header is byte-exactly `websocket`
-// (the parser records that); it is valid iff the method is GET, there is no body,
+// A request is an upgrade iff an `Upgrade` header is `websocket` in any ASCII case (RFC 6455
+// 4.2.1; the parser records that; Condure wants it lower-case, zhttp.md 5.1). `Connection` is
+// not compared, as in Condure. It is valid iff the method is GET, there is no body,
 // Sec-WebSocket-Version is exactly 13 and a Sec-WebSocket-Key exists.
 
 import type { RequestHead } from '../http/parser.ts'

@@ -2,19 +2,37 @@
 // of the ZeroMQ layer. Where libzmq is looked for is locate.ts; the values shared with the
 // shim are shim-abi.ts.
 //
-// Loading: the first candidate of locate.ts that dlopens wins. native/zgate-shim.c (a unity
-// file including native/shim/*) is compiled with TinyCC and receives libzmq's function
-// pointers, so it never links libzmq itself.
+// Loading: the first candidate of locate.ts that dlopens wins. The shim (native/zgate-shim.c,
+// a unity file including native/shim/*) receives libzmq's function pointers, so it never
+// links libzmq itself. It is a shared library built ahead of time, found in this order:
+//   1. a compiled zgate (dist/zgate): the copy it carries (embedded.ts), and nothing else;
+//   2. native/build/, built by `bun run build:native` (run by `bun install`);
+//   3. the per-user cache, where 4. left it on an earlier start;
+//   4. built once into that cache with the system C compiler (shim-build.ts);
+//   5. bun:ffi `cc` (TinyCC) in memory, on every start: Bun 1.4's cc() cannot write a file.
+// File names carry a hash of the shim's sources, so a stale build is never picked up.
 //
 // Other code sees only `interface ZmqLib`. Its methods ARE the raw FFI functions (no
 // wrapper; only the control-path calls that return a pointer or a string convert it).
 // ZGATE_TRACE_FFI wraps them with a log line (src/util/ffi-trace.ts); off, it costs nothing.
 
 import { cc, dlopen, FFIType, JSCallback, type Library, type Pointer } from 'bun:ffi'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { withFfiTrace } from '../util/ffi-trace.ts'
+import { embeddedShim, materialize } from './embedded.ts'
 import { ZmqLoadError } from './errors.ts'
 import { libzmqCandidates } from './locate.ts'
+import {
+  compileShim,
+  compilerError,
+  findCompiler,
+  PREBUILT_SHIM_DIR,
+  SHIM_SOURCE_PATH,
+  shimLibraryName,
+  shimSourceHash,
+  userCacheDir,
+} from './shim-build.ts'
 import { ZMQ_MSG_T_SIZE_BYTES } from './shim-abi.ts'
 
 /**
@@ -244,7 +262,7 @@ function openLibzmq(): { raw: ZmqRaw; path: string } {
   const tried: string[] = []
   for (const path of libzmqCandidates(libraryPathOverride)) {
     try {
-      return { raw: dlopen(path, ZMQ_SYMBOLS), path }
+      return { raw: dlopen(materialize(path), ZMQ_SYMBOLS), path }
     } catch (err) {
       tried.push(`${path} (${firstLine(err)})`)
     }
@@ -258,16 +276,65 @@ function firstLine(err: unknown): string {
   return nl < 0 ? text : text.slice(0, nl)
 }
 
-/** The shim's source, next to the package root (works from any cwd, via bun link too). */
-export const SHIM_SOURCE_PATH = join(import.meta.dir, '..', '..', 'native', 'zgate-shim.c')
+/** The per-user cache holds code zgate loads: only its owner may write there. */
+const CACHE_DIR_MODE = 0o700
 
-function compileShim(raw: ZmqRaw, libPath: string): ShimRaw {
-  let shim: ShimRaw
-  try {
-    shim = cc({ source: SHIM_SOURCE_PATH, library: ['pthread'], symbols: SHIM_SYMBOLS })
-  } catch (err) {
-    throw new ZmqLoadError(`Could not compile ${SHIM_SOURCE_PATH} with bun:ffi cc: ${firstLine(err)}.`)
+/** How to install what the shim build needs, for the one-line error. */
+const SHIM_BUILD_HINT =
+  'install a C compiler and the libc headers (Debian: apt-get install gcc libc6-dev), ' +
+  'or run `bun run build:native` where they are'
+
+function openShim(): ShimRaw {
+  if (Bun.isStandaloneExecutable) {
+    // A compiled zgate must never need a compiler: cc() cannot even read embedded files.
+    let path: string | null = null
+    try {
+      path = embeddedShim()
+      if (path !== null) return dlopen(path, SHIM_SYMBOLS)
+    } catch (err) {
+      const what = path === null ? `copy the zgate shim to ${userCacheDir()}` : `load the zgate shim ${path}`
+      throw new ZmqLoadError(`Could not ${what}: ${firstLine(err)}.`)
+    }
+    throw new ZmqLoadError('This zgate binary carries no shim library; rebuild it with `bun run build`.')
   }
+  let hash: string
+  try {
+    hash = shimSourceHash()
+  } catch (err) {
+    throw new ZmqLoadError(`Could not build the zgate shim: ${firstLine(err)}.`)
+  }
+  const name = shimLibraryName(hash)
+  const cachePath = join(userCacheDir(), hash, name)
+  const prebuilt = join(PREBUILT_SHIM_DIR, name)
+  const failed: string[] = existsSync(prebuilt) ? [] : [`no ${prebuilt}`]
+  for (const path of [prebuilt, cachePath]) {
+    if (!existsSync(path)) continue
+    try {
+      return dlopen(path, SHIM_SYMBOLS)
+    } catch (err) {
+      failed.push(`${path} did not load (${firstLine(err)})`)
+    }
+  }
+  const compiler = findCompiler()
+  if (compiler === null) failed.push('no C compiler on PATH (cc, gcc, clang, tcc)')
+  else {
+    try {
+      compileShim(compiler, cachePath, CACHE_DIR_MODE)
+      return dlopen(cachePath, SHIM_SYMBOLS)
+    } catch (err) {
+      failed.push(firstLine(err))
+    }
+  }
+  try {
+    return cc({ source: SHIM_SOURCE_PATH, library: ['pthread'], symbols: SHIM_SYMBOLS })
+  } catch (err) {
+    failed.push(`bun:ffi cc: ${compilerError(err instanceof Error ? err.message : String(err))}`)
+  }
+  throw new ZmqLoadError(`Could not build the zgate shim: ${failed.join('; ')}; ${SHIM_BUILD_HINT}.`)
+}
+
+function initShim(raw: ZmqRaw, libPath: string): ShimRaw {
+  const shim = openShim()
   const table = new BigUint64Array(SHIM_IMPORTS.length)
   const symbols: Record<string, unknown> = raw.symbols
   for (let i = 0; i < SHIM_IMPORTS.length; i++) {
@@ -298,7 +365,7 @@ function asPointer(p: Pointer | bigint | null): Pointer | null {
 function build(): ZmqLib {
   const { raw, path } = openLibzmq()
   const z = raw.symbols
-  const s = compileShim(raw, path).symbols
+  const s = initShim(raw, path).symbols
   const major = new Int32Array(1)
   const minor = new Int32Array(1)
   const patch = new Int32Array(1)

@@ -187,8 +187,10 @@ describe.skipIf(!zgate)('chaos against zgate', () => {
   }
 
   const LOG_LINE = /^\[(ERR|WARN|INFO|DEBUG|TRACE)\] \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} \[[\w:]+\] /
-  const EXPECTED_WARN = /\] (zhttp parse error: .*|packet not for us)$/
-  const EXPECTED_DEBUG = /\] (client socket error: .*(ECONNRESET|EPIPE|reset|broken pipe).*|closed)$/i
+  const EXPECTED_WARN =
+    /\] (zhttp parse error: .*|packet not for us|invalid handler response \([a-z-]+\): .*|and \d+ more bad handler packets in the last [\d.]+ s)$/
+  // The periodic counter summary too: a run slower than its 10 s period (a loaded machine) logs one.
+  const EXPECTED_DEBUG = /\] (client socket error: .*(ECONNRESET|EPIPE|reset|broken pipe).*|closed|stats: conns open .*)$/i
 
   /** No ERR line, no stack trace or other stray output, only the warnings bad packets cause. */
   function expectCleanLog(since = 0): void {
@@ -451,11 +453,11 @@ describe.skipIf(!zgate)('chaos against zgate', () => {
         expect((await s.conn.readResponse()).bodyText()).toBe('ok')
         s.conn.close()
       },
-      '37: a non-numeric handler Content-Length closes and cancels': async () => {
+      '37: a non-numeric handler Content-Length gets 502 (Condure: a bare close) and cancels': async () => {
         const s = await openSession('badlength')
         await send({ id: s.id, seq: 0, code: 200, reason: 'OK', headers: [['Content-Length', 'abc']], body: 'x' })
         await s.conn.waitClosed()
-        expect(s.conn.received().length).toBe(0)
+        expect(Buffer.from(s.conn.received()).toString('latin1')).toStartWith('HTTP/1.1 502 ')
         await nextTyped(s.id, 'cancel')
       },
     }

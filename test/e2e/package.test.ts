@@ -23,8 +23,8 @@ import pkg from '../../package.json' with { type: 'json' }
 const PACKAGE_STEP_TIMEOUT_MS = 120_000
 const HOOK_TIMEOUT_MS = 30_000
 /**
- * The tarball stays well under this (about 190 KB when written); test/ alone was ~1 MB, so
- * crossing it means something that is not run-time code got in.
+ * The tarball stays well under this (about 210 KB with the prebuilt shim, when written);
+ * test/ alone was ~1 MB, so crossing it means something that is not run-time code got in.
  */
 const PACKED_SIZE_MAX_BYTES = 1024 * 1024
 

@@ -83,12 +83,19 @@ function responseSuite(target: GatewayTarget): void {
     expect(r.header('Transfer-Encoding')).toBeUndefined()
     expect(r.bodyText()).toBe('0123456789')
 
-    // Not counted: a declared length that disagrees with the body is still written verbatim.
+    // A declared length that disagrees with the body: condure writes it verbatim (the extra
+    // bytes would be read as a second response); zgate refuses it before writing anything.
     const b = await request(s, 'hcl-lie')
     await b.send({ code: 200, reason: 'OK', headers: [['content-length', '2']], body: 'abcdef' })
-    const all = await b.conn.readUntil(/abcdef$/)
-    expect(headText(all)).toContain('\r\nContent-Length: 2\r\n')
-    expect(Buffer.from(all).toString('latin1').endsWith('\r\n\r\nabcdef')).toBe(true)
+    if (target.name === 'condure') {
+      const all = await b.conn.readUntil(/abcdef$/)
+      expect(headText(all)).toContain('\r\nContent-Length: 2\r\n')
+      expect(Buffer.from(all).toString('latin1').endsWith('\r\n\r\nabcdef')).toBe(true)
+    } else {
+      expect((await b.conn.readResponse()).status).toBe(502)
+      await b.conn.waitClosed()
+      expect(Buffer.from(b.conn.received()).toString('latin1')).not.toContain('abcdef')
+    }
     b.conn.close()
   })
 
@@ -323,11 +330,16 @@ function responseSuite(target: GatewayTarget): void {
     a.conn.close()
   })
 
-  test('46: a missing code writes `HTTP/1.1 0 `; a missing reason leaves it empty', async () => {
+  test('46: a missing code writes `HTTP/1.1 0 ` (zgate: 502); a missing reason leaves it empty', async () => {
     const a = await request(s, 'nocode')
     await a.send({ body: 'x' })
-    const all = await a.conn.readUntil(/\r\n\r\nx$/)
-    expect(Buffer.from(all).toString('latin1')).toStartWith('HTTP/1.1 0 \r\n')
+    if (target.name === 'condure') {
+      const all = await a.conn.readUntil(/\r\n\r\nx$/)
+      expect(Buffer.from(all).toString('latin1')).toStartWith('HTTP/1.1 0 \r\n')
+    } else {
+      // zgate: status 0 is no status a client can parse (RFC 9112 4); the handler's answer is refused.
+      expect((await a.conn.readResponse()).status).toBe(502)
+    }
 
     const b = await request(s, 'noreason')
     await b.send({ code: 201, body: 'y' })

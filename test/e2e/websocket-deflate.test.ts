@@ -77,7 +77,9 @@ function deflateSuite(target: GatewayTarget) {
     ['5.7', `${PMD}; server_no_context_takeover; server_no_context_takeover`, undefined],
     ['5.7', `x-webkit-deflate-frame, ${PMD}; server_no_context_takeover`, `${PMD}; server_no_context_takeover`],
     ['5.7', `${PMD}; client_no_context_takeover`, `${PMD}; client_no_context_takeover`],
-    ['5.7', 'PerMessage-Deflate', undefined],
+    // Names and keys ignore ASCII case in zgate (RFC 9110 5.6.6); condure ignores the offer.
+    ['5.7', 'PerMessage-Deflate', isCondure ? undefined : PMD],
+    ['5.7', `PERMESSAGE-DEFLATE; Server_No_Context_Takeover`, isCondure ? undefined : `${PMD}; server_no_context_takeover`],
   ]
   for (const [item, ext, want] of negotiation) {
     test(`${item}: offer "${ext}" → ${want === undefined ? 'no extension' : `"${want}"`}`, async () => {

@@ -6,15 +6,15 @@
 // the handler `cancel`. It does NOT treat as errors: RSV2/RSV3 on data frames, invalid close
 // codes (999, 1005, 5000 ... are forwarded as `close`), invalid UTF-8 in text messages, a
 // 64-bit length with the high bit set or beyond 2^53 (the frame is streamed as a huge one),
-// non-minimal length encodings, unmasked frames.
+// non-minimal length encodings, unmasked frames (checklist 101).
 //
 // zgate (issue 4): the same towards the handler (`cancel`, no `close` packet), but the client
 // first gets a close frame with the right code (1002 protocol error, 1007 invalid UTF-8, 1009
 // too big), then TCP closes. Where condure accepts what RFC 6455 forbids, zgate fails it:
 // RSV2/RSV3 (5.2), close codes outside 7.4 (7.4.1/7.4.2), non-UTF-8 text and close reasons
-// (8.1, 5.5.1), a 64-bit length with its high bit set (5.2) and lengths past 2^53 (1009: more
-// than zgate can represent). Unmasked frames and non-minimal lengths stay accepted (condure
-// compatibility, checklist 101).
+// (8.1, 5.5.1), a 64-bit length with its high bit set (5.2), lengths past 2^53 (1009: more
+// than zgate can represent) and unmasked frames (5.1: the server MUST close, 1002).
+// Non-minimal lengths stay accepted (condure compatibility).
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import { cleanup, gatewayTargets, sleep } from '../helpers/harness.ts'
@@ -278,7 +278,7 @@ function errorSuite(target: GatewayTarget) {
     ws.close()
   })
 
-  test('unmasked client frames are accepted (checklist 101)', async () => {
+  condureOnly('unmasked client frames are accepted (condure, checklist 101)', async () => {
     const { ws, hs } = await upgrade(env)
     ws.send({ opcode: OP_TEXT, payload: 'bare', mask: false })
     ws.send({ opcode: OP_PING, payload: 'p', mask: false })
@@ -286,6 +286,31 @@ function errorSuite(target: GatewayTarget) {
     expect((await hs.nextEvent()).packet.type).toBe('ping')
     await expectAlive(ws, hs)
     ws.close()
+  })
+
+  // RFC 6455 5.1: a server MUST close the connection on an unmasked frame (status 1002).
+  const unmasked: [string, FrameSpec[]][] = [
+    ['an unmasked text frame', [{ opcode: OP_TEXT, payload: 'bare', mask: false }]],
+    ['an unmasked empty binary frame', [{ opcode: OP_BINARY, mask: false }]],
+    ['an unmasked ping', [{ opcode: OP_PING, payload: 'p', mask: false }]],
+    ['an unmasked close', [{ opcode: OP_CLOSE, payload: closePayload(1000), mask: false }]],
+    ['an unmasked continuation after a masked first fragment', [{ opcode: OP_TEXT, payload: 'a', fin: false }, { opcode: OP_CONT, payload: 'b', mask: false }]],
+    ['an unmasked 64-bit length frame', [{ opcode: OP_BINARY, payload: 'q64', lengthForm: 64, mask: false }]],
+  ]
+  for (const [what, specs] of unmasked) {
+    zgateOnly(`${what}: close 1002, handler gets cancel (zgate, RFC 6455 5.1)`, async () => {
+      const { ws, hs } = await upgrade(env)
+      ws.sendBytes(buildFrames(specs))
+      // A fragment sent masked before the unmasked one still reached the handler.
+      if (specs.length === 2) expect(bodyText((await hs.nextEvent()).packet)).toBe('a')
+      await expectFailed(ws, hs, PROTOCOL_ERROR)
+    })
+  }
+
+  zgateOnly('an unmasked frame fails at its second byte, before its length arrives (zgate)', async () => {
+    const { ws, hs } = await upgrade(env)
+    ws.sendBytes(new Uint8Array([0x82, 0x7f])) // binary, unmasked, a 64-bit length follows
+    await expectFailed(ws, hs, PROTOCOL_ERROR)
   })
 
   // A short sequence covering every header shape (7-bit, 16-bit, 64-bit lengths, masks,

@@ -151,15 +151,18 @@ export function mustDrop(from: string, id: string, seq: number): Uint8Array[] {
 
 /** Valid packets for ids that are not session `id` (unknown, stale, other forms): ignored (54). */
 export function otherIds(from: string, id: string, seq: number): Uint8Array[] {
-  const [w, k, n] = id.split('-') as [string, string, string]
+  // zgate's ids end in a per-process nonce `-X` (src/conn/conn-id.ts): kept on the variants,
+  // so that each differs from the session's id only where it means to.
+  const [w, k, n, nonce] = id.split('-') as [string, string, string, string | undefined]
+  const x = nonce === undefined ? '' : `-${nonce}`
   const ids = [
     '0-99999999-1', '9-0-0', '0-0-ffffffffffffff', '0-0-fffffffffffffffffffffffff', '', '-', '--', '0--',
-    `${w}-${k}-`, `${w}-${k}`, `-${k}-${n}`, `${w}-0${k}-${n}`, `0${w}-${k}-${n}`, `${w}-${k}-0${n}`,
-    `+${w}-${k}-${n}`, ` ${id}`, `${id} `, `${id}\0`, `${id}-0`, `${id}0`, `${w}-${Number(k) + 100_000_000}-${n}`,
-    `${w}-4294967296-${n}`, `${w}-${k}-1${'0'.repeat(13)}`, `${w}_${k}_${n}`, 'x'.repeat(10_000),
-    `${w}-${k}-${n.toUpperCase()}X`,
+    `${w}-${k}-${x}`, `${w}-${k}${x}`, `-${k}-${n}${x}`, `${w}-0${k}-${n}${x}`, `0${w}-${k}-${n}${x}`, `${w}-${k}-0${n}${x}`,
+    `+${w}-${k}-${n}${x}`, ` ${id}`, `${id} `, `${id}\0`, `${id}-0`, `${id}0`, `${w}-${Number(k) + 100_000_000}-${n}${x}`,
+    `${w}-4294967296-${n}${x}`, `${w}-${k}-1${'0'.repeat(13)}${x}`, `${w}_${k}_${n}${x}`, 'x'.repeat(10_000),
+    `${w}-${k}-${n.toUpperCase()}X${x}`, `${w}-${k}-${n}`, `${w}-${k}-${n}-00000000`,
   ]
-  if (/[a-f]/.test(n)) ids.push(`${w}-${k}-${n.toUpperCase()}`)
+  if (/[a-f]/.test(n)) ids.push(`${w}-${k}-${n.toUpperCase()}${x}`)
   return ids.map((x) => T({ from, id: x, seq, code: 500, reason: 'Bad', body: 'wrong session' }))
 }
 

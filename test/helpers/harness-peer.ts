@@ -69,7 +69,7 @@ export interface PeerOptions {
   req?: { type: 'router' | 'rep'; endpoints: string[] }
   from?: string
   instance?: string
-  auto?: 'hello'
+  auto?: 'hello' | 'echo'
   /** Bind the endpoints instead of connecting (for a gateway run with --zclient-connect). */
   bind?: boolean
   readyTimeoutMs?: number

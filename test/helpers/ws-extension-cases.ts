@@ -4,6 +4,8 @@
 // - 'closed': the connection is closed without a request packet (a malformed header);
 // - 'none': the session is forwarded and the 101 has no Sec-WebSocket-Extensions;
 // - any other string: the 101's Sec-WebSocket-Extensions value.
+// A third element, where present, is zgate's outcome where it deliberately differs: zgate
+// reads extension names and parameter keys ignoring ASCII case (src/ws/extensions.ts).
 // test/e2e/ws-extensions.test.ts replays them against the gateways; the unit test
 // test/unit/ws-extensions.test.ts checks src/ws/extensions.ts and a slow reference on them.
 
@@ -17,7 +19,7 @@ const C = `${D}; client_no_context_takeover`
 const S = `${D}; server_no_context_takeover`
 const CS = `${D}; client_no_context_takeover; server_no_context_takeover`
 
-export const EXTENSION_CASES: readonly [values: string[], outcome: ExtensionOutcome][] = [
+export const EXTENSION_CASES: readonly [values: string[], outcome: ExtensionOutcome, zgate?: ExtensionOutcome][] = [
   // zhttp.md checklist 119-122
   [[D], D],
   [[`${D}; server_max_window_bits=10`], 'none'],
@@ -32,9 +34,13 @@ export const EXTENSION_CASES: readonly [values: string[], outcome: ExtensionOutc
   [[`, ${D}`], 'closed'],
   [[`${D}, , foo`], 'closed'],
   [[`${D} ,${D}; client_no_context_takeover`], D],
-  // names and keys are case-sensitive
-  [['Permessage-Deflate'], 'none'],
-  [[`${D}; Client_No_Context_Takeover`], 'none'],
+  // names and keys are case-sensitive for condure, not for zgate
+  [['Permessage-Deflate'], 'none', D],
+  [[`${D}; Client_No_Context_Takeover`], 'none', C],
+  [['PERMESSAGE-DEFLATE; SERVER_NO_CONTEXT_TAKEOVER; Client_Max_Window_Bits=10'], 'none', S],
+  [[`Permessage-Deflate; client_no_context_takeover, ${D}`], D, C],
+  [[`${D}; Server_Max_Window_Bits=10`], 'none'],
+  [[`${D}; client_no_context_takeover; CLIENT_NO_CONTEXT_TAKEOVER`], 'none'],
   // whitespace
   [[`${D};client_no_context_takeover;server_no_context_takeover`], CS],
   [[`${D} ; client_no_context_takeover ; server_no_context_takeover`], CS],

@@ -17,14 +17,18 @@
 //   {"cmd":"send","b64"?:s,"pattern"?:n,"binary":bool,"fin"?:bool,"compress"?:bool,"tag"?:t}
 //   {"cmd":"ping"|"pong","b64":s,"tag"?:t}
 //   {"cmd":"close","code"?:n,"reason"?:s,"tag"?:t}
+//   {"cmd":"burst","seed":n,"count":n,"min":n,"max":n,"window":n}
 //   {"cmd":"quit"}
 // "pattern": n sends patternBytes(n) (same definition as in ws-lib.ts), so a test can push
 // a 1 MiB message without a 1.4 MB command line.
+// "burst" sends burstMessage(seed, 0 .. count-1, min, max) (ws-burst.mjs), at most `window`
+// of them awaiting a message back; from then on message events carry no b64.
 
 import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createInterface } from 'node:readline'
 import WebSocket from 'ws'
+import { burstMessage } from './ws-burst.mjs'
 
 const B64_MAX = 65_536
 
@@ -62,11 +66,25 @@ ws.on('unexpected-response', (_req, res) => {
   res.resume()
   ws.terminate()
 })
+/** The burst in progress: its parameters and how many messages went out / came back. */
+let burst = null
+
+function burstSend() {
+  while (burst.sent < burst.count && burst.sent - burst.received < burst.window) {
+    const m = burstMessage(burst.seed, burst.sent++, burst.min, burst.max)
+    ws.send(m.bytes, { binary: m.binary })
+  }
+}
+
 ws.on('message', (data, isBinary) => {
   const buf = Buffer.isBuffer(data) ? data : Buffer.concat(Array.isArray(data) ? data : [Buffer.from(data)])
   const ev = { ev: 'message', binary: isBinary, length: buf.length, sha1: createHash('sha1').update(buf).digest('hex') }
-  if (buf.length <= B64_MAX) ev.b64 = buf.toString('base64')
+  if (buf.length <= B64_MAX && burst === null) ev.b64 = buf.toString('base64')
   emit(ev)
+  if (burst !== null) {
+    burst.received++
+    burstSend()
+  }
 })
 ws.on('ping', (d) => emit({ ev: 'ping', b64: d.toString('base64') }))
 ws.on('pong', (d) => emit({ ev: 'pong', b64: d.toString('base64') }))
@@ -82,6 +100,10 @@ function run(cmd) {
   } else if (cmd.cmd === 'ping') ws.ping(data)
   else if (cmd.cmd === 'pong') ws.pong(data)
   else if (cmd.cmd === 'close') ws.close(cmd.code, cmd.reason)
+  else if (cmd.cmd === 'burst') {
+    burst = { seed: cmd.seed, count: cmd.count, min: cmd.min, max: cmd.max, window: cmd.window, sent: 0, received: 0 }
+    burstSend()
+  }
   else if (cmd.cmd === 'quit') {
     ws.terminate()
     setTimeout(() => process.exit(0), 50)

@@ -47,6 +47,8 @@ export interface WsLib {
   ping(data?: Uint8Array | string): void
   pong(data?: Uint8Array | string): void
   close(code?: number, reason?: string): void
+  /** Sends burstMessage(seed, 0 .. count-1, min, max) (ws-burst.mjs), `window` awaiting echo. */
+  burst(o: { seed: number; count: number; min: number; max: number; window: number }): void
   stop(): Promise<void>
 }
 
@@ -124,6 +126,7 @@ export async function startWsLib(url: string, options: WsLibOptions = {}): Promi
     ping: (data = '') => write({ cmd: 'ping', b64: b64(data) }),
     pong: (data = '') => write({ cmd: 'pong', b64: b64(data) }),
     close: (code, reason) => write({ cmd: 'close', code, reason }),
+    burst: (o) => write({ cmd: 'burst', ...o }),
     stop: () => {
       stopping ??= (async () => {
         if (!dead) {

@@ -24,7 +24,8 @@
 //    "packet":<decoded>|null,"error"?:msg,"trailing"?:n}
 //   {"ev":"ack","tag":..}           after a command carrying "tag" was carried out
 //   {"ev":"error","message":..,"tag"?:..}
-//   {"ev":"auto","id":..}           --auto answered a session
+//   {"ev":"auto","id":..}           --auto answered a session (hello: `hello world\n`; echo: the
+//                                   body is `<uri> <id>` of the request)
 // stdin commands:
 //   {"cmd":"send","packet":<value>,"address"?:string,"tag"?:any}
 //   {"cmd":"sendRaw","b64":string,"tag"?:any}   (one frame, exactly these bytes)
@@ -60,7 +61,7 @@ function parseArgs(argv) {
     else fail(`unknown argument ${a}`)
   }
   if (!o.base) fail('--base is required')
-  if (o.auto !== '' && o.auto !== 'hello') fail(`unknown --auto mode ${o.auto}`)
+  if (o.auto !== '' && o.auto !== 'hello' && o.auto !== 'echo') fail(`unknown --auto mode ${o.auto}`)
   if (Buffer.byteLength(o.from) === 0 || Buffer.byteLength(o.from) > 255) fail('--from must be 1..255 bytes')
   return o
 }
@@ -120,7 +121,7 @@ async function pumpPackets(name, sock) {
       raw: payload.toString('base64'),
       ...d,
     })
-    if (name === 'pull' && opts.auto === 'hello') autoHello(d.packet)
+    if (name === 'pull' && opts.auto !== '') autoHello(d.packet)
   }
 }
 
@@ -147,7 +148,8 @@ function autoHello(packet) {
     code: 200,
     reason: 'OK',
     headers: [['Content-Type', 'text/plain']],
-    body: 'hello world\n',
+    // `echo` names the request, so that a client can tell its own response from another's.
+    body: opts.auto === 'echo' ? `${packet.uri} ${packet.id}` : 'hello world\n',
   }
   publish(packetFrame(reply, opts.instance)).then(
     () => emit({ ev: 'auto', id: packet.id }),

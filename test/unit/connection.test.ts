@@ -65,6 +65,15 @@ class TestWorker implements StreamContext {
   readonly pull: ZmqSocket
   readonly router: ZmqSocket
   readonly credits: CreditOwner[] = []
+  /** Refused handler responses, by INVALID_* reason (response-check.ts). */
+  readonly invalid: number[] = []
+  readonly faults = {
+    warnAllowed: (): boolean => false,
+    tooLarge: (): void => {},
+    invalidResponse: (reason: number): void => {
+      this.invalid.push(reason)
+    },
+  }
   freed: number[] = []
   private counter = 0
 

@@ -4,6 +4,7 @@
 // every frame layout up to a size, and the req-mode response head.
 
 import { afterAll, describe, expect, test } from 'bun:test'
+import { idNonce } from '../../src/conn/conn-id.ts'
 import { parseServeArgs } from '../../src/config.ts'
 import { setLogLevel } from '../../src/log.ts'
 import { RequestHead, findHeadEnd, parseRequestHead } from '../../src/http/parser.ts'
@@ -58,6 +59,9 @@ function packetFor(c: ReqClient, raw: string, body: string, peer: [string, numbe
   return msgs[0]!
 }
 
+/** writeConnId(worker 3, slot 7, counter 0x1a) with this process's nonce (conn-id.ts). */
+const ID = `3-7-1a-${idNonce()}`
+
 describe('ReqClient.sendRequest', () => {
   test('two frames ["", T{id, ext, method, uri, headers, body, peer-address, peer-port}]', () => {
     const c = client()
@@ -66,7 +70,7 @@ describe('ReqClient.sendRequest', () => {
     expect(frames[0]!.length).toBe(0)
     const want = tn(
       new Pairs([
-        ['id', '3-7-1a'],
+        ['id', ID],
         ['ext', { multi: true }],
         ['method', 'POST'],
         ['uri', 'http://example.com:80/p?x=1'],
@@ -83,7 +87,7 @@ describe('ReqClient.sendRequest', () => {
   test('no body, no headers, unix peer: those fields are left out; no Host means localhost', () => {
     const c = client()
     const frames = packetFor(c, 'GET / HTTP/1.0\r\n\r\n', '', ['', 0])
-    const want = tn(new Pairs([['id', '3-7-1a'], ['ext', { multi: true }], ['method', 'GET'], ['uri', 'http://localhost/']]))
+    const want = tn(new Pairs([['id', ID], ['ext', { multi: true }], ['method', 'GET'], ['uri', 'http://localhost/']]))
     expect(latin1(frames[1]!)).toBe(`T${latin1(want)}`)
     c.close()
   })
@@ -94,7 +98,7 @@ describe('ReqClient.sendRequest', () => {
     const frames = packetFor(c, `PUT http://abs.example:81/b?q HTTP/1.1\r\nHost: b\r\nContent-Length: ${body.length}\r\n\r\n`, body, ['127.0.0.1', 1])
     const want = tn(
       new Pairs([
-        ['id', '3-7-1a'],
+        ['id', ID],
         ['ext', { multi: true }],
         ['method', 'PUT'],
         ['uri', 'http://abs.example:81/b?q'],

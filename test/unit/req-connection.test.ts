@@ -38,6 +38,7 @@ function harness() {
     acquireBuffer: (n: number) => new Uint8Array(Math.max(n, BUFFER_SIZE)),
     releaseBuffer: () => {},
     scratchFor: (n: number) => new Uint8Array(n),
+    faults: { warnAllowed: () => false, tooLarge: () => {}, invalidResponse: () => {} },
   }
   const slots: ReqHost = {
     timeoutMs: 30_000,

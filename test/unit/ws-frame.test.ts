@@ -14,6 +14,7 @@ import {
   WS_ERR_OPCODE,
   WS_ERR_RSV,
   WS_ERR_TOO_BIG,
+  WS_ERR_UNMASKED,
 } from '../../src/ws/frame.ts'
 import { Utf8Validator } from '../../src/ws/utf8.ts'
 import { validText } from '../../src/ws/utf8.ts'
@@ -53,6 +54,7 @@ function refDecode(b: number[]): RefHeader | 'more' | 'error' {
   if (rsv & 3) return 'error'
   if (![0, 1, 2, 8, 9, 10].includes(opcode)) return 'error'
   if (opcode >= 8 && (!fin || rsv & 4 || len > 125n)) return 'error'
+  if (!masked) return 'error' // RFC 6455 5.1: a client frame is always masked
   if (len === 126n) {
     if (b.length < 4) return 'more'
     len = BigInt(b[2] * 256 + b[3])
@@ -128,6 +130,11 @@ describe('decodeFrameHeader', () => {
     expect(d(0x89, 0xfe, 0, 126, 0, 0, 0, 0)).toBe(WS_ERR_CONTROL) // 126-byte ping (checklist 113)
     expect(d(0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0)).toBe(WS_ERR_LENGTH)
     expect(d(0x82, 0xff, 0, 0x20, 0, 0, 0, 0, 0, 0)).toBe(WS_ERR_TOO_BIG)
+    // RFC 6455 5.1: unmasked, known from the second byte whatever follows
+    expect(d(0x81, 0x03, 0x61, 0x62, 0x63)).toBe(WS_ERR_UNMASKED)
+    expect(d(0x89, 0x00)).toBe(WS_ERR_UNMASKED)
+    expect(d(0x82, 0x7f)).toBe(WS_ERR_UNMASKED)
+    expect(d(0x82, 0x7e)).toBe(WS_ERR_UNMASKED)
   })
 })
 
@@ -139,8 +146,13 @@ describe('writeFrameHeader', () => {
       for (const op of [0, 1, 2]) {
         const n = writeFrameHeader(out, 0, len % 2 === 0, op === 1, op, len)
         expect(n).toBe(len < 126 ? 2 : len < 65536 ? 4 : 10)
-        expect(decodeFrameHeader(out, 0, n, h)).toBe(n)
-        expect([h.fin, h.rsv1, h.opcode, h.masked, h.payloadLength]).toEqual([len % 2 === 0, op === 1, op, false, len])
+        // A server frame is unmasked (5.1), which the client-frame decoder refuses; with the
+        // mask bit and a key added it reads back.
+        expect(decodeFrameHeader(out, 0, n, h)).toBe(WS_ERR_UNMASKED)
+        out[1] |= 0x80
+        out.set([1, 2, 3, 4], n)
+        expect(decodeFrameHeader(out, 0, n + 4, h)).toBe(n + 4)
+        expect([h.fin, h.rsv1, h.opcode, h.masked, h.mask, h.payloadLength]).toEqual([len % 2 === 0, op === 1, op, true, 0x01020304, len])
       }
     }
   })
