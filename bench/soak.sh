@@ -38,7 +38,8 @@ WRK_BODY_BYTES=100
 CLIENT_OVERRUN_S=90
 WARMUP_MAX_S=60
 
-for tool in wrk gcc curl bun; do command -v "$tool" >/dev/null || { echo "soak: missing $tool"; exit 2; }; done
+"$root/scripts/install-deps.sh" bench || exit 2
+command -v bun >/dev/null || { echo "soak: missing bun"; exit 2; }
 # Minutes may be fractional (a quick look: bench/soak.sh 0.5 0.5).
 load_s=$(awk -v m="$LOAD_MIN" 'BEGIN {printf "%d", m * 60}') idle_s=$(awk -v m="$IDLE_MIN" 'BEGIN {printf "%d", m * 60}')
 [ "$load_s" -ge 1 ] || { echo "soak: the load period must be at least one second"; exit 2; }

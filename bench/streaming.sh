@@ -6,7 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-8s} CONNS=${CONNS:-50} PORT=${PORT:-18170}
-for tool in wrk condure; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 2; }; done
+"$root/scripts/install-deps.sh" bench
 work=$(mktemp -d /tmp/zgate-streaming-XXXXXX)
 trap 'rm -rf "$work"' EXIT
 printf 'wrk.method = "POST"\nwrk.body = string.rep("x", 16384)\n' > "$work/post.lua"

@@ -9,10 +9,10 @@
 #   bench/tls.sh            # ROUNDS=3 DURATION=8s CONNS=50 PORT=18190
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-harness=${BENCH_HARNESS:-$root/../shared/bench}
+harness=$root/bench/harness
 BIN=${BENCH_BIN:-/tmp/zgate-bench/bin}
 ROUNDS=${ROUNDS:-3} DURATION=${DURATION:-8s} CONNS=${CONNS:-50} PORT=${PORT:-18190}
-for tool in wrk condure curl make gcc; do command -v "$tool" >/dev/null || { echo "missing $tool"; exit 2; }; done
+"$root/scripts/install-deps.sh" bench
 [ -x "$BIN/zhttp_stream_handler" ] || { mkdir -p "$BIN" && make -s -C "$harness" BIN="$BIN"; }
 ids="$root/test/fixtures/tls/identities"
 work=$(mktemp -d /tmp/zgate-tls-bench-XXXXXX)

@@ -10,19 +10,12 @@
 #   GATEWAYS="zgate zgate-base" REF=zgate-base ZGATE_BASE_CMD='bun /old/src/main.ts serve \
 #     --listen 127.0.0.1:$PORT --zclient-stream $ZBASE' bench/ws-echo.sh   # before/after a change
 # Gateway start/stop (by PID), /proc readings and condure's command line come from the shared
-# harness (../shared/bench/lib.sh). Installs gcc, libzmq3-dev and condure when missing.
+# harness (bench/harness/lib.sh). Installs what it needs from Debian when missing
+# (scripts/install-deps.sh bench).
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-harness=${BENCH_HARNESS:-$root/../shared/bench}
-[ -f "$harness/lib.sh" ] || { echo "no harness at $harness (set BENCH_HARNESS)"; exit 2; }
-missing=()
-command -v condure >/dev/null || missing+=(condure)
-[ -e /usr/include/zmq.h ] || missing+=(libzmq3-dev)
-command -v gcc >/dev/null || missing+=(gcc)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
+harness=$root/bench/harness
+"$root/scripts/install-deps.sh" bench || exit 1
 
 export RUNROOT=${RUNROOT:-/tmp/anchorA/wsbench} PORT=${PORT:-18230}
 # seconds; set before lib.sh, whose wrk defaults ("10s", "2s") have a unit

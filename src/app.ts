@@ -18,6 +18,8 @@ import { StatsServer } from './stats-server.ts'
 import { startSummaryLog } from './stats.ts'
 import type { Stats } from './stats.ts'
 import { StatsCollector } from './stats-collector.ts'
+import { startupErrorText } from './startup-errors.ts'
+import { ZmqLoadError } from './zmq/errors.ts'
 import { idNonce } from './conn/conn-id.ts'
 
 /** Shutdown polls the connections (grace) and the outboxes (cancels) this often. */
@@ -103,8 +105,12 @@ export function serve(cfg: Config): void {
   try {
     server = new Server(cfg, 0, capacity)
   } catch (err) {
-    const kind = err instanceof SpecsError ? err.kind : 'stream'
-    log(ERROR, 'zgate', `failed to set zhttp client ${kind} specs: ${(err as Error).message}`)
+    // No libzmq is not a bad spec: say what failed and what to do (startup-errors.ts).
+    if (err instanceof ZmqLoadError) log(ERROR, 'zgate', startupErrorText(err))
+    else {
+      const kind = err instanceof SpecsError ? err.kind : 'stream'
+      log(ERROR, 'zgate', `failed to set zhttp client ${kind} specs: ${(err as Error).message}`)
+    }
     process.exit(1)
   }
   for (const l of cfg.listen) {

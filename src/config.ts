@@ -24,8 +24,11 @@ import {
   TOTAL_MAXCONN_MAX,
   WORKERS_MAX,
 } from './limits.ts'
+import { closestMatch } from './util/did-you-mean.ts'
 import { LOG_LIMIT_INTERVAL_MS } from './log-limiter.ts'
 
+/** `--tls-identities-dir` when not given: the working directory, as Condure. */
+const DEFAULT_TLS_IDENTITIES_DIR = '.'
 /** Smallest buffer that can hold a minimal request head and a packet's framing. */
 const BUFFER_SIZE_MIN_BYTES = 256
 
@@ -102,12 +105,17 @@ export interface Config {
   logLimitMs: number
 }
 
-/** A configuration problem: `message` is the sentence to log, `exitCode` 1 or 2. */
+/**
+ * A configuration problem: `message` is the sentence to log, `exitCode` 1 (a bad value: one
+ * `[ERR]` line) or 2 (a usage error, printed on stderr the way Condure's clap 3 parser does).
+ */
 export class ConfigError extends Error {
   readonly code = 'ZGATE_CONFIG'
   constructor(
     message: string,
     readonly exitCode: number,
+    /** Usage errors: the known option a mistyped one most resembles (`--listen`), else ''. */
+    readonly suggestion = '',
   ) {
     super(message)
   }
@@ -146,23 +154,25 @@ const OPTIONS: OptionDef[] = [
   { name: 'stats', flag: false, repeat: false },
 ]
 
+/** `serve --help` lines: each default is the constant the parser uses (never restated). */
 export const OPTION_HELP: Array<[string, string]> = [
-  ['--log-level <N>', 'Log level: 0 error, 1 warn, 2 info, 3 debug, 4 trace [default: 2]'],
-  ['--id <ID>', 'Instance id, the ZHTTP `from` and SUB prefix [default: condure]'],
-  ['--workers <N>', 'Number of workers [default: 2]'],
-  ['--req-maxconn <N>', 'Maximum number of concurrent connections in req mode [default: 100]'],
-  ['--stream-maxconn <N>', 'Maximum concurrent connections in stream mode [default: 10000]'],
-  ['--buffer-size <N>', 'Connection buffer size (two per connection) [default: 8192]'],
-  ['--body-buffer-size <N>', 'Body buffer size for connections in req mode [default: 100000]'],
-  ['--messages-max <N>', 'Maximum number of queued WebSocket messages [default: 100]'],
-  ['--req-timeout <N>', 'Connection timeout in req mode (seconds) [default: 30]'],
-  ['--stream-timeout <N>', 'Connection timeout in stream mode (seconds) [default: 1800]'],
-  ['--listen <[addr:]port[,params...]>', 'Port to listen on, repeatable [default: 0.0.0.0:8000,stream]'],
-  ['--zclient-req <spec>', 'ZeroMQ client REQ spec, repeatable [default: ipc://client]'],
-  ['--zclient-stream <spec-base>', 'ZeroMQ client PUSH/ROUTER/SUB spec base [default: ipc://client]'],
+  ['--log-level <N>', `Log level: 0 error, 1 warn, 2 info, 3 debug, 4 trace [default: ${DEFAULT_LOG_LEVEL}]`],
+  ['--id <ID>', `Instance id, the ZHTTP \`from\` and SUB prefix [default: ${DEFAULT_INSTANCE_ID}]`],
+  // Condure's default is 2; zgate runs one event loop unless told (Config.workerLoops).
+  ['--workers <N>', `Number of workers (event loops) [default: ${DEFAULT_WORKER_LOOPS}]`],
+  ['--req-maxconn <N>', `Maximum number of concurrent connections in req mode [default: ${DEFAULT_REQ_MAXCONN}]`],
+  ['--stream-maxconn <N>', `Maximum concurrent connections in stream mode [default: ${DEFAULT_STREAM_MAXCONN}]`],
+  ['--buffer-size <N>', `Connection buffer size (two per connection) [default: ${DEFAULT_BUFFER_SIZE_BYTES}]`],
+  ['--body-buffer-size <N>', `Body buffer size for connections in req mode [default: ${DEFAULT_BODY_BUFFER_SIZE_BYTES}]`],
+  ['--messages-max <N>', `Maximum number of queued WebSocket messages [default: ${DEFAULT_MESSAGES_MAX}]`],
+  ['--req-timeout <N>', `Connection timeout in req mode (seconds) [default: ${DEFAULT_REQ_TIMEOUT_S}]`],
+  ['--stream-timeout <N>', `Connection timeout in stream mode (seconds) [default: ${DEFAULT_STREAM_TIMEOUT_S}]`],
+  ['--listen <[addr:]port[,params...]>', `Port to listen on, repeatable [default: ${DEFAULT_LISTEN}]`],
+  ['--zclient-req <spec>', `ZeroMQ client REQ spec, repeatable [default: ${DEFAULT_ZCLIENT_SPEC}]`],
+  ['--zclient-stream <spec-base>', `ZeroMQ client PUSH/ROUTER/SUB spec base [default: ${DEFAULT_ZCLIENT_SPEC}]`],
   ['--zclient-connect', 'ZeroMQ client sockets should connect instead of bind'],
   ['--ipc-file-mode <octal>', 'Permissions for ipc:// files zgate binds (octal, e.g. 660)'],
-  ['--tls-identities-dir <dir>', 'Directory containing certificates and private keys [default: .]'],
+  ['--tls-identities-dir <dir>', `Directory containing certificates and private keys [default: ${DEFAULT_TLS_IDENTITIES_DIR}]`],
   ['--compression', 'Allow permessage-deflate compression on WebSocket connections'],
   ['--sizes', 'Print the sizes of internal structures and exit'],
   ['--shutdown-timeout <N>', `Seconds in-flight responses may finish after a stop signal (0: at once) [default: ${DEFAULT_SHUTDOWN_TIMEOUT_S}]`],
@@ -282,21 +292,46 @@ export function expandStreamBase(base: string): StreamEndpoints {
   throw new ConfigError('base spec must be ipc or tcp', 1)
 }
 
-/** Splits argv into option values; unknown options and missing values are usage errors. */
+/** `--name <VALUE>` as help shows it (`--listen <[addr:]port[,params...]>`), for usage errors. */
+function optionWithValue(name: string): string {
+  const flag = `--${name}`
+  const help = OPTION_HELP.find(([f]) => f === flag || f.startsWith(`${flag} `))
+  return help !== undefined ? help[0] : `${flag} <${name.toUpperCase()}>`
+}
+
+/**
+ * An unknown option, in Condure's (clap 3's) words, with the known option it most resembles
+ * (`--listn` → `--listen`; `help` and `version` count as options here too).
+ */
+function unknownOption(arg: string): ConfigError {
+  const message = `Found argument '${arg}' which wasn't expected, or isn't valid in this context`
+  if (!arg.startsWith('--')) return new ConfigError(message, 2)
+  const eq = arg.indexOf('=')
+  const typed = eq < 0 ? arg.slice(2) : arg.slice(2, eq)
+  const names = [...OPTIONS.map((o) => o.name), 'help', 'version']
+  const best = closestMatch(typed, names)
+  return new ConfigError(message, 2, best === '' ? '' : `--${best}`)
+}
+
+/**
+ * Splits argv into option values. Unknown options, missing or unexpected values and repeats
+ * of a single-valued option are usage errors (exit 2), worded as Condure words them.
+ */
 function collect(argv: string[]): Map<string, string[]> {
   const values = new Map<string, string[]>()
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]
-    if (!arg.startsWith('--')) {
-      throw new ConfigError(`unexpected argument '${arg}' found`, 2)
-    }
+    if (!arg.startsWith('--')) throw unknownOption(arg)
     const eq = arg.indexOf('=')
     const name = eq < 0 ? arg.slice(2) : arg.slice(2, eq)
     const def = OPTIONS.find((o) => o.name === name)
-    if (def === undefined) throw new ConfigError(`unexpected argument '--${name}' found`, 2)
+    if (def === undefined) throw unknownOption(arg)
     let value: string
     if (def.flag) {
-      if (eq >= 0) throw new ConfigError(`unexpected value for '--${name}'`, 2)
+      if (eq >= 0) {
+        const given = arg.slice(eq + 1)
+        throw new ConfigError(`The value '${given}' was provided to '--${name}' but it wasn't expecting any more values`, 2)
+      }
       value = 'true'
     } else if (eq >= 0) {
       value = arg.slice(eq + 1)
@@ -304,7 +339,7 @@ function collect(argv: string[]): Map<string, string[]> {
       // Like Condure's parser, a following token starting with '-' is not taken as a value.
       const next = argv[i + 1]
       if (next === undefined || (next.startsWith('-') && next.length > 1)) {
-        throw new ConfigError(`a value is required for '--${name} <${name.toUpperCase()}>'`, 2)
+        throw new ConfigError(`The argument '${optionWithValue(name)}' requires a value but none was supplied`, 2)
       }
       value = next
       i++
@@ -312,7 +347,9 @@ function collect(argv: string[]): Map<string, string[]> {
     const list = values.get(name)
     if (list === undefined) values.set(name, [value])
     else if (def.repeat) list.push(value)
-    else throw new ConfigError(`the argument '--${name}' cannot be used multiple times`, 2)
+    else {
+      throw new ConfigError(`The argument '${optionWithValue(name)}' was provided more than once, but cannot be used multiple times`, 2)
+    }
   }
   return values
 }
@@ -363,7 +400,7 @@ export function parseServeArgs(argv: string[]): Config {
     zclientStream: (v.get('zclient-stream') ?? [DEFAULT_ZCLIENT_SPEC]).map(expandStreamBase),
     zclientConnect: v.has('zclient-connect'),
     ipcFileMode: 0,
-    tlsIdentitiesDir: one('tls-identities-dir') ?? '.',
+    tlsIdentitiesDir: one('tls-identities-dir') ?? DEFAULT_TLS_IDENTITIES_DIR,
     compression: v.has('compression'),
     sizes: v.has('sizes'),
     shutdownTimeoutS: num('shutdown-timeout', DEFAULT_SHUTDOWN_TIMEOUT_S),

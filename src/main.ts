@@ -1,12 +1,25 @@
 #!/usr/bin/env bun
 // zgate command line: `zgate serve [Condure 1.9.1 flags]`, `zgate --help`, `zgate --version`.
-// citty provides the command structure, help and version; `serve` parses its own flags with
+// citty provides the command structure and top-level help; `serve` parses its own flags with
 // config.ts so that Condure's exact forms and error sentences are kept (zhttp.md 7.1, 7.5).
 
-import { defineCommand, runMain } from 'citty'
 import { parseServeArgs, ConfigError, OPTION_HELP } from './config.ts'
 import { log, ERROR } from './log.ts'
+import { startupErrorText } from './startup-errors.ts'
 import pkg from '../package.json' with { type: 'json' }
+
+/**
+ * No ANSI colours unless both output streams are terminals and NO_COLOR is unset or empty
+ * (no-color.org). citty reads only NO_COLOR=1, once, when it loads: so set that first and
+ * load citty after.
+ */
+function plainOutput(): boolean {
+  const noColor = process.env.NO_COLOR
+  if (noColor !== undefined && noColor !== '') return true
+  return !process.stdout.isTTY || !process.stderr.isTTY || process.env.TERM === 'dumb'
+}
+if (plainOutput()) process.env.NO_COLOR = '1'
+const { defineCommand, runMain } = await import('citty')
 
 function serveUsage(): string {
   const lines = ['Usage: zgate serve [OPTIONS]', '', 'Options:']
@@ -16,6 +29,35 @@ function serveUsage(): string {
   return lines.join('\n')
 }
 
+/**
+ * A usage error as Condure's parser prints it (stderr, exit 2): the sentence, the option a
+ * typo most resembles, the usage line, and where to look next.
+ */
+function usageErrorText(err: ConfigError): string {
+  const parts = [`error: ${err.message}`, '']
+  if (err.suggestion !== '') parts.push(`\tDid you mean '${err.suggestion}'?`, '')
+  const shown = OPTION_HELP.find(([f]) => f === err.suggestion || f.startsWith(`${err.suggestion} `))
+  const usage = err.suggestion === '' ? '[OPTIONS]' : (shown?.[0] ?? err.suggestion)
+  parts.push('USAGE:', `    zgate serve ${usage}`, '', 'For more information try --help')
+  return parts.join('\n')
+}
+
+/**
+ * `zgate X.Y.Z`, then the libzmq this process loads (`libzmq 4.3.5 (/path)`); exit 1 with one
+ * line on stderr when none loads, so the check also tells whether `serve` could start.
+ */
+async function printVersion(): Promise<void> {
+  console.log(`zgate ${pkg.version}`)
+  const { loadZmq } = await import('./zmq/ffi.ts')
+  try {
+    const zmq = loadZmq()
+    console.log(`libzmq ${zmq.version} (${zmq.path})`)
+  } catch (err) {
+    process.stderr.write(`error: ${startupErrorText(err)}\n`)
+    process.exit(1)
+  }
+}
+
 const serveCommand = defineCommand({
   meta: {
     name: 'serve',
@@ -23,7 +65,7 @@ const serveCommand = defineCommand({
   },
   async run({ rawArgs }) {
     if (rawArgs.includes('--version') || rawArgs.includes('-V')) {
-      console.log(`zgate ${pkg.version}`)
+      await printVersion()
       return
     }
     let cfg
@@ -32,7 +74,7 @@ const serveCommand = defineCommand({
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err
       if (err.exitCode === 2) {
-        process.stderr.write(`error: ${err.message}\n\n${serveUsage()}\n`)
+        process.stderr.write(`${usageErrorText(err)}\n`)
       } else {
         log(ERROR, 'zgate', err.message)
       }
@@ -62,7 +104,7 @@ const main = defineCommand({
 const argv = process.argv.slice(2)
 const wantsHelp = argv.includes('--help') || argv.includes('-h')
 if (argv.length === 1 && (argv[0] === '-V' || argv[0] === '--version')) {
-  console.log(`zgate ${pkg.version}`)
+  await printVersion()
 } else if (argv[0] === 'serve' && wantsHelp) {
   console.log(serveUsage())
 } else {

@@ -191,6 +191,17 @@ function cliSuite(target: GatewayTarget): void {
     expect(errMessages(r.out)).toEqual([])
   })
 
+  test('132: a mistyped option gets "Did you mean" with the closest option, in Condure\'s words, exit 2', async () => {
+    for (const [typed, meant] of [['--listn', '--listen'], ['--workrs', '--workers'], ['--zclient-strem', '--zclient-stream']]) {
+      const r = await runOnce(serveCmd(target), [typed, '1'])
+      expect(r.code).toBe(2)
+      expect(r.err[0]).toBe(`error: Found argument '${typed}' which wasn't expected, or isn't valid in this context`)
+      expect(r.err).toContain(`\tDid you mean '${meant}'?`)
+      expect(r.err.at(-1)).toBe('For more information try --help')
+      expect(r.out).toEqual([])
+    }
+  })
+
   test('133: a listen port in use logs "failed to bind 127.0.0.1:P: Address already in use (os error 98)", exit 1', async () => {
     const holder = Bun.listen({ hostname: '127.0.0.1', port: 0, socket: { data() {} } })
     try {

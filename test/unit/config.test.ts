@@ -1,5 +1,7 @@
 import { describe, expect, test } from 'bun:test'
-import { parseServeArgs, parseListenSpec, expandStreamBase, ConfigError, MODE_REQ, MODE_STREAM } from '../../src/config.ts'
+import { parseServeArgs, parseListenSpec, expandStreamBase, ConfigError, MODE_REQ, MODE_STREAM, OPTION_HELP } from '../../src/config.ts'
+import type { Config } from '../../src/config.ts'
+import { closestMatch, jaroSimilarity } from '../../src/util/did-you-mean.ts'
 
 function err(argv: string[]): ConfigError {
   try {
@@ -133,5 +135,84 @@ describe('zgate-only operations flags (--shutdown-timeout, --stats, unix listene
     for (const bad of ['mode=8', 'mode=', 'mode=12345', 'user=', 'group=']) {
       expect(() => parseListenSpec(`/tmp/x.sock,local,${bad}`)).toThrow(`failed to parse listen: invalid param: ${bad}`)
     }
+  })
+})
+
+describe('usage errors in Condure 1.9.1 (clap 3) words, with "Did you mean" (checklist 132)', () => {
+  const FOUND = "which wasn't expected, or isn't valid in this context"
+
+  test('a mistyped option names the closest known one; one too far from all names none', () => {
+    const cases: Array<[string[], string]> = [
+      [['--listn', '8000'], '--listen'],
+      [['--listn=8000'], '--listen'],
+      [['--Listen', '8000'], '--listen'],
+      [['--workrs', '2'], '--workers'],
+      [['--zclient-strem', 'ipc://x'], '--zclient-stream'],
+      [['--shutdown-timout', '1'], '--shutdown-timeout'],
+      [['--bogus'], ''],
+      [['--x'], ''],
+    ]
+    for (const [argv, suggestion] of cases) {
+      const e = err(argv)
+      const typed = argv[0]!
+      expect([e.message, e.suggestion, e.exitCode]).toEqual([`Found argument '${typed}' ${FOUND}`, suggestion, 2])
+    }
+  })
+
+  test('a stray word, a missing value, a value for a flag and a repeat', () => {
+    expect(err(['stray']).message).toBe(`Found argument 'stray' ${FOUND}`)
+    expect(err(['--listen']).message).toBe("The argument '--listen <[addr:]port[,params...]>' requires a value but none was supplied")
+    expect(err(['--workers', '-1']).message).toBe("The argument '--workers <N>' requires a value but none was supplied")
+    expect(err(['--compression=yes']).message).toBe("The value 'yes' was provided to '--compression' but it wasn't expecting any more values")
+    expect(err(['--id', 'a', '--id', 'b']).message).toBe(
+      "The argument '--id <ID>' was provided more than once, but cannot be used multiple times",
+    )
+  })
+
+  test('Jaro similarity: textbook values, and the 0.8 threshold', () => {
+    expect(jaroSimilarity('MARTHA', 'MARHTA')).toBeCloseTo(0.944, 3)
+    expect(jaroSimilarity('DIXON', 'DICKSONX')).toBeCloseTo(0.767, 3)
+    expect(jaroSimilarity('JELLYFISH', 'SMELLYFISH')).toBeCloseTo(0.896, 3)
+    expect(jaroSimilarity('abc', 'abc')).toBe(1)
+    expect(jaroSimilarity('abc', 'xyz')).toBe(0)
+    expect(jaroSimilarity('', '')).toBe(1)
+    expect(jaroSimilarity('a', '')).toBe(0)
+    expect(closestMatch('DIXON', ['DICKSONX'])).toBe('')
+    expect(closestMatch('MARTHA', ['DICKSONX', 'MARHTA', 'MARTHAS'])).toBe('MARTHAS')
+  })
+})
+
+describe('serve --help states the defaults the parser uses', () => {
+  test('every "[default: X]" equals the parsed value of no arguments', () => {
+    const c = parseServeArgs([])
+    const parsed: Record<string, (cfg: Config) => unknown> = {
+      '--log-level': (x) => x.logLevel,
+      '--id': (x) => x.id,
+      '--workers': (x) => x.workerLoops,
+      '--req-maxconn': (x) => x.reqMaxconn,
+      '--stream-maxconn': (x) => x.streamMaxconn,
+      '--buffer-size': (x) => x.bufferSize,
+      '--body-buffer-size': (x) => x.bodyBufferSize,
+      '--messages-max': (x) => x.messagesMax,
+      '--req-timeout': (x) => x.reqTimeoutS,
+      '--stream-timeout': (x) => x.streamTimeoutS,
+      '--listen': (x) => x.listen[0]!.spec,
+      '--zclient-req': (x) => x.zclientReq[0],
+      '--zclient-stream': (x) => x.zclientStream[0]!.out.replace(/-out$/, ''),
+      '--tls-identities-dir': (x) => x.tlsIdentitiesDir,
+      '--shutdown-timeout': (x) => x.shutdownTimeoutS,
+    }
+    let checked = 0
+    for (const [flag, text] of OPTION_HELP) {
+      const m = /\[default: ([^\]]+)\]$/.exec(text)
+      if (m === null) continue
+      const name = flag.split(' ')[0]!
+      expect(parsed[name]).toBeDefined()
+      expect([name, String(parsed[name]!(c))]).toEqual([name, m[1]])
+      checked++
+    }
+    expect(checked).toBe(Object.keys(parsed).length)
+    // One event loop, not Condure's 2 (Config.workerLoops).
+    expect(c.workerLoops).toBe(1)
   })
 })
