@@ -48,6 +48,10 @@ if [ "$group" = test ]; then
   need python3-zmq 'py zmq'
   need python3-autobahn 'py autobahn'
   need python3-twisted 'py twisted'
+  # The native shim (native/zgate-shim.c) is built ahead of time with the system compiler, and
+  # test/e2e/binary.test.ts builds dist/zgate, which embeds it.
+  need gcc 'has gcc'
+  need libc6-dev 'test -e /usr/include/stdio.h'
 else
   need wrk 'has wrk'
   need curl 'has curl'
