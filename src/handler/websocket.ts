@@ -28,7 +28,6 @@ export const CLOSE_ABNORMAL = 1006
 
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
-const EMPTY = new Uint8Array(0)
 
 /** One incoming message (or, with `fragments: true`, one piece of it). */
 export interface WebSocketMessage {
@@ -71,6 +70,8 @@ class Message implements WebSocketMessage {
     readonly type: 'text' | 'binary',
     readonly data: Uint8Array,
     readonly last: boolean,
+    /** Credits held until the application has consumed it. */
+    readonly credits: number,
   ) {}
   text(): string {
     return utf8Decoder.decode(this.data)
@@ -98,6 +99,11 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
   private parts: Uint8Array[] = []
   private partsBytes = 0
   private partsBinary = false
+  private inMessage = false
+  /** Credits of the current message's first pieces, held while the application lags. */
+  private partialHeld = 0
+  /** Messages delivered and not yet consumed (queued, or their onMessage not settled). */
+  private unconsumed = 0
   private readonly inbox: Message[] = []
   private inboxHead = 0
   private waiter: (() => void) | null = null
@@ -159,7 +165,7 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
         return
       case PT_PING:
         // The gateway does not answer pings itself (zhttp.md 5.4): we do, with the same body.
-        this.owe(p.bodyLength, true)
+        this.owe(p.bodyLength)
         if (this.state !== WS_CLOSED && !s.ended) {
           const w = s.begin(p.bodyLength)
           w.type('pong')
@@ -169,11 +175,11 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
         }
         return
       case PT_PONG:
-        this.owe(p.bodyLength, true)
+        this.owe(p.bodyLength)
         this.pongDeadlineMs = 0
         return
       case PT_CLOSE: {
-        this.owe(p.bodyLength, true)
+        this.owe(p.bodyLength)
         const code = p.code >= 0 ? p.code : CLOSE_NO_STATUS
         const reason = p.bodyLength > 0 ? utf8Decoder.decode(p.buf.subarray(p.bodyStart, p.bodyEnd)) : ''
         if (this.state === WS_OPEN) {
@@ -199,22 +205,36 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
   private onData(p: GatewayPacket): void {
     const n = p.bodyLength
     if (this.state === WS_CLOSED) return
-    if (this.partsBytes === 0 && this.parts.length === 0) this.partsBinary = p.binary
+    if (!this.inMessage) {
+      this.inMessage = true
+      this.partsBinary = p.binary
+    }
+    if (!p.more) this.inMessage = false
+    const type = this.partsBinary ? 'binary' : 'text'
     if (this.fragments) {
-      if (n > 0 || !p.more) this.deliver(new Message(this.partsBinary ? 'binary' : 'text', p.buf.slice(p.bodyStart, p.bodyStart + n), !p.more))
-      if (!p.more) this.parts.length = 0
-      else this.parts.push(EMPTY) // marks a message in progress (keeps its type)
+      if (n > 0 || !p.more) this.deliver(new Message(type, p.buf.slice(p.bodyStart, p.bodyEnd), !p.more, n))
       return
     }
     if (this.partsBytes + n > this.maxMessageBytes) {
-      this.owe(n, true)
+      this.owe(n + this.partialHeld)
+      this.partialHeld = 0
+      this.parts = []
+      this.partsBytes = 0
+      this.closeInfo = { code: CLOSE_TOO_BIG, reason: 'message too big', by: 'too-big' }
       this.close(CLOSE_TOO_BIG, 'message too big').catch(() => {})
-      this.finishLater('too-big')
       return
     }
     if (n > 0) this.parts.push(p.buf.slice(p.bodyStart, p.bodyEnd))
     this.partsBytes += n
-    if (p.more) return
+    if (p.more) {
+      // A message is only delivered whole, so holding the credits of its first pieces could
+      // stall the client forever (a message larger than the credits). They are returned at
+      // once while the application keeps up (the message limit bounds them); while it lags,
+      // they wait with the rest.
+      if (this.unconsumed === 0) this.owe(n)
+      else this.partialHeld += n
+      return
+    }
     let data: Uint8Array
     if (this.parts.length === 1) data = this.parts[0]
     else {
@@ -225,12 +245,26 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
         o += b.length
       }
     }
+    const held = this.partialHeld + n
     this.parts = []
     this.partsBytes = 0
-    this.deliver(new Message(this.partsBinary ? 'binary' : 'text', data, true))
+    this.partialHeld = 0
+    this.deliver(new Message(type, data, true, held))
+  }
+
+  /** The application has consumed `m`: its credits go back. */
+  private consumed(m: Message): void {
+    this.unconsumed--
+    let n = m.credits
+    if (this.unconsumed === 0 && this.partialHeld > 0) {
+      n += this.partialHeld
+      this.partialHeld = 0
+    }
+    this.owe(n)
   }
 
   private deliver(m: Message): void {
+    this.unconsumed++
     if (this.onMessage !== undefined) {
       let r: unknown
       try {
@@ -240,14 +274,14 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
       }
       if (r instanceof Promise) {
         r.then(
-          () => this.owe(m.data.length, false),
+          () => this.consumed(m),
           (err) => {
-            this.owe(m.data.length, false)
+            this.consumed(m)
             this.appError(err)
           },
         )
       } else {
-        this.owe(m.data.length, false)
+        this.consumed(m)
       }
       return
     }
@@ -264,16 +298,12 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
     this.close(1011, 'internal error').catch(() => {})
   }
 
-  /** Returns `n` consumed bytes to the gateway: now, piggybacked on the next packet we send,
-   * or in one credit packet at the end of this turn. */
-  private owe(n: number, now: boolean): void {
+  /** Returns `n` consumed bytes to the gateway: piggybacked on the next packet we send this
+   * turn, or in one credit packet at the end of it. */
+  private owe(n: number): void {
     if (n <= 0) return
     this.creditsOwed += n
-    if (now || this.creditsScheduled) {
-      if (!this.creditsScheduled) this.scheduleCredits()
-      return
-    }
-    this.scheduleCredits()
+    if (!this.creditsScheduled) this.scheduleCredits()
   }
 
   private scheduleCredits(): void {
@@ -304,7 +334,7 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
           this.inbox.length = 0
           this.inboxHead = 0
         }
-        this.owe(m.data.length, false)
+        this.consumed(m)
         return m
       }
       if (this.state === WS_CLOSED || this.session.ended) return null
@@ -421,10 +451,6 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
       this.nextPingMs = now + this.pingIntervalMs
       this.ping()
     }
-  }
-
-  private finishLater(by: string): void {
-    this.closeInfo = { code: CLOSE_TOO_BIG, reason: 'message too big', by }
   }
 
   private finish(info: CloseInfo): void {
