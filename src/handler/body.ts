@@ -73,7 +73,6 @@ export class BodyReader {
     if (want * 2 < window) return
     this.outstanding += want
     s.sendCredit(want)
-    s.host.log('debug', `body credits ${want} for ${s.idText}`)
   }
 
   /** The next chunk, or null at the end. Throws SessionClosedError if the session ended first. */

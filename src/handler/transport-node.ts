@@ -56,12 +56,14 @@ class NodeTransport implements Transport {
   private sock(kind: SocketKind): NodeSocket {
     let s = this.socks[kind]
     if (s !== null) return s
-    const common = { linger: this.opts.lingerMs, sendHighWaterMark: 0, receiveHighWaterMark: 0 }
+    // Unbounded queues on our side, as in transport-bun.ts (only options each type has).
+    const linger = this.opts.lingerMs
     let z: AnySocket
-    if (kind === SOCK_PULL) z = new zmq.Pull(common)
-    else if (kind === SOCK_PUB) z = new zmq.XPublisher(common)
-    else if (kind === SOCK_ROUTER) z = new zmq.Router({ ...common, routingId: Buffer.from(this.opts.identity).toString() })
-    else z = new zmq.Router(common)
+    if (kind === SOCK_PULL) z = new zmq.Pull({ linger, receiveHighWaterMark: 0 })
+    else if (kind === SOCK_PUB) z = new zmq.XPublisher({ linger, sendHighWaterMark: 0 })
+    else if (kind === SOCK_ROUTER) {
+      z = new zmq.Router({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0, routingId: Buffer.from(this.opts.identity).toString() })
+    } else z = new zmq.Router({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0 })
     s = new NodeSocket(z)
     this.socks[kind] = s
     if (this.sink !== null) this.receive(kind)
