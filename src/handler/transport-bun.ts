@@ -3,6 +3,7 @@
 // loop: the JS thread sleeps until a socket's ZMQ_FD signals).
 
 import {
+  ZMQ_IMMEDIATE,
   ZMQ_LINGER,
   ZMQ_PULL,
   ZMQ_RCVHWM,
@@ -74,6 +75,9 @@ class BunTransport implements Transport {
     s.setInt(ZMQ_SNDHWM, 0)
     s.setInt(ZMQ_RCVHWM, 0)
     if (kind === SOCK_ROUTER) s.setBytes(ZMQ_ROUTING_ID, this.opts.identity)
+    // With IMMEDIATE, a connecting XPUB drops the pipe when the connection is lost, so the
+    // gateway's subscription is withdrawn: that is how the handler learns a gateway died.
+    if (kind === SOCK_PUB) s.setInt(ZMQ_IMMEDIATE, 1)
     this.socks[kind] = s
     this.poller.add(s)
     return s

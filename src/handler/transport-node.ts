@@ -56,11 +56,12 @@ class NodeTransport implements Transport {
   private sock(kind: SocketKind): NodeSocket {
     let s = this.socks[kind]
     if (s !== null) return s
-    // Unbounded queues on our side, as in transport-bun.ts (only options each type has).
+    // Unbounded queues on our side and IMMEDIATE on the XPUB, as in transport-bun.ts (only
+    // options each type has).
     const linger = this.opts.lingerMs
     let z: AnySocket
     if (kind === SOCK_PULL) z = new zmq.Pull({ linger, receiveHighWaterMark: 0 })
-    else if (kind === SOCK_PUB) z = new zmq.XPublisher({ linger, sendHighWaterMark: 0 })
+    else if (kind === SOCK_PUB) z = new zmq.XPublisher({ linger, sendHighWaterMark: 0, immediate: true })
     else if (kind === SOCK_ROUTER) {
       z = new zmq.Router({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0, routingId: Buffer.from(this.opts.identity).toString() })
     } else z = new zmq.Router({ linger, sendHighWaterMark: 0, receiveHighWaterMark: 0 })
