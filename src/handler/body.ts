@@ -30,6 +30,11 @@ export class BodyReader {
     if (whole !== null && whole.length > 0) this.push(whole)
   }
 
+  /** No credit was granted yet, so the gateway has sent no body byte (zhttp.md 4.4). */
+  get untouched(): boolean {
+    return !this.taken && this.received === 0 && this.outstanding === 0
+  }
+
   /** True once every body byte has arrived. */
   get complete(): boolean {
     return this.done

@@ -11,19 +11,20 @@
 //   away, and its sessions end at once.
 // - One timer for the whole handler (no per-session timers); it does not keep the process up.
 
-import { HandlerError } from './errors.ts'
+import { HandlerError, HandlerStateError } from './errors.ts'
+import { Delivery } from './delivery.ts'
+import { decodeHead, writeBatches } from './packets.ts'
+import { HANDOFF_STATE_VERSION, keyBytes, type HandoffState, type RequestHead } from './head.ts'
 import { defaultLog, RateLimitedLog, type LogFn } from './log.ts'
 import {
   FROM_MAX_BYTES,
   HELD_PACKETS_MAX,
-  PENDING_REQUESTS_MAX,
   resolveOptions,
   tickMs,
   type ResolvedOptions,
   type TuningOptions,
 } from './options.ts'
-import { Request, type RequestHead } from './request.ts'
-import { reasonPhrase } from './response.ts'
+import { Request } from './request.ts'
 import {
   END_GATEWAY_GONE,
   END_GATEWAY_SILENT,
@@ -48,9 +49,6 @@ import {
 } from './transport.ts'
 import { GatewayPacket, gatewayPacketErrorText, GP_OK, parseGatewayPacket, PT_DATA } from './wire-in.ts'
 import { PacketWriter, utf8Bytes } from './wire-out.ts'
-
-/** Ids per batched keep-alive or cancel (zhttp.md 3.1). */
-const BATCH_IDS_MAX = 128
 
 /** Options of createHandler(). */
 export interface HandlerOptions extends TuningOptions {
@@ -94,27 +92,23 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
   readonly fromBytes: Uint8Array
   readonly opts: ResolvedOptions
   readonly writer = new PacketWriter()
-  readonly stats: HandlerStats = {
+  private readonly counters = {
     requests: 0,
     websockets: 0,
     malformed: 0,
     unexpected: 0,
     unknownSession: 0,
     seqErrors: 0,
-    appErrors: 0,
   }
   private readonly transport: Transport
   private readonly logFn: LogFn
   private readonly limited: RateLimitedLog
-  private readonly onRequest: ((req: Request) => unknown) | undefined
   private readonly sessions = new Map<string, Session>()
   private readonly gateways = new Map<string, GatewayRecord>()
   private readonly endpoints = new Map<string, Endpoint>()
   private streamBases = 0
   private readonly pkt = new GatewayPacket()
-  private readonly pending: Request[] = []
-  private pendingHead = 0
-  private waiter: ((r: Request | null) => void) | null = null
+  private readonly delivery: Delivery
   private readyWaiters: (() => void)[] = []
   private flushScheduled = false
   private readonly flushBound = () => this.flushNow()
@@ -132,13 +126,18 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
     this.opts = resolveOptions(o)
     this.logFn = o.log ?? defaultLog
     this.limited = new RateLimitedLog(this.logFn)
-    this.onRequest = o.onRequest
+    this.delivery = new Delivery(o.onRequest, this.logFn)
     this.transport = factory({ identity: this.fromBytes, lingerMs: this.opts.lingerMs })
     this.transport.start((kind, msg) => this.onMessage(kind, msg))
     this.timer = setInterval(() => this.tick(), tickMs(this.opts))
     ;(this.timer as { unref?: () => void }).unref?.()
     const specs = o.connect === undefined ? [] : Array.isArray(o.connect) ? o.connect : [o.connect]
     for (const s of specs) this.connect(s)
+  }
+
+  /** Counters, for tests and metrics. */
+  get stats(): HandlerStats {
+    return { ...this.counters, appErrors: this.delivery.appErrors }
   }
 
   // --- SessionHost ---
@@ -250,12 +249,12 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
   }
 
   private malformed(rc: number, where: string): void {
-    this.stats.malformed++
+    this.counters.malformed++
     this.limited.warn(this.now(), `dropped a malformed packet on ${where}: ${gatewayPacketErrorText(rc)}`)
   }
 
   private unexpected(why: string): void {
-    this.stats.unexpected++
+    this.counters.unexpected++
     this.limited.warn(this.now(), `dropped an unexpected packet: ${why}`)
   }
 
@@ -287,7 +286,7 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
     const uri = spanText(buf, p.uriStart, p.uriEnd)
     // A WebSocket is the first packet without `stream` and with a ws uri (zhttp.md 5.2).
     const websocket = !p.stream && (uri.startsWith('ws://') || uri.startsWith('wss://'))
-    this.start(s, this.head(p, gw.link.name, websocket, null), uri)
+    this.start(s, decodeHead(p, gw.link.name, websocket, null), uri)
   }
 
   /** A req-mode request (zhttp.md 4.11): [envelope..., "", T...]. */
@@ -313,26 +312,7 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
     const s = new Session(this, null, buf.slice(p.idStart[0], p.idEnd[0]), idText, key, envelope)
     const body = p.bodyStart < 0 ? null : buf.slice(p.bodyStart, p.bodyEnd)
     const uri = spanText(buf, p.uriStart, p.uriEnd)
-    this.start(s, this.head(p, '', false, body), uri)
-  }
-
-  private head(p: GatewayPacket, from: string, websocket: boolean, body: Uint8Array | null): RequestHead {
-    const buf = p.buf
-    const headers: string[] = new Array(2 * p.headerCount)
-    for (let i = 0; i < p.headerCount; i++) {
-      headers[2 * i] = spanText(buf, p.headerNameStart[i], p.headerNameEnd[i])
-      headers[2 * i + 1] = spanText(buf, p.headerValueStart[i], p.headerValueEnd[i])
-    }
-    return {
-      method: spanText(buf, p.methodStart, p.methodEnd),
-      uri: '',
-      headers,
-      peer: p.peerAddressStart < 0 ? null : { address: spanText(buf, p.peerAddressStart, p.peerAddressEnd), port: p.peerPort },
-      from,
-      more: p.more,
-      body,
-      websocket,
-    }
+    this.start(s, decodeHead(p, '', false, body), uri)
   }
 
   private start(s: Session, head: RequestHead, uri: string): void {
@@ -340,8 +320,8 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
     const req = new Request(s, head)
     s.sink = req
     this.sessions.set(s.key, s)
-    this.stats.requests++
-    if (head.websocket) this.stats.websockets++
+    this.counters.requests++
+    if (head.websocket) this.counters.websockets++
     this.deliver(req)
   }
 
@@ -357,13 +337,13 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
       const key = `${gwName} ${spanKey(buf, p.idStart[k], p.idEnd[k])}`
       const s = this.sessions.get(key)
       if (s === undefined) {
-        this.stats.unknownSession++
+        this.counters.unknownSession++
         continue
       }
       s.lastHeardMs = now
       if (!s.checkSeq(p.idSeq[k])) {
         // zhttp.md 4.5: a gap means the session is broken; tell the gateway to drop it.
-        this.stats.seqErrors++
+        this.counters.seqErrors++
         this.limited.warn(now, `session ${s.idText}: seq ${p.idSeq[k]}, expected ${s.seqIn}: cancelled`)
         s.cancel(END_SEQ)
         continue
@@ -390,65 +370,12 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
   // --- delivery to the application ---
 
   private deliver(req: Request): void {
-    if (this.onRequest !== undefined) {
-      let r: unknown
-      try {
-        r = this.onRequest(req)
-      } catch (err) {
-        this.appError(req, err)
-        return
-      }
-      if (r instanceof Promise) r.then((v) => this.result(req, v), (err) => this.appError(req, err))
-      else this.result(req, r)
-      return
-    }
-    const w = this.waiter
-    if (w !== null) {
-      this.waiter = null
-      w(req)
-      return
-    }
-    if (this.pending.length - this.pendingHead >= PENDING_REQUESTS_MAX) {
-      req.respond(503, [['Content-Type', 'text/plain']], 'Service Unavailable\n').catch(() => {})
-      return
-    }
-    this.pending.push(req)
+    this.delivery.deliver(req)
   }
 
-  private result(req: Request, v: unknown): void {
-    if (typeof Response !== 'undefined' && v instanceof Response && !req.responded) {
-      req.send(v).catch((err) => this.appError(req, err))
-    }
-  }
-
-  private appError(req: Request, err: unknown): void {
-    this.stats.appErrors++
-    const text = err instanceof Error ? (err.stack ?? err.message) : String(err)
-    this.logFn('error', `request ${req.method} ${req.uri} (${req.id}) failed: ${text}`)
-    const s = req.session
-    if (s.ended) return
-    if (!req.responded) {
-      const status = err instanceof HandlerError ? err.status : 500
-      req.respond(status, [['Content-Type', 'text/plain']], `${reasonPhrase(status)}\n`).catch(() => {})
-    } else {
-      s.cancel('application-error')
-    }
-  }
-
-  /** The next request, or null once the handler is closed. */
+  /** The next request, or null once the handler is closed (the iterator's step). */
   next(): Promise<Request | null> {
-    if (this.pendingHead < this.pending.length) {
-      const r = this.pending[this.pendingHead++]
-      if (this.pendingHead === this.pending.length) {
-        this.pending.length = 0
-        this.pendingHead = 0
-      }
-      return Promise.resolve(r)
-    }
-    if (this.closing !== null) return Promise.resolve(null)
-    return new Promise((resolve) => {
-      this.waiter = resolve
-    })
+    return this.delivery.next()
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Request> {
@@ -457,6 +384,42 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
       if (r === null) return
       yield r
     }
+  }
+
+  // --- handoff (zhttp.md 4.10) ---
+
+  /**
+   * Continues a session another process handed off (session.handoff()). This handler must be
+   * joined to the same gateway; its first packet (a keep-alive, sent now) makes the gateway
+   * route the session here. For a WebSocket, call accept() on the returned request to get the
+   * socket back (nothing is sent for it).
+   */
+  resume(state: HandoffState): Request {
+    if (state.v !== HANDOFF_STATE_VERSION) throw new HandlerStateError(`unknown handoff state version ${state.v}`)
+    if (this.closing !== null) throw new HandlerStateError('the handler is closed')
+    const gwBytes = keyBytes(state.gateway)
+    const gw = this.gatewayFor(gwBytes, 0, gwBytes.length)
+    const key = `${gw.link.name} ${state.id}`
+    if (this.sessions.has(key)) throw new HandlerStateError(`session ${state.id} is already here`)
+    const s = new Session(this, gw.link, keyBytes(state.id), state.id, key, null)
+    s.seqOut = state.seqOut
+    s.seqIn = state.seqIn
+    s.credits = state.credits
+    const head: RequestHead = {
+      method: state.method,
+      uri: state.uri,
+      headers: state.headers,
+      peer: state.peer,
+      from: gw.link.name,
+      more: state.bodyPending,
+      body: null,
+      websocket: state.kind === 'websocket',
+    }
+    const req = new Request(s, head, state)
+    s.sink = req
+    this.sessions.set(key, s)
+    s.sendControl('keep-alive')
+    return req
   }
 
   // --- housekeeping ---
@@ -492,23 +455,8 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
     for (const [gw, list] of due) this.sendBatch(gw, list, 'keep-alive')
   }
 
-  /** One packet per BATCH_IDS_MAX sessions of `gw`, each id with its own seq (zhttp.md 3.1). */
   private sendBatch(gw: GatewayLink, list: Session[], type: string): void {
-    const now = this.now()
-    for (let i = 0; i < list.length; i += BATCH_IDS_MAX) {
-      const part = list.slice(i, i + BATCH_IDS_MAX)
-      let idMax = 0
-      for (const s of part) idMax = Math.max(idMax, s.id.length)
-      const w = this.writer
-      w.beginBatch(gw.instance, this.fromBytes, part.length, idMax)
-      for (const s of part) {
-        w.batchId(s.id, s.seqOut++)
-        s.lastSentMs = now
-      }
-      w.endBatch()
-      w.type(type)
-      this.sendStream(gw, w.end())
-    }
+    writeBatches(this.writer, this.fromBytes, gw, list, type, this.now(), (p) => this.sendStream(gw, p))
   }
 
   // --- shutdown ---
@@ -535,9 +483,7 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
     }
     for (const [gw, l] of byGw) this.sendBatch(gw, l, 'cancel')
     for (const s of [...this.sessions.values()]) s.end(END_HANDLER_CLOSED)
-    const w = this.waiter
-    this.waiter = null
-    if (w !== null) w(null)
+    this.delivery.end()
     this.transport.flush()
     await this.transport.close()
   }

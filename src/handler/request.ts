@@ -3,7 +3,9 @@
 // abort signal for cancels and disconnects.
 
 import { BodyReader } from './body.ts'
-import { HandlerStateError } from './errors.ts'
+import { handoffSession } from './handoff.ts'
+import type { HandoffState, Peer, RequestHead } from './head.ts'
+import { HandlerStateError, SessionClosedError } from './errors.ts'
 import { RequestHeaders } from './headers.ts'
 import { WS_CREDITS_DEFAULT_BYTES } from './options.ts'
 import { bodyBytes, reasonPhrase, ResponseStream, type BodyInit } from './response.ts'
@@ -11,27 +13,6 @@ import { END_CANCEL, END_DONE, type PacketSink, type Session } from './session.t
 import { WebSocket, type AcceptOptions } from './websocket.ts'
 import { PT_CANCEL, PT_CREDIT, PT_DATA, PT_HANDOFF_PROCEED, PT_KEEP_ALIVE, type GatewayPacket } from './wire-in.ts'
 import { headersSizeBound, type HeaderInit } from './wire-out.ts'
-
-/** The client's address, when the gateway knows it (absent on unix listeners, zhttp.md 4.3). */
-export interface Peer {
-  address: string
-  port: number
-}
-
-/** What the first packet told us, decoded once. */
-export interface RequestHead {
-  method: string
-  uri: string
-  headers: string[]
-  peer: Peer | null
-  /** The gateway's instance id; absent in req mode. */
-  from: string
-  /** The first packet's `more`: a body follows. */
-  more: boolean
-  /** req mode: the whole body. */
-  body: Uint8Array | null
-  websocket: boolean
-}
 
 /** One HTTP request or WebSocket upgrade. */
 export class Request implements PacketSink {
@@ -55,10 +36,15 @@ export class Request implements PacketSink {
   private response: ResponseStream | null = null
   private ws: WebSocket | null = null
   private queryParams: URLSearchParams | null = null
+  private readonly head: RequestHead
+  /** Set when this request was resumed from another process's handoff. */
+  private readonly resumed: HandoffState | null
 
-  /** @internal Built by the handler from a first packet. */
-  constructor(session: Session, head: RequestHead) {
+  /** @internal Built by the handler from a first packet, or by handler.resume(). */
+  constructor(session: Session, head: RequestHead, resumed: HandoffState | null = null) {
     this.session = session
+    this.head = head
+    this.resumed = resumed
     this.method = head.method
     this.uri = head.uri
     const [path, query] = splitTarget(head.uri)
@@ -69,6 +55,11 @@ export class Request implements PacketSink {
     this.from = head.from
     this.isWebSocket = head.websocket
     this.reader = new BodyReader(session, head.more, head.body)
+  }
+
+  /** True for a request continued here after another process handed it off. */
+  get isResumed(): boolean {
+    return this.resumed !== null
   }
 
   /** The session id (opaque, zhttp.md 1.5). */
@@ -126,12 +117,16 @@ export class Request implements PacketSink {
     return r.whole(bodyBytes(body))
   }
 
-  /** Starts a streamed response (the head goes out now); then write() and end(). */
+  /**
+   * Starts a streamed response (the head goes out now); then write() and end(). On a request
+   * resumed after its head went out, it continues that response (status and headers unused).
+   */
   stream(status: number, headers?: HeaderInit): ResponseStream {
     this.claim()
     const r = new ResponseStream(this.session, status, headers)
     this.response = r
-    r.flushHead()
+    if (this.resumed?.responseStarted) r.markStarted()
+    else r.flushHead()
     return r
   }
 
@@ -150,9 +145,14 @@ export class Request implements PacketSink {
     if (!this.isWebSocket) throw new HandlerStateError('accept() on a request that is not a WebSocket upgrade')
     this.claim()
     const s = this.session
-    const ws = new WebSocket(s, opts)
+    const ws = new WebSocket(s, opts, this.head)
     this.ws = ws
     if (s.ended) return ws
+    if (this.resumed !== null) {
+      // Accepted by the process that handed it off: just take the messages from here on.
+      s.sink = ws
+      return ws
+    }
     const credits = opts.credits ?? WS_CREDITS_DEFAULT_BYTES
     const w = s.begin(headersSizeBound(opts.headers))
     w.head(101, reasonPhrase(101), opts.headers)
@@ -177,6 +177,23 @@ export class Request implements PacketSink {
     s.send()
     s.end(END_DONE)
     return Promise.resolve()
+  }
+
+  // --- handoff (zhttp.md 4.10) ---
+
+  /**
+   * Hands this request to another process: resolves with a portable state for
+   * handler.resume() there, once the gateway agreed. This process is then done with it. Only
+   * between writes, and not while the body is being read.
+   */
+  handoff(): Promise<HandoffState> {
+    if (this.ws !== null) return this.ws.handoff()
+    if (this.response?.done) return Promise.reject(new HandlerStateError('the response is complete'))
+    if (this.response !== null && !this.response.idle) return Promise.reject(new HandlerStateError('a write is in progress'))
+    if (!this.reader.untouched && !this.reader.complete) return Promise.reject(new HandlerStateError('the body is being read'))
+    if (this.session.ended) return Promise.reject(new SessionClosedError(this.session.endReason))
+    const bodyPending = this.head.more && this.reader.untouched
+    return handoffSession(this.session, this.head, 'http', bodyPending, this.response !== null || (this.resumed?.responseStarted ?? false))
   }
 
   // --- packets (PacketSink) ---

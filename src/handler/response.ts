@@ -104,6 +104,16 @@ export class ResponseStream {
     return this.enqueue(bodyBytes(chunk), true)
   }
 
+  /** No write is waiting for credits (a handoff may happen now). */
+  get idle(): boolean {
+    return this.queue.length === 0
+  }
+
+  /** @internal A resumed response whose head another process sent. */
+  markStarted(): void {
+    this.headSent = true
+  }
+
   /** @internal Sends the head at once (stream()), before any body. */
   flushHead(): void {
     this.enqueue(EMPTY, false).catch(() => {})

@@ -11,9 +11,11 @@
 //   WS_CLOSED   nothing more is sent.
 
 import { CLOSE_TIMEOUT_DEFAULT_MS, WS_MESSAGE_LIMIT_DEFAULT_BYTES } from './options.ts'
-import { SessionClosedError } from './errors.ts'
+import { HandlerStateError, SessionClosedError } from './errors.ts'
+import { handoffSession } from './handoff.ts'
+import type { HandoffState, RequestHead } from './head.ts'
 import { END_CANCEL, END_DONE, type PacketSink, type Session } from './session.ts'
-import { PT_CANCEL, PT_CLOSE, PT_CREDIT, PT_DATA, PT_PING, PT_PONG, type GatewayPacket } from './wire-in.ts'
+import { PT_CANCEL, PT_CLOSE, PT_CREDIT, PT_DATA, PT_HANDOFF_PROCEED, PT_KEEP_ALIVE, PT_PING, PT_PONG, type GatewayPacket } from './wire-in.ts'
 
 const WS_OPEN = 0
 const WS_CLOSING = 1
@@ -122,9 +124,12 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
   /** Resolves once the session is over, with how it ended. */
   readonly closed: Promise<CloseInfo>
 
+  private readonly head: RequestHead
+
   /** @internal Use req.accept(). */
-  constructor(session: Session, o: AcceptOptions) {
+  constructor(session: Session, o: AcceptOptions, head: RequestHead) {
     this.session = session
+    this.head = head
     const opts = session.host.opts
     this.maxMessageBytes = o.maxMessageBytes ?? WS_MESSAGE_LIMIT_DEFAULT_BYTES
     this.fragments = o.fragments === true
@@ -196,6 +201,14 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
       }
       case PT_CANCEL:
         s.end(END_CANCEL)
+        return
+      case PT_HANDOFF_PROCEED: {
+        const hw = s.handoffWaiter
+        s.handoffWaiter = null
+        if (hw !== null) hw(true)
+        return
+      }
+      case PT_KEEP_ALIVE:
         return
       default:
         s.host.log('debug', `websocket ${s.idText}: ignored packet type ${p.typeName()}`)
@@ -427,6 +440,20 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
       this.closeInfo = { code, reason, by: 'handler' }
     }
     return this.closed
+  }
+
+  /**
+   * Hands the socket to another process (zhttp.md 4.10): credits for consumed messages go
+   * back first; messages not yet consumed here are dropped. Only between sends.
+   */
+  async handoff(): Promise<HandoffState> {
+    if (this.state !== WS_OPEN) throw new HandlerStateError('the websocket is closing')
+    if (this.outq.length > 0) throw new HandlerStateError('a send is in progress')
+    const owed = this.creditsOwed + this.partialHeld
+    this.creditsOwed = 0
+    this.partialHeld = 0
+    this.session.sendCredit(owed)
+    return handoffSession(this.session, this.head, 'websocket', false, true)
   }
 
   /** @internal Housekeeping: pings, pong and close deadlines. */

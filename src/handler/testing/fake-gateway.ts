@@ -20,6 +20,7 @@ import {
   type SocketKind,
   type Transport,
   type TransportFactory,
+  type TransportOptions,
 } from '../transport.ts'
 import { FakeRequest, FakeWebSocket, type FakeSessionBase, type FakeWire, type SentPacket } from './fake-session.ts'
 import { decodeTn, encodeTn, fieldText, type TnValue } from './tn-value.ts'
@@ -85,10 +86,14 @@ export class FakeGateway implements FakeWire {
   readonly errors: string[] = []
   /** Endpoints the handler connected to. */
   readonly connected: string[] = []
-  private sink: MessageSink | null = null
+  /** Handlers by their `from`, in the order they started (first packets go round-robin). */
+  private readonly sinks = new Map<string, MessageSink>()
+  private turn = 0
+  /** Which handler each session's later packets go to: the last one that spoke (zhttp.md 4.6). */
+  private readonly addressOf = new Map<string, string>()
   private readonly sessions = new Map<string, FakeSessionBase>()
   private nextId = 0
-  private readonly queue: { kind: SocketKind; frames: Uint8Array[] }[] = []
+  private readonly queue: { kind: SocketKind; frames: Uint8Array[]; to: string | null }[] = []
   private draining = false
   private readonly view = new FakeMessageView()
   private readonly autoSubscribe: boolean
@@ -100,17 +105,18 @@ export class FakeGateway implements FakeWire {
     this.instance = o.instance ?? 'fake-gateway'
     this.bufferSize = o.bufferSize ?? FAKE_BUFFER_SIZE_BYTES
     this.autoSubscribe = o.subscribe ?? true
-    this.transport = () => this.makeTransport()
+    this.transport = (opts) => this.makeTransport(opts)
   }
 
-  private makeTransport(): Transport {
+  private makeTransport(opts: TransportOptions): Transport {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const gw = this
+    const me = utf8Decoder.decode(opts.identity)
     return {
       name: 'fake',
       start(sink: MessageSink): void {
-        gw.sink = sink
-        if (gw.autoSubscribe) gw.subscribe()
+        gw.sinks.set(me, sink)
+        if (gw.autoSubscribe) gw.deliver(SOCK_PUB, [utf8.encode(`\x01${gw.instance} `)], me)
       },
       connect(kind: SocketKind, endpoint: string): void {
         gw.connected.push(`${kind} ${endpoint}`)
@@ -124,42 +130,51 @@ export class FakeGateway implements FakeWire {
       },
       flush(): void {},
       async close(): Promise<void> {
-        gw.closed = true
+        gw.sinks.delete(me)
+        if (gw.sinks.size === 0) gw.closed = true
       },
     }
   }
 
-  /** Our SUB subscribes (`\x01<instance> `): the handler may now publish to us. */
+  /** Our SUB subscribes (`\x01<instance> `): the handlers may now publish to us. */
   subscribe(): void {
-    this.deliver(SOCK_PUB, [utf8.encode(`\x01${this.instance} `)])
+    for (const h of this.sinks.keys()) this.deliver(SOCK_PUB, [utf8.encode(`\x01${this.instance} `)], h)
   }
 
   /** Our SUB goes away (`\x00<instance> `): as if the gateway died. */
   vanish(): void {
-    this.deliver(SOCK_PUB, [utf8.encode(`\x00${this.instance} `)])
+    for (const h of this.sinks.keys()) this.deliver(SOCK_PUB, [utf8.encode(`\x00${this.instance} `)], h)
   }
 
   /** Raw bytes as a first packet on PULL (to test malformed input). */
   sendRawFirst(bytes: Uint8Array): void {
-    this.deliver(SOCK_PULL, [bytes])
+    this.deliver(SOCK_PULL, [bytes], null)
   }
 
   /** Raw bytes as a later packet on the ROUTER path. */
   sendRawLater(bytes: Uint8Array): void {
-    this.deliver(SOCK_ROUTER, [utf8.encode('gw'), EMPTY, bytes])
+    for (const h of this.sinks.keys()) this.deliver(SOCK_ROUTER, [utf8.encode('gw'), EMPTY, bytes], h)
   }
 
-  private deliver(kind: SocketKind, frames: Uint8Array[]): void {
-    this.queue.push({ kind, frames })
+  /** Queues a message for handler `to` (null: the next one round-robin, as PUSH does). */
+  private deliver(kind: SocketKind, frames: Uint8Array[], to: string | null): void {
+    this.queue.push({ kind, frames, to })
     if (this.draining) return
     this.draining = true
     // Delivered on a later turn, as a socket would: never inside the handler's own call.
     setImmediate(() => {
       this.draining = false
       for (const m of this.queue.splice(0)) {
-        if (this.sink === null || this.closed) return
+        let to = m.to
+        if (to === null) {
+          const names = [...this.sinks.keys()]
+          if (names.length === 0) continue
+          to = names[this.turn++ % names.length]
+        }
+        const sink = this.sinks.get(to)
+        if (sink === undefined) continue
         this.view.list = m.frames
-        this.sink(m.kind, this.view)
+        sink(m.kind, this.view)
       }
     })
   }
@@ -167,13 +182,16 @@ export class FakeGateway implements FakeWire {
   /** @internal FakeWire */
   sendFirst(fields: Record<string, unknown>, req: boolean): void {
     const payload = concat([utf8.encode('T'), encodeTn(fields as Record<string, TnValue>)])
-    if (req) this.deliver(SOCK_REQ, [utf8.encode('peer'), EMPTY, payload])
-    else this.deliver(SOCK_PULL, [payload])
+    if (req) this.deliver(SOCK_REQ, [utf8.encode('peer'), EMPTY, payload], null)
+    else this.deliver(SOCK_PULL, [payload], null)
   }
 
   /** @internal FakeWire */
   sendLater(fields: Record<string, unknown>): void {
-    this.deliver(SOCK_ROUTER, [utf8.encode('gw'), EMPTY, concat([utf8.encode('T'), encodeTn(fields as Record<string, TnValue>)])])
+    // Later packets go to the session's handler address only (zhttp.md 1.3, 4.6).
+    const to = this.addressOf.get(String(fields.id))
+    if (to === undefined) return
+    this.deliver(SOCK_ROUTER, [utf8.encode('gw'), EMPTY, concat([utf8.encode('T'), encodeTn(fields as Record<string, TnValue>)])], to)
   }
 
   private newId(): string {
@@ -288,7 +306,9 @@ export class FakeGateway implements FakeWire {
         ids.push([fieldText(em, 'id') ?? '', (em.get('seq') as number | undefined) ?? -1])
       }
     }
+    const from = fieldText(m, 'from')
     for (const [id, seq] of ids) {
+      if (from !== undefined) this.addressOf.set(id, from)
       const p: SentPacket = { type, seq, fields: m, body, more }
       this.packets.push(p)
       const s = this.sessions.get(id)
