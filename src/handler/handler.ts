@@ -228,7 +228,8 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
   // --- inbound ---
 
   private onMessage(kind: SocketKind, m: InMessage): void {
-    if (this.closing !== null) return
+    // While closing only subscriptions matter: they release packets held for a gateway.
+    if (this.closing !== null && kind !== SOCK_PUB) return
     switch (kind) {
       case SOCK_PULL:
         this.onFirst(m.buf(0), m.start(0), m.end(0))
@@ -474,6 +475,12 @@ export class Handler implements AsyncIterable<Request>, AsyncDisposable, Session
   private async shutdown(): Promise<void> {
     if (this.timer !== null) clearInterval(this.timer)
     this.timer = null
+    // Packets held for a gateway whose subscription is on its way (a short-lived process
+    // that answers and closes at once) get the linger time to go out.
+    const deadline = this.now() + this.opts.lingerMs
+    while (this.now() < deadline && [...this.gateways.values()].some((g) => g.held.length > 0)) {
+      await new Promise((r) => setTimeout(r, 5))
+    }
     const byGw = new Map<GatewayLink, Session[]>()
     for (const s of this.sessions.values()) {
       if (s.gw === null || !s.addressed) continue

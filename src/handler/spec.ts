@@ -17,6 +17,11 @@ export type GatewaySpec =
       req?: string | string[]
       /** Bind instead of connect (the gateway then runs with `--zclient-connect`). */
       bind?: boolean
+      /**
+       * false: do not take new requests from this gateway (no PULL on `-out`), only continue
+       * sessions resumed from a handoff. Default true.
+       */
+      newRequests?: boolean
     }
 
 export interface Endpoint {
@@ -35,12 +40,13 @@ function list(v: string | string[] | undefined): string[] {
 
 /** The endpoints of `spec`. Throws SpecError for a base that is neither ipc:// nor tcp://. */
 export function expandSpec(spec: GatewaySpec): Endpoint[] {
-  const s = typeof spec === 'string' ? { stream: spec } : spec
+  const s: Exclude<GatewaySpec, string> = typeof spec === 'string' ? { stream: spec } : spec
   const bind = s.bind === true
+  const pull = s.newRequests !== false
   const out: Endpoint[] = []
   for (const base of list(s.stream)) {
     if (base.startsWith('ipc://')) {
-      out.push({ kind: SOCK_PULL, endpoint: `${base}-out`, bind })
+      if (pull) out.push({ kind: SOCK_PULL, endpoint: `${base}-out`, bind })
       out.push({ kind: SOCK_ROUTER, endpoint: `${base}-out-stream`, bind })
       out.push({ kind: SOCK_PUB, endpoint: `${base}-in`, bind })
     } else if (base.startsWith('tcp://')) {
@@ -48,7 +54,7 @@ export function expandSpec(spec: GatewaySpec): Endpoint[] {
       const port = Number(base.slice(i + 1))
       if (!Number.isInteger(port) || port <= 0 || port + 2 > 65535) throw new SpecError(`bad tcp port in spec base ${base}`)
       const host = base.slice(0, i)
-      out.push({ kind: SOCK_PULL, endpoint: `${host}:${port}`, bind })
+      if (pull) out.push({ kind: SOCK_PULL, endpoint: `${host}:${port}`, bind })
       out.push({ kind: SOCK_ROUTER, endpoint: `${host}:${port + 1}`, bind })
       out.push({ kind: SOCK_PUB, endpoint: `${host}:${port + 2}`, bind })
     } else {

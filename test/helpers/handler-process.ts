@@ -37,6 +37,10 @@ export interface HandlerApp {
   events(): AppEvent[]
   /** Waits for an event matching `match` (fields compared with ===) after index `since`. */
   waitEvent(match: Partial<AppEvent>, timeoutMs?: number, since?: number): Promise<AppEvent>
+  /** Plain (non-JSON) stdout lines so far. */
+  lines(): string[]
+  /** Waits for a plain stdout line matching `re`; returns it. */
+  waitLine(re: RegExp, timeoutMs?: number): Promise<string>
   stderr(): string[]
   stop(signal?: NodeJS.Signals): Promise<number | null>
 }
@@ -48,6 +52,7 @@ export async function startHandlerApp(runtime: Runtime, args: string[], script =
   const spawned = spawnLogged([exe, script, ...args], { cwd: REPO_ROOT, stdin: 'ignore' }, `handler-${runtime}`)
   const proc = spawned.proc
   const all: AppEvent[] = []
+  const plain: string[] = []
   const errs: string[] = []
   let dead = false
   const n = new Notifier(() => (dead ? `handler exited (${proc.exitCode ?? proc.signalCode})` : undefined))
@@ -56,7 +61,7 @@ export async function startHandlerApp(runtime: Runtime, args: string[], script =
       try {
         all.push(JSON.parse(line) as AppEvent)
       } catch {
-        errs.push(`stdout: ${line}`)
+        plain.push(line)
       }
       n.wake()
     }),
@@ -81,6 +86,13 @@ export async function startHandlerApp(runtime: Runtime, args: string[], script =
         () => all.slice(since).find((e) => matches(e, m)),
         timeoutMs,
         () => `handler event ${JSON.stringify(m)}; got:\n  ${all.map((e) => JSON.stringify(e).slice(0, 300)).join('\n  ')}\nstderr:\n  ${errs.slice(-20).join('\n  ')}`,
+      ),
+    lines: () => plain.slice(),
+    waitLine: (re, timeoutMs = DEFAULT_WAIT_MS) =>
+      n.waitFor(
+        () => plain.find((l) => re.test(l)),
+        timeoutMs,
+        () => `a stdout line matching ${re}; got:\n  ${plain.slice(-20).join('\n  ')}\nstderr:\n  ${errs.slice(-20).join('\n  ')}`,
       ),
     stderr: () => errs.slice(),
     stop: (signal = 'SIGTERM') => {

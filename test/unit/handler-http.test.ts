@@ -339,6 +339,17 @@ describe('keep-alives, silence, close', () => {
     expect((await r.response()).text()).toBe('late')
   })
 
+  test('close() lets held packets go when the subscription comes within the linger', async () => {
+    const gw = new FakeGateway({ subscribe: false })
+    const h = await start(gw, { lingerMs: 1000, onRequest: (req) => req.respond(200, {}, 'bye') })
+    const r = gw.request()
+    await sleep(20)
+    const closing = h.close()
+    setTimeout(() => gw.subscribe(), 50)
+    await closing
+    expect((await r.response()).text()).toBe('bye')
+  })
+
   test('close() cancels open sessions in one batch and ends the iterator', async () => {
     const gw = new FakeGateway()
     const h = await start(gw, {})
