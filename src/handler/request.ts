@@ -14,6 +14,8 @@ import { WebSocket, type AcceptOptions } from './websocket.ts'
 import { PT_CANCEL, PT_CREDIT, PT_DATA, PT_HANDOFF_PROCEED, PT_KEEP_ALIVE, type GatewayPacket } from './wire-in.ts'
 import { headersSizeBound, type HeaderInit } from './wire-out.ts'
 
+const RESOLVED = Promise.resolve()
+
 /** One HTTP request or WebSocket upgrade. */
 export class Request implements PacketSink {
   /** The method as received (case preserved). */
@@ -69,7 +71,7 @@ export class Request implements PacketSink {
 
   /** Aborted when the gateway cancels, the client goes away or the handler closes. */
   get signal(): AbortSignal {
-    return this.session.abort.signal
+    return this.session.signal
   }
 
   /** Parsed query parameters. */
@@ -112,9 +114,23 @@ export class Request implements PacketSink {
   /** Answers with one response; resolves when all of it went out (under credits). */
   respond(status: number, headers?: HeaderInit, body?: BodyInit | null): Promise<void> {
     this.claim()
-    const r = new ResponseStream(this.session, status, headers)
+    const s = this.session
+    const b = bodyBytes(body)
+    const r = new ResponseStream(s, status, headers)
     this.response = r
-    return r.whole(bodyBytes(body))
+    // The common case: a stream-mode response that fits the credits goes out as one packet,
+    // written here, with no queue (zhttp.md 4.7: no `more`, the gateway adds Content-Length).
+    if (!s.reqMode && !s.ended && b.length <= s.sendable(b.length)) {
+      const w = s.begin(b.length + headersSizeBound(headers))
+      w.head(status, r.reason, headers)
+      if (b.length > 0) w.body(b)
+      s.send()
+      s.credits -= b.length
+      r.markDone()
+      s.end(END_DONE)
+      return RESOLVED
+    }
+    return r.whole(b)
   }
 
   /**

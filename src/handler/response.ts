@@ -63,7 +63,8 @@ interface Pending {
 export class ResponseStream {
   private readonly session: Session
   private readonly status: number
-  private readonly reason: string
+  /** @internal */
+  readonly reason: string
   private headers: HeaderInit | undefined
   private headSent = false
   private finished = false
@@ -107,6 +108,11 @@ export class ResponseStream {
   /** No write is waiting for credits (a handoff may happen now). */
   get idle(): boolean {
     return this.queue.length === 0
+  }
+
+  /** @internal Sent whole by Request.respond()'s one-packet path. */
+  markDone(): void {
+    this.headSent = this.finished = this.ending = true
   }
 
   /** @internal A resumed response whose head another process sent. */

@@ -74,7 +74,8 @@ export class Session {
   endReason = ''
   /** The gateway has our address (we sent it a packet), so it routes later packets to us. */
   addressed = false
-  readonly abort = new AbortController()
+  /** Made on first use of `signal`: most requests never look at it. */
+  private controller: AbortController | null = null
   sink: PacketSink | null = null
   private creditWaiter: (() => void) | null = null
   /** Set by handoff(): waiting for handoff-proceed. */
@@ -181,7 +182,16 @@ export class Session {
     this.handoffWaiter = null
     if (hw !== null) hw(false)
     this.sink?.onEnd(reason)
-    if (reason !== END_DONE) this.abort.abort(new SessionEndReason(reason))
+    if (reason !== END_DONE) this.controller?.abort(new SessionEndReason(reason))
+  }
+
+  /** Aborted when the session ends early (not when it completes). */
+  get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController()
+      if (this.ended && this.endReason !== END_DONE) this.controller.abort(new SessionEndReason(this.endReason))
+    }
+    return this.controller.signal
   }
 }
 

@@ -144,7 +144,7 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
 
   /** Aborts when the session ends. */
   get signal(): AbortSignal {
-    return this.session.abort.signal
+    return this.session.signal
   }
 
   /** The session id (opaque). */
