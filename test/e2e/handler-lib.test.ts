@@ -88,6 +88,26 @@ function librarySuite(target: GatewayTarget, runtime: Runtime) {
     c.close()
   })
 
+  test('a slow body reader keeps memory flat: 40 MB through a 20 MB/s reader', async () => {
+    const SIZE = 40 << 20
+    // Retained memory (heap + external after a collection) must stay near the credit window;
+    // RSS, which allocators give back lazily, must stay well under the body size.
+    const HELD_GROWTH_MAX_BYTES = 8 << 20
+    const RSS_GROWTH_MAX_BYTES = 24 << 20
+    const c = await rawHttp(port)
+    c.write(`POST /slow?rate=${20 << 20} HTTP/1.1\r\nHost: h\r\nContent-Length: ${SIZE}\r\n\r\n`)
+    const chunk = new Uint8Array(1 << 20).fill(0x61)
+    for (let i = 0; i < SIZE / chunk.length; i++) c.write(chunk)
+    const r = await c.readResponse(20_000)
+    const out = JSON.parse(text(r.body))
+    expect(out.bytes).toBe(SIZE)
+    // the reader set the pace: the upload could not outrun it
+    expect(out.ms).toBeGreaterThanOrEqual(1500)
+    expect(out.heldMax - out.heldStart).toBeLessThan(HELD_GROWTH_MAX_BYTES)
+    expect(out.rssMax - out.rssStart).toBeLessThan(RSS_GROWTH_MAX_BYTES)
+    c.close()
+  })
+
   test('server-sent events stream, then end', async () => {
     const c = await rawHttp(port, get('/sse'))
     const r = await c.readResponse()

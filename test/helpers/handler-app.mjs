@@ -10,6 +10,7 @@
 //         /info        the request as JSON
 //         /sse         three server-sent events 20 ms apart
 //         /hold        a response held open until the client leaves (reports `aborted`)
+//         /slow        reads the body at ?rate bytes/s, reports its RSS while doing so
 //         /boom        throws (the library answers 500)
 //         WebSocket    echo; the text `close-me` makes the handler close with 4001
 
@@ -82,6 +83,36 @@ const h = await createHandler({
         await new Promise((r) => req.signal.addEventListener('abort', r))
         emit({ ev: 'aborted', id: req.id, reason: req.signal.reason?.message })
         return
+      }
+      case '/slow': {
+        // Reads the body at ?rate bytes/s, sampling this process's RSS as it goes.
+        const rate = Number(req.query.get('rate') ?? '1000000')
+        const held = () => {
+          const m = process.memoryUsage()
+          return m.heapUsed + m.external
+        }
+        const rssStart = process.memoryUsage().rss
+        const heldStart = held()
+        let rssMax = rssStart
+        let heldMax = heldStart
+        let bytes = 0
+        const t0 = Date.now()
+        // Collect garbage every 4 MB so the RSS shows what is retained, not what awaits the
+        // collector (each chunk is a fresh copy the application owns).
+        const gc = typeof Bun !== 'undefined' ? () => Bun.gc(true) : globalThis.gc
+        let nextGc = 4 << 20
+        for await (const chunk of req.body) {
+          bytes += chunk.length
+          if (gc && bytes >= nextGc) {
+            gc()
+            heldMax = Math.max(heldMax, held())
+            nextGc += 4 << 20
+          }
+          rssMax = Math.max(rssMax, process.memoryUsage().rss)
+          const ahead = (bytes / rate) * 1000 - (Date.now() - t0)
+          if (ahead > 0) await sleep(ahead)
+        }
+        return req.respond(200, { 'Content-Type': 'application/json' }, JSON.stringify({ bytes, rssStart, rssMax, heldStart, heldMax, ms: Date.now() - t0 }))
       }
       case '/boom':
         throw new Error('boom')

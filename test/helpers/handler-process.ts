@@ -49,7 +49,9 @@ export interface HandlerApp {
 export async function startHandlerApp(runtime: Runtime, args: string[], script = HANDLER_APP, waitReady = true): Promise<HandlerApp> {
   if (runtime === 'node') await ensureHandlerBuilt()
   const exe = runtime === 'bun' ? process.execPath : (Bun.which('node') ?? 'node')
-  const spawned = spawnLogged([exe, script, ...args], { cwd: REPO_ROOT, stdin: 'ignore' }, `handler-${runtime}`)
+  // --expose-gc: the test application may collect garbage to measure what it retains.
+  const flags = runtime === 'node' ? ['--expose-gc'] : []
+  const spawned = spawnLogged([exe, ...flags, script, ...args], { cwd: REPO_ROOT, stdin: 'ignore' }, `handler-${runtime}`)
   const proc = spawned.proc
   const all: AppEvent[] = []
   const plain: string[] = []
