@@ -5,7 +5,7 @@
 import { HandlerError } from './errors.ts'
 import type { LogFn } from './log.ts'
 import { PENDING_REQUESTS_MAX } from './options.ts'
-import type { Request } from './request.ts'
+import { RESOLVED, type Request } from './request.ts'
 import { reasonPhrase } from './response.ts'
 
 const TEXT_PLAIN: [string, string][] = [['Content-Type', 'text/plain']]
@@ -32,6 +32,8 @@ export class Delivery {
         this.appError(req, err)
         return
       }
+      // respond()'s settled promise needs no reaction (the common case: no closures per request).
+      if (r === RESOLVED || r === undefined) return
       if (r instanceof Promise) r.then((v) => this.result(req, v), (err) => this.appError(req, err))
       else this.result(req, r)
       return

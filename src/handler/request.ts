@@ -14,7 +14,8 @@ import { WebSocket, type AcceptOptions } from './websocket.ts'
 import { PT_CANCEL, PT_CREDIT, PT_DATA, PT_HANDOFF_PROCEED, PT_KEEP_ALIVE, type GatewayPacket } from './wire-in.ts'
 import { headersSizeBound, type HeaderInit } from './wire-out.ts'
 
-const RESOLVED = Promise.resolve()
+/** What respond() returns when its one packet is already out (shared: delivery.ts skips it). */
+export const RESOLVED = Promise.resolve()
 
 /** One HTTP request or WebSocket upgrade. */
 export class Request implements PacketSink {

@@ -25,7 +25,8 @@ export function headersSizeBound(h: HeaderInit | undefined): number {
   if (h === undefined) return 0
   let n = 0
   if (Array.isArray(h)) {
-    for (const [k, v] of h as ReadonlyArray<readonly [string, string]>) n += 3 * (k.length + v.length) + HEADER_FRAMING_BYTES
+    const list = h as ReadonlyArray<readonly [string, string]>
+    for (let i = 0; i < list.length; i++) n += 3 * (list[i][0].length + list[i][1].length) + HEADER_FRAMING_BYTES
   } else {
     for (const k in h) n += 3 * (k.length + (h as Record<string, string>)[k].length) + HEADER_FRAMING_BYTES
   }
@@ -157,7 +158,8 @@ export class PacketWriter {
     w.beginList(4)
     if (headers !== undefined) {
       if (Array.isArray(headers)) {
-        for (const [k, v] of headers as ReadonlyArray<readonly [string, string]>) pair(w, k, v)
+        const list = headers as ReadonlyArray<readonly [string, string]>
+        for (let i = 0; i < list.length; i++) pair(w, list[i][0], list[i][1])
       } else {
         for (const k in headers) pair(w, k, (headers as Record<string, string>)[k])
       }
