@@ -3,6 +3,7 @@
 // memory flat end to end, however slow the reader. At most `bodyWindowBytes` are granted and
 // not yet consumed at any time.
 
+import { concatBytes } from './bytes.ts'
 import { BodyTooLargeError, HandlerStateError, SessionClosedError } from './errors.ts'
 import { END_DONE, type Session } from './session.ts'
 import type { GatewayPacket } from './wire-in.ts'
@@ -122,14 +123,7 @@ export class BodyReader {
       if (size > limit) throw new BodyTooLargeError(limit)
       parts.push(b)
     }
-    if (parts.length === 1) return parts[0]
-    const out = new Uint8Array(size)
-    let o = 0
-    for (const p of parts) {
-      out.set(p, o)
-      o += p.length
-    }
-    return out
+    return concatBytes(parts)
   }
 
   /** The body as a stream; each read grants credits for what was consumed. */

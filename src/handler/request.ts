@@ -229,12 +229,9 @@ export class Request implements PacketSink {
       case PT_CANCEL:
         s.end(END_CANCEL)
         return
-      case PT_HANDOFF_PROCEED: {
-        const hw = s.handoffWaiter
-        s.handoffWaiter = null
-        if (hw !== null) hw(true)
+      case PT_HANDOFF_PROCEED:
+        s.proceedHandoff()
         return
-      }
       default:
         s.host.log('debug', `request ${s.idText}: ignored packet type ${p.typeName()}`)
     }

@@ -3,6 +3,7 @@
 // free buffer makes the gateway close the client), and the last packet has no `more`.
 // In req mode the whole response is one packet (zhttp.md 4.11).
 
+import { concatBytes } from './bytes.ts'
 import { HandlerStateError, SessionClosedError } from './errors.ts'
 import { END_DONE, type Session } from './session.ts'
 import { headersSizeBound, type HeaderInit } from './wire-out.ts'
@@ -154,18 +155,11 @@ export class ResponseStream {
       const e = this.queue.shift()!
       if (e.data.length > 0) this.gathered.push(e.data)
       if (e.final) {
-        let size = 0
-        for (const g of this.gathered) size += g.length
-        const body = new Uint8Array(size)
-        let o = 0
-        for (const g of this.gathered) {
-          body.set(g, o)
-          o += g.length
-        }
+        const body = concatBytes(this.gathered)
         const s = this.session
-        const w = s.begin(size + headersSizeBound(this.headers))
+        const w = s.begin(body.length + headersSizeBound(this.headers))
         w.head(this.status, this.reason, this.headers)
-        if (size > 0) w.body(body)
+        if (body.length > 0) w.body(body)
         s.send()
         this.headSent = this.finished = true
         s.end(END_DONE)

@@ -132,6 +132,13 @@ export class Session {
     this.send()
   }
 
+  /** The gateway's handoff-proceed arrived (zhttp.md 4.10): wake handoff(). */
+  proceedHandoff(): void {
+    const hw = this.handoffWaiter
+    this.handoffWaiter = null
+    if (hw !== null) hw(true)
+  }
+
   /** Incoming seq check (zhttp.md 4.5): true when in order (and advances it). */
   checkSeq(seq: number): boolean {
     if (seq < 0) return true

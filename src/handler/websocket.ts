@@ -10,6 +10,7 @@
 //   WS_CLOSING  our close frame is out; waiting for the client's. next: WS_CLOSED
 //   WS_CLOSED   nothing more is sent.
 
+import { concatBytes } from './bytes.ts'
 import { CLOSE_TIMEOUT_DEFAULT_MS, WS_MESSAGE_LIMIT_DEFAULT_BYTES } from './options.ts'
 import { HandlerStateError, SessionClosedError } from './errors.ts'
 import { handoffSession } from './handoff.ts'
@@ -202,12 +203,9 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
       case PT_CANCEL:
         s.end(END_CANCEL)
         return
-      case PT_HANDOFF_PROCEED: {
-        const hw = s.handoffWaiter
-        s.handoffWaiter = null
-        if (hw !== null) hw(true)
+      case PT_HANDOFF_PROCEED:
+        s.proceedHandoff()
         return
-      }
       case PT_KEEP_ALIVE:
         return
       default:
@@ -248,16 +246,7 @@ export class WebSocket implements PacketSink, AsyncIterable<WebSocketMessage> {
       else this.partialHeld += n
       return
     }
-    let data: Uint8Array
-    if (this.parts.length === 1) data = this.parts[0]
-    else {
-      data = new Uint8Array(this.partsBytes)
-      let o = 0
-      for (const b of this.parts) {
-        data.set(b, o)
-        o += b.length
-      }
-    }
+    const data = concatBytes(this.parts)
     const held = this.partialHeld + n
     this.parts = []
     this.partsBytes = 0

@@ -47,12 +47,9 @@ export class PacketWriter {
     this.scratch = new Uint8Array(n)
   }
 
-  /**
-   * Begins `<instance> T{from, id, seq` with room for `extraBytes` of body and headers;
-   * `seq` < 0 leaves it out (handoff takes care to keep it, zhttp.md 4.10).
-   */
-  beginStream(instance: Uint8Array, from: Uint8Array, id: Uint8Array, seq: number, extraBytes: number): void {
-    this.reserve(instance.length + from.length + id.length + extraBytes + PACKET_FIXED_OVERHEAD_BYTES)
+  /** `<instance> T{from` with room for `extraBytes` more; the map's length guessed at `digits`. */
+  private open(instance: Uint8Array, from: Uint8Array, extraBytes: number, digits: number): TnWriter {
+    this.reserve(instance.length + from.length + extraBytes + PACKET_FIXED_OVERHEAD_BYTES)
     const buf = this.scratch
     buf.set(instance, 0)
     buf[instance.length] = CH_SPACE
@@ -60,9 +57,18 @@ export class PacketWriter {
     w.reset(buf, instance.length + 1)
     this.start = 0
     w.raw(CH_T)
-    w.beginMap(extraBytes > 9000 ? 5 : 3)
+    w.beginMap(digits)
     w.ascii('from')
     w.bytes(from, 0, from.length)
+    return w
+  }
+
+  /**
+   * Begins `<instance> T{from, id, seq` with room for `extraBytes` of body and headers;
+   * `seq` < 0 leaves it out (handoff takes care to keep it, zhttp.md 4.10).
+   */
+  beginStream(instance: Uint8Array, from: Uint8Array, id: Uint8Array, seq: number, extraBytes: number): void {
+    const w = this.open(instance, from, id.length + extraBytes, extraBytes > 9000 ? 5 : 3)
     w.ascii('id')
     w.bytes(id, 0, id.length)
     if (seq >= 0) {
@@ -76,17 +82,7 @@ export class PacketWriter {
    * id with batchId(), then endBatch() and the type field.
    */
   beginBatch(instance: Uint8Array, from: Uint8Array, count: number, idBytesMax: number): void {
-    this.reserve(instance.length + from.length + count * (idBytesMax + 40) + PACKET_FIXED_OVERHEAD_BYTES)
-    const buf = this.scratch
-    buf.set(instance, 0)
-    buf[instance.length] = CH_SPACE
-    const w = this.w
-    w.reset(buf, instance.length + 1)
-    this.start = 0
-    w.raw(CH_T)
-    w.beginMap(4)
-    w.ascii('from')
-    w.bytes(from, 0, from.length)
+    const w = this.open(instance, from, count * (idBytesMax + 40), 4)
     w.ascii('id')
     w.beginList(4)
   }

@@ -10,6 +10,7 @@
 // later packets with seq, credits returned as a client consumes, and it records every
 // protocol slip the handler makes (seq, credits) in `errors`.
 
+import { concatBytes } from '../bytes.ts'
 import {
   SOCK_PUB,
   SOCK_PULL,
@@ -181,7 +182,7 @@ export class FakeGateway implements FakeWire {
 
   /** @internal FakeWire */
   sendFirst(fields: Record<string, unknown>, req: boolean): void {
-    const payload = concat([utf8.encode('T'), encodeTn(fields as Record<string, TnValue>)])
+    const payload = concatBytes([utf8.encode('T'), encodeTn(fields as Record<string, TnValue>)])
     if (req) this.deliver(SOCK_REQ, [utf8.encode('peer'), EMPTY, payload], null)
     else this.deliver(SOCK_PULL, [payload], null)
   }
@@ -191,7 +192,7 @@ export class FakeGateway implements FakeWire {
     // Later packets go to the session's handler address only (zhttp.md 1.3, 4.6).
     const to = this.addressOf.get(String(fields.id))
     if (to === undefined) return
-    this.deliver(SOCK_ROUTER, [utf8.encode('gw'), EMPTY, concat([utf8.encode('T'), encodeTn(fields as Record<string, TnValue>)])], to)
+    this.deliver(SOCK_ROUTER, [utf8.encode('gw'), EMPTY, concatBytes([utf8.encode('T'), encodeTn(fields as Record<string, TnValue>)])], to)
   }
 
   private newId(): string {
@@ -327,14 +328,3 @@ export class FakeGateway implements FakeWire {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}

@@ -3,6 +3,7 @@
 // the handler's credits, responses reassembled, credits returned as a client would consume,
 // WebSocket messages both ways, pings answered, closes and cancels.
 
+import { concatBytes } from '../bytes.ts'
 import { fieldText, type TnValue } from './tn-value.ts'
 
 const utf8 = new TextEncoder()
@@ -312,7 +313,7 @@ export class FakeWebSocket extends FakeSessionBase {
         if (this.parts.length === 0) this.partsBinary = fieldText(f, 'content-type') === 'binary'
         this.parts.push(p.body)
         if (!p.more) {
-          const data = concat(this.parts)
+          const data = concatBytes(this.parts)
           this.parts = []
           this.messages.push({ type: this.partsBinary ? 'binary' : 'text', data, text: () => utf8Decoder.decode(data) })
         }
@@ -402,15 +403,4 @@ export class FakeWebSocket extends FakeSessionBase {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
 

@@ -2,25 +2,15 @@
 // written for clarity, not speed: byte strings are Uint8Array, integers numbers, booleans,
 // null, lists arrays, maps Map<string, TnValue> (insertion order kept).
 
+import { concatBytes } from '../bytes.ts'
+
 export type TnValue = Uint8Array | number | boolean | null | TnValue[] | Map<string, TnValue>
 
 const utf8 = new TextEncoder()
 const utf8Decoder = new TextDecoder()
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  let n = 0
-  for (const p of parts) n += p.length
-  const out = new Uint8Array(n)
-  let o = 0
-  for (const p of parts) {
-    out.set(p, o)
-    o += p.length
-  }
-  return out
-}
-
 function frame(data: Uint8Array, type: string): Uint8Array {
-  return concat([utf8.encode(`${data.length}:`), data, utf8.encode(type)])
+  return concatBytes([utf8.encode(`${data.length}:`), data, utf8.encode(type)])
 }
 
 /** Encodes a value; strings become UTF-8 byte strings, plain objects maps. */
@@ -33,14 +23,14 @@ export function encodeTn(v: TnValue | string | Record<string, unknown>): Uint8Ar
   }
   if (typeof v === 'boolean') return frame(utf8.encode(String(v)), '!')
   if (v === null) return frame(new Uint8Array(0), '~')
-  if (Array.isArray(v)) return frame(concat(v.map((x) => encodeTn(x))), ']')
+  if (Array.isArray(v)) return frame(concatBytes(v.map((x) => encodeTn(x))), ']')
   const entries = v instanceof Map ? [...v.entries()] : Object.entries(v)
   const parts: Uint8Array[] = []
   for (const [k, x] of entries) {
     if (x === undefined) continue
     parts.push(encodeTn(k), encodeTn(x as TnValue))
   }
-  return frame(concat(parts), '}')
+  return frame(concatBytes(parts), '}')
 }
 
 /** Decodes one tnetstring at buf[0..]; throws on malformed input. */
