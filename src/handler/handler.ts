@@ -36,8 +36,8 @@ import {
 } from './session.ts'
 import { expandSpec, specKey, type Endpoint, type GatewaySpec } from './spec.ts'
 import { spanKey, spanText } from './text.ts'
+import { loadTransport } from './load-transport.ts'
 import {
-  loadTransport,
   SOCK_PUB,
   SOCK_PULL,
   SOCK_REQ,

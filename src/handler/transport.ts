@@ -1,8 +1,9 @@
 // The ZeroMQ layer the handler runs on, as an interface with two implementations chosen at
 // run time: in Bun, zgate's own bun:ffi libzmq binding (transport-bun.ts; the `zeromq`
 // package's JS API crashes under Bun); in Node, the `zeromq` package (transport-node.ts).
-// Each is loaded with a dynamic import, so Node never touches bun:ffi and Bun never loads the
-// zeromq addon's JS API. The in-process fake gateway (testing/) is a third implementation.
+// Each is loaded with a dynamic import (load-transport.ts), so Node never touches bun:ffi and
+// Bun never loads the zeromq addon's JS API. The in-process fake gateway (testing/) is a third
+// implementation. This file is a leaf: types and socket kinds only.
 
 /** The sockets a handler opens (zhttp.md 1.3, 1.4). */
 export const SOCK_PULL = 0
@@ -52,13 +53,3 @@ export interface Transport {
 }
 
 export type TransportFactory = (opts: TransportOptions) => Transport
-
-/** The transport for the running engine, imported on first use. */
-export async function loadTransport(): Promise<TransportFactory> {
-  if (typeof (globalThis as { Bun?: unknown }).Bun !== 'undefined') {
-    const m = await import('./transport-bun.ts')
-    return m.createBunTransport
-  }
-  const m = await import('./transport-node.ts')
-  return m.createNodeTransport
-}
