@@ -18,6 +18,8 @@ import {
   type Val,
   type ValMap,
 } from '../helpers/tnetstring-reference.ts'
+import { fenced } from '../helpers/fenced.ts'
+import { rng } from '../helpers/rng.ts'
 
 // --- inputs ---
 
@@ -45,32 +47,6 @@ const headersOf = (p: HandlerPacket): (string | null)[][] =>
 
 function parse(bytes: Uint8Array, p = new HandlerPacket()): number {
   return parseHandlerPacket(bytes, 0, bytes.length, p)
-}
-
-/** A view that throws on any index read outside [lo, hi). */
-function fenced(b: Uint8Array, lo: number, hi: number): Uint8Array {
-  return new Proxy(b, {
-    get(target, prop) {
-      if (typeof prop === 'string' && /^-?\d+$/.test(prop)) {
-        const i = Number(prop)
-        if (i < lo || i >= hi) throw new Error(`read out of range: ${i} not in [${lo}, ${hi})`)
-        return target[i]
-      }
-      const v = Reflect.get(target, prop, target) as unknown
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
-    },
-  })
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** A realistic handler response (zhttp.md 3.4), ~200 bytes. */

@@ -41,6 +41,8 @@ import {
   refEncode,
   str,
 } from '../helpers/tnetstring-reference.ts'
+import { fenced } from '../helpers/fenced.ts'
+import { rng } from '../helpers/rng.ts'
 
 // --- fast-codec adapters and inputs ---
 
@@ -132,33 +134,6 @@ function refDecodeOrNull(b: Uint8Array, start: number, end: number): Ref | null 
   } catch (e) {
     if (e instanceof RefError) return null
     throw e
-  }
-}
-
-/** A view that throws on any index read outside [lo, hi), to prove the decoder stays in range. */
-function fenced(b: Uint8Array, lo: number, hi: number): Uint8Array {
-  return new Proxy(b, {
-    get(target, prop) {
-      if (typeof prop === 'string' && /^-?\d+$/.test(prop)) {
-        const i = Number(prop)
-        if (i < lo || i >= hi) throw new Error(`read out of range: ${i} not in [${lo}, ${hi})`)
-        return target[i]
-      }
-      const v = Reflect.get(target, prop, target) as unknown
-      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v
-    },
-  })
-}
-
-/** Deterministic PRNG (mulberry32) so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 
