@@ -1,5 +1,5 @@
 // Proves the e2e harness (test/helpers/harness.ts + zhttp-peer.mjs) against real gateways.
-// Runs once per target from gatewayTargets(): Debian's condure (the reference) and zgate;
+// Runs once per gateway target (forEachGateway): Debian's condure (the reference) and zgate;
 // ZGATE_E2E_GATEWAYS=condure (or =zgate) narrows the set. A target that cannot run here
 // (condure not installed) is skipped with a loud message.
 
