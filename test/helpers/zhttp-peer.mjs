@@ -30,7 +30,7 @@
 //   {"cmd":"sendRaw","b64":string,"tag"?:any}   (one frame, exactly these bytes)
 //   {"cmd":"quit"}
 // JSON → tnetstring: string → byte string (UTF-8), {"$b64":s} → byte string, integer →
-// `#`, other number or {"$float":n} → `^`, {"$int":"digits"} → `#` (as a decimal integer), bool → `!`,
+// `#`, other number or {"$float":n} → `^`, {"$int":"digits"} → `#`, bool → `!`,
 // null → `~`, array → `]`, object → `}` (insertion order), {"$map":[[k,v],..]} → `}` with
 // exact pairs, {"$raw":b64} → spliced in as an already-encoded element.
 // tnetstring → JSON: byte string → text if valid UTF-8 else {"$b64"}, integer → number
