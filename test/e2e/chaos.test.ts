@@ -19,17 +19,8 @@
 // CHAOS_SEED=<n> picks another seed, CHAOS_ONLY=<i,j,...> runs only those client connections
 // of case 2 (the failure message names them).
 
-import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import {
-  bytesOf,
-  cleanup,
-  freePort,
-  gatewayTargets,
-  rawHttp,
-  startGateway,
-  startPeer,
-  tmpDir,
-} from '../helpers/harness.ts'
+import { afterAll, afterEach, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
+import { bytesOf, cleanup, forEachGateway, rawHttp, startStack } from '../helpers/harness.ts'
 import type { Gateway, OutValue, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
 import {
   chaosFrame,
@@ -67,16 +58,13 @@ const firstLine = (e: unknown): string => (e instanceof Error ? e.message : Stri
 // ---------------------------------------------------------------------------------------
 // the suite
 
-const zgate = gatewayTargets().find((t) => t.name === 'zgate' && t.skipReason === '')
-if (!zgate) console.warn('\n!!! chaos.test.ts: SKIPPING, zgate is not among the runnable targets\n')
-
 interface Bystander {
   id: string
   /** Stops the ticks; one more piece must earn a credit, the last one ends the response. */
   finish(): Promise<void>
 }
 
-describe.skipIf(!zgate)('chaos against zgate', () => {
+forEachGateway(() => 'chaos against zgate', (zgate) => {
   let gw: Gateway
   let peer: Peer
   let port = 0
@@ -88,14 +76,11 @@ describe.skipIf(!zgate)('chaos against zgate', () => {
   })
 
   beforeAll(async () => {
-    const dir = tmpDir()
-    port = freePort()
-    const base = `ipc://${dir}/zs`
-    const args = ['--listen', `127.0.0.1:${port},stream`, '--zclient-stream', base]
-    args.push('--stream-timeout', String(STREAM_TIMEOUT_S), '--log-level', '3')
-    gw = await startGateway({ cmd: zgate!.cmd, args, env: { ZGATE_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) } })
-    peer = await startPeer({ base, from: 'chaos-handler' })
-    await peer.waitLinked()
+    ;({ gw, peer, port } = await startStack(zgate, {
+      args: ['--stream-timeout', String(STREAM_TIMEOUT_S), '--log-level', '3'],
+      env: { ZGATE_SESSION_TIMEOUT_MS: String(SESSION_TIMEOUT_MS) },
+      peers: [{ from: 'chaos-handler' }],
+    }))
   }, 30_000)
 
   const send = (p: { [key: string]: OutValue }) => peer.send({ from: peer.from, ...p })
@@ -474,4 +459,4 @@ describe.skipIf(!zgate)('chaos against zgate', () => {
     expect(gw.lines().some((l) => /\] stopped$/.test(l))).toBe(true)
     expectCleanLog()
   })
-})
+}, { only: 'zgate' })

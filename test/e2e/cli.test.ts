@@ -1,16 +1,16 @@
 // The command line and process behaviour (zhttp.md 7.1-7.5, 1.1, 4.12; checklist items
-// 126-135, 137, 141). Runs once per target from gatewayTargets(): Debian's condure 1.9.1
+// 126-135, 137, 141). Runs once per gateway target (forEachGateway): Debian's condure 1.9.1
 // (the reference) and zgate. Every gateway runs in a fresh temp cwd, so a default
 // `ipc://client` could never land in the repository.
 
-import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   cleanup,
   freePort,
   gatewayCommands,
-  gatewayTargets,
+  forEachGateway,
   rawHttp,
   REPO_ROOT,
   sleep,
@@ -41,17 +41,7 @@ const CONDURE_191_FLAGS = [
 setDefaultTimeout(30_000)
 afterAll(cleanup, HOOK_TIMEOUT_MS)
 
-for (const target of gatewayTargets()) {
-  if (target.skipReason) {
-    const bar = '!'.repeat(78)
-    console.warn(`\n${bar}\n!!! cli: SKIPPING target '${target.name}': ${target.skipReason}\n${bar}\n`)
-    describe.skip(`cli against ${target.name} (${target.skipReason})`, () => {
-      test('skipped', () => {})
-    })
-  } else {
-    describe(`cli against ${target.name}`, () => cliSuite(target))
-  }
-}
+forEachGateway('cli', cliSuite)
 
 // ---------------------------------------------------------------------------------------
 // local helpers

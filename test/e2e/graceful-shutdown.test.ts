@@ -4,8 +4,8 @@
 // get a 1001 close frame), then cancels the rest, batched per handler. `--shutdown-timeout 0`
 // is Condure's behaviour, compared against condure itself; the grace runs on zgate only.
 
-import { afterAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { cleanup, gatewayTargets, rawHttp, sleep } from '../helpers/harness.ts'
+import { afterAll, expect, setDefaultTimeout, test } from 'bun:test'
+import { cleanup, forEachGateway, rawHttp, sleep } from '../helpers/harness.ts'
 import type { GatewayTarget, PeerPacket, RawConn } from '../helpers/harness.ts'
 import { HandlerSession, startWsEnv, upgrade } from '../helpers/ws-session.ts'
 import type { WsEnv } from '../helpers/ws-session.ts'
@@ -54,16 +54,8 @@ async function exitedWithin(env: WsEnv, ms: number): Promise<number | null | 'ru
   return Promise.race([env.gw.exited, sleep(ms).then(() => 'running' as const)])
 }
 
-for (const target of gatewayTargets()) {
-  if (target.skipReason) {
-    describe.skip(`graceful shutdown against ${target.name} (${target.skipReason})`, () => {
-      test('skipped', () => {})
-    })
-    continue
-  }
-  describe(`shutdown against ${target.name}`, () => immediateSuite(target))
-  if (target.name === 'zgate') describe('graceful shutdown against zgate (zgate only)', () => graceSuite(target))
-}
+forEachGateway('shutdown', immediateSuite)
+forEachGateway('graceful shutdown', graceSuite, { only: 'zgate' })
 
 /** Condure's behaviour, and zgate's with --shutdown-timeout 0. */
 function immediateSuite(target: GatewayTarget): void {

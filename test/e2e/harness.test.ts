@@ -1,7 +1,7 @@
 // Proves the e2e harness (test/helpers/harness.ts + zhttp-peer.mjs) against real gateways.
-// Runs once per target from gatewayTargets(): Debian's condure (the reference) and zgate;
+// Runs once per gateway target (forEachGateway): Debian's condure (the reference) and zgate;
 // ZGATE_E2E_GATEWAYS=condure (or =zgate) narrows the set. A target that cannot run here
-// (condure not installed, src/main.ts missing) is skipped with a loud message.
+// (condure not installed) is skipped with a loud message.
 
 import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
 import {
@@ -9,7 +9,7 @@ import {
   dechunk,
   freePort,
   freeTcpBase,
-  gatewayTargets,
+  forEachGateway,
   headerPairs,
   parseHttpResponse,
   rawHttp,
@@ -28,16 +28,7 @@ const CID_RE = /^\d+-\d+-[0-9a-f]+(-[0-9a-f]{8})?$/ // zgate adds a nonce (src/c
 setDefaultTimeout(30_000)
 afterAll(cleanup, HOOK_TIMEOUT_MS)
 
-const targets = gatewayTargets()
-for (const t of targets.filter((x) => x.skipReason !== '')) {
-  const bar = '!'.repeat(78)
-  console.warn(`\n${bar}\n!!! e2e harness: SKIPPING target '${t.name}': ${t.skipReason}\n${bar}\n`)
-  describe.skip(`harness against ${t.name} (${t.skipReason})`, () => {
-    test('skipped', () => {})
-  })
-}
-const runnable = targets.filter((x) => x.skipReason === '').map((x) => [x.name, x] as const)
-describe.each(runnable)('harness against %s', (_name, target) => harnessSuite(target))
+forEachGateway('harness', harnessSuite)
 
 // The gateway numbers its packets per session from 0 (zhttp.md 4.5); a keep-alive may slip
 // in at any time, so the expected seq is 1 + the router packets that preceded this one.

@@ -7,10 +7,10 @@
 //
 // Pushpin missing is a failure, not a skip.
 
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import type { Server, ServerWebSocket } from 'bun'
-import { cleanup, gatewayTargets, rawHttp, sleep } from '../helpers/harness.ts'
-import type { GatewayTarget, RawConn } from '../helpers/harness.ts'
+import { cleanup, forEachGateway, gatewayTargets, rawHttp, sleep } from '../helpers/harness.ts'
+import type { RawConn } from '../helpers/harness.ts'
 import { pidAlive, pushpinMissing, startPushpin } from '../helpers/pushpin.ts'
 import type { Pushpin } from '../helpers/pushpin.ts'
 import { curlTls, nodeTls } from '../helpers/tls-client.ts'
@@ -221,202 +221,200 @@ test('pushpin, pushpin-proxy, pushpin-handler and zurl are installed', () => {
 
 // ---------------------------------------------------------------------------------------
 
-for (const target of gatewayTargets()) {
-  describe.skipIf(target.skipReason !== '')(`pushpin with ${target.name} [${target.skipReason || 'runs'}]`, () => {
-    let pp: Pushpin
+forEachGateway((target) => `pushpin with ${target.name} [runs]`, (target) => {
+  let pp: Pushpin
 
-    beforeAll(async () => {
-      pp = await startPushpin(target, {
-        routes: ROUTES,
-        originPort: origin.port!,
-        readyPath: '/stream/ready',
-        env: { ZGATE_KEEP_ALIVE_INTERVAL_MS: String(ZGATE_KEEP_ALIVE_MS) },
-      })
-    }, HOOK_TIMEOUT_MS)
-
-    test('proxies a POST with headers and a body, then a GET on the same connection', async () => {
-      const conn = await rawHttp(
-        pp.httpPort,
-        'POST /echo/a?q=1 HTTP/1.1\r\nHost: pp.test\r\nX-Test: hello there\r\nContent-Type: text/plain\r\n' +
-          'Content-Length: 11\r\n\r\nhello world' +
-          'GET /echo/b HTTP/1.1\r\nHost: pp.test\r\nX-Test: second\r\n\r\n',
-      )
-      const r1 = await conn.readResponse(WAIT_MS)
-      expect(r1.status).toBe(201)
-      expect(r1.header('X-Origin-Method')).toBe('POST')
-      expect(r1.header('X-Origin-Path')).toBe('/echo/a?q=1')
-      expect(r1.header('X-Got-Test')).toBe('hello there')
-      expect(r1.header('X-Got-Length')).toBe('11')
-      expect(r1.bodyText()).toBe('hello world')
-      const r2 = await conn.readResponse(WAIT_MS)
-      expect(r2.status).toBe(201)
-      expect(r2.header('X-Origin-Method')).toBe('GET')
-      expect(r2.header('X-Got-Test')).toBe('second')
-      expect(r2.body.length).toBe(0)
-      conn.close()
+  beforeAll(async () => {
+    pp = await startPushpin(target, {
+      routes: ROUTES,
+      originPort: origin.port!,
+      readyPath: '/stream/ready',
+      env: { ZGATE_KEEP_ALIVE_INTERVAL_MS: String(ZGATE_KEEP_ALIVE_MS) },
     })
+  }, HOOK_TIMEOUT_MS)
 
-    test('https_ports: TLS with the default_<port> identity (no SNI) and an SNI-chosen one', async () => {
-      const mark = pp.gw.mark()
-      const named = await curlTls('localhost', pp.httpsPort, '/echo/tls?q=1', '127.0.0.1', ['-i', '-H', 'X-Test: over tls', '--data-binary', 'sealed'])
-      expect(named.code).toBe(0)
-      expect(named.status).toBe(201)
-      expect(named.body).toContain('X-Origin-Path: /echo/tls?q=1')
-      expect(named.body).toContain('X-Got-Test: over tls')
-      expect(named.body).toEndWith('\r\n\r\nsealed')
-      // pushpin-proxy saw the request as https (its log of the manager's first packet).
-      const line = new RegExp(`\\[proxy\\] IN id=\\S+, POST https://localhost:${pp.httpsPort}/echo/tls\\?q=1$`)
-      expect(await waitLogged(pp, mark, [line], 'the https request')).toHaveLength(1)
-      const bare = await nodeTls({ port: pp.httpsPort, request: 'GET /echo/bare HTTP/1.1\r\nHost: pp.test\r\nConnection: close\r\n\r\n' })
-      expect([bare.ok, bare.authorized, bare.cn]).toEqual([true, true, 'default.test'])
-      expect(bare.head).toStartWith('HTTP/1.1 201 ')
-    })
-
-    test(`streams a ${REQUEST_BODY_BYTES}-byte request body and a ${RESPONSE_BODY_BYTES}-byte response (credits both ways)`, async () => {
-      const sent = pattern(REQUEST_BODY_BYTES)
-      const res = await fetch(`http://127.0.0.1:${pp.httpPort}/echo/up`, { method: 'POST', body: sent })
-      expect(res.status).toBe(201)
-      expect(res.headers.get('x-got-length')).toBe(String(REQUEST_BODY_BYTES))
-      expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(sent))).toBe(true)
-      const big = await fetch(`http://127.0.0.1:${pp.httpPort}/big/${RESPONSE_BODY_BYTES}`)
-      expect(big.status).toBe(200)
-      expect(Buffer.from(await big.arrayBuffer()).equals(Buffer.from(pattern(RESPONSE_BODY_BYTES)))).toBe(true)
-    })
-
-    test('GRIP hold-stream: the response stays open across the handoff and publishes arrive in order', async () => {
-      const mark = pp.gw.mark()
-      const conn = await rawGet(pp, '/stream/hs1')
-      await conn.readUntil(/start hs1\n/, WAIT_MS)
-      // The proxy handed the session to pushpin-handler: handoff-start out, handoff-proceed
-      // back from the connection manager (zhttp.md 4.10). The handler resumes it under the
-      // manager's instance id `condure` and sends the held head; the manager's credit for
-      // those bytes reaches the new owner on the -out-stream ROUTER (zhttp.md 1.3, 4.6).
-      await waitLogged(pp, mark, [/\[proxy\] zhttp server: OUT condure /, /"type": "handoff-start"/], 'handoff-start to the manager')
-      await waitLogged(pp, mark, [/\[proxy\] zhttp\/zws server: IN /, /"type": "handoff-proceed"/, /"from": "condure"/], 'handoff-proceed')
-      await waitLogged(pp, mark, [/\[handler\] zhttp server: OUT condure /, /"more": true/], 'the handler sending the held response head')
-      await waitLogged(pp, mark, [/\[handler\] zhttp\/zws server: IN stream /, /"type": "credit"/, /"from": "condure"/], 'a credit to the handler')
-      expect(conn.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
-      expect(conn.text()).toMatch(/\r\nTransfer-Encoding: chunked\r\n/i)
-      expect(conn.text()).not.toMatch(/Grip-/i)
-
-      expect(await pp.publish([{ channel: 'hs1', formats: { 'http-stream': { content: 'first\n' } } }])).toBe(PUBLISHED)
-      await conn.readUntil(/first\n/, WAIT_MS)
-      expect(await pp.publish([{ channel: 'hs1', formats: { 'http-stream': { content: 'second\n' } } }])).toBe(PUBLISHED)
-      await conn.readUntil(/second\n/, WAIT_MS)
-      const text = conn.text()
-      expect(text.indexOf('start hs1')).toBeLessThan(text.indexOf('first'))
-      expect(text.indexOf('first')).toBeLessThan(text.indexOf('second'))
-      expect(conn.isClosed).toBe(false)
-      conn.close()
-    })
-
-    test.skipIf(target.name === 'condure')(
-      `keep-alive batches list several ids and pushpin keeps every held stream [${target.name === 'condure' ? "skipped: condure's 45 s keep-alive period cannot be shortened" : `every ${ZGATE_KEEP_ALIVE_MS} ms`}]`,
-      async () => {
-        // Each worker batches its own sessions; with more streams than workers some worker
-        // holds at least two.
-        const names = ['ka-a', 'ka-b', 'ka-c']
-        const mark = pp.gw.mark()
-        const conns: RawConn[] = []
-        for (const n of names) conns.push(await rawGet(pp, `/stream/${n}`))
-        for (const [i, c] of conns.entries()) await c.readUntil(new RegExp(`start ${names[i]}\n`), WAIT_MS)
-        // zgate's session id of each stream, from pushpin-proxy's log of the request.
-        const ids: string[] = []
-        for (const n of names) {
-          const [line = ''] = await waitLogged(pp, mark, [new RegExp(`\\[proxy\\] IN id=[^,]+, GET http://pp\\.test/stream/${n}$`)], `the ${n} request`)
-          ids.push(/ IN id=([^,]+),/.exec(line)?.[1] ?? '')
-        }
-        expect(new Set(ids.filter((id) => id !== '')).size).toBe(names.length)
-        // One keep-alive packet for several sessions: `id` is a list of {id, seq} (zhttp.md 4.8;
-        // pushpin prints each map's keys in no fixed order).
-        const list = /"id": \[ \{ [^}]*"seq": \d+[^}]*\}, \{ [^}]*"seq": \d+[^}]*\}/
-        const ka = [/\[handler\] zhttp\/zws server: IN /, /"type": "keep-alive"/, /"from": "condure"/]
-        await waitLogged(pp, mark, [...ka, list], 'a keep-alive batch with two or more ids')
-        await sleep(ZGATE_KEEP_ALIVE_MS * 3)
-        // Three more periods later the handler still owns every session.
-        for (const n of names) {
-          expect(await pp.publish([{ channel: n, formats: { 'http-stream': { content: `still ${n}\n` } } }])).toBe(PUBLISHED)
-        }
-        for (const [i, c] of conns.entries()) await c.readUntil(new RegExp(`still ${names[i]}\n`), WAIT_MS)
-        for (const [i, id] of ids.entries()) {
-          const sent = [/\[handler\] zhttp server: OUT condure /, new RegExp(`"id": "${id}"`), new RegExp(`still ${names[i]}`)]
-          await waitLogged(pp, mark, sent, `the handler sending still ${names[i]}`)
-        }
-        expect(conns.map((c) => c.isClosed)).toEqual([false, false, false])
-        // No cancel between zgate and pushpin for these sessions, either way. Pushpin's output
-        // also holds cancels that are not zgate's: zurl answers pushpin-proxy's keep-alive for an
-        // origin request it has finished with one (`zhttp/zws client` lines, zurl's own ids), and
-        // an earlier test's closed stream is cancelled. Its merged output can reach the test
-        // after the client's bytes, so only the ids tell which lines belong to this test.
-        const zgateSide = /\[(proxy|handler)\] zhttp(\/zws)? server: /
-        const cancels = logged(pp, mark, zgateSide, /"type": "cancel"/).filter((l) => ids.some((id) => l.includes(`"id": "${id}"`)))
-        expect(cancels).toEqual([])
-        for (const c of conns) c.close()
-      },
+  test('proxies a POST with headers and a body, then a GET on the same connection', async () => {
+    const conn = await rawHttp(
+      pp.httpPort,
+      'POST /echo/a?q=1 HTTP/1.1\r\nHost: pp.test\r\nX-Test: hello there\r\nContent-Type: text/plain\r\n' +
+        'Content-Length: 11\r\n\r\nhello world' +
+        'GET /echo/b HTTP/1.1\r\nHost: pp.test\r\nX-Test: second\r\n\r\n',
     )
-
-    test('GRIP long-poll: a publish releases the held request with its code, headers and body', async () => {
-      const mark = pp.gw.mark()
-      const conn = await rawGet(pp, '/poll/lp1')
-      // A publish before the handler subscribed would be lost, so wait for its subscription.
-      await waitLogged(pp, mark, [/\[handler\] stats: OUT sub /, /"channel": "lp1"/], 'the lp1 subscription')
-      // Nothing is sent until the publish; then the published response replaces the held one.
-      expect(conn.received().length).toBe(0)
-      const items = [{ channel: 'lp1', formats: { 'http-response': { code: 202, reason: 'Accepted', headers: { 'X-Pub': 'p1' }, body: 'released\n' } } }]
-      expect(await pp.publish(items)).toBe(PUBLISHED)
-      const res = await conn.readResponse(WAIT_MS)
-      expect(res.status).toBe(202)
-      expect(res.header('X-Pub')).toBe('p1')
-      expect(res.bodyText()).toBe('released\n')
-      conn.close()
-    })
-
-    test(`GRIP long-poll: without a publish the origin's held response is sent after Grip-Timeout (${LONG_POLL_TIMEOUT_S} s)`, async () => {
-      const started = Date.now()
-      const conn = await rawGet(pp, '/poll/lp-timeout')
-      const res = await conn.readResponse((LONG_POLL_TIMEOUT_S + 4) * 1000)
-      const took = Date.now() - started
-      expect(res.status).toBe(200)
-      expect(res.header('X-Held')).toBe('yes')
-      expect(res.header('Grip-Hold')).toBeUndefined()
-      expect(res.bodyText()).toBe('timeout lp-timeout\n')
-      expect(took).toBeGreaterThanOrEqual(LONG_POLL_TIMEOUT_S * 1000 - 500)
-      conn.close()
-    }, 20_000)
-
-    test(`WebSocket through pushpin and zurl to a WebSocket origin: messages both ways, close codes`, async () => {
-      const c = await openWs(`ws://127.0.0.1:${pp.httpPort}/ws/w1`)
-      expect(await c.next()).toBe('hello w1')
-      c.ws.send('ping text')
-      expect(await c.next()).toBe('echo:ping text')
-      c.ws.send(new Uint8Array([0x00, 0x01, 0xfe, 0xff]))
-      expect(await c.next()).toBe('bin:echo:\x00\x01\xfe\xff')
-      const long = 'x'.repeat(70_000)
-      c.ws.send(long)
-      expect(await c.next()).toBe(`echo:${long}`)
-      c.ws.send('close please')
-      const closed = await c.closed
-      expect(closed.code).toBe(4001)
-      expect(closed.reason).toBe('origin says bye')
-    })
-
-    test(`WebSocket-over-HTTP origin: GRIP subscribe, echo and a published ws-message`, async () => {
-      const mark = pp.gw.mark()
-      const c = await openWs(`ws://127.0.0.1:${pp.httpPort}/woh/wch`)
-      c.ws.send('one')
-      expect(await c.next()).toBe('woh-echo:one')
-      // The OPEN reply's `c:` subscribe reaches pushpin-handler over ws-control; a publish
-      // sent before that would find no subscriber.
-      await waitLogged(pp, mark, [/\[handler\] subscribe ws:\/\/\S+\/woh\/wch channel=wch$/], 'the wch subscription')
-      expect(await pp.publish([{ channel: 'wch', formats: { 'ws-message': { content: 'published to ws' } } }])).toBe(PUBLISHED)
-      expect(await c.next()).toBe('published to ws')
-      c.ws.send('two')
-      expect(await c.next()).toBe('woh-echo:two')
-      c.ws.close(1000, 'client done')
-      expect((await c.closed).code).toBe(1000)
-    })
+    const r1 = await conn.readResponse(WAIT_MS)
+    expect(r1.status).toBe(201)
+    expect(r1.header('X-Origin-Method')).toBe('POST')
+    expect(r1.header('X-Origin-Path')).toBe('/echo/a?q=1')
+    expect(r1.header('X-Got-Test')).toBe('hello there')
+    expect(r1.header('X-Got-Length')).toBe('11')
+    expect(r1.bodyText()).toBe('hello world')
+    const r2 = await conn.readResponse(WAIT_MS)
+    expect(r2.status).toBe(201)
+    expect(r2.header('X-Origin-Method')).toBe('GET')
+    expect(r2.header('X-Got-Test')).toBe('second')
+    expect(r2.body.length).toBe(0)
+    conn.close()
   })
-}
+
+  test('https_ports: TLS with the default_<port> identity (no SNI) and an SNI-chosen one', async () => {
+    const mark = pp.gw.mark()
+    const named = await curlTls('localhost', pp.httpsPort, '/echo/tls?q=1', '127.0.0.1', ['-i', '-H', 'X-Test: over tls', '--data-binary', 'sealed'])
+    expect(named.code).toBe(0)
+    expect(named.status).toBe(201)
+    expect(named.body).toContain('X-Origin-Path: /echo/tls?q=1')
+    expect(named.body).toContain('X-Got-Test: over tls')
+    expect(named.body).toEndWith('\r\n\r\nsealed')
+    // pushpin-proxy saw the request as https (its log of the manager's first packet).
+    const line = new RegExp(`\\[proxy\\] IN id=\\S+, POST https://localhost:${pp.httpsPort}/echo/tls\\?q=1$`)
+    expect(await waitLogged(pp, mark, [line], 'the https request')).toHaveLength(1)
+    const bare = await nodeTls({ port: pp.httpsPort, request: 'GET /echo/bare HTTP/1.1\r\nHost: pp.test\r\nConnection: close\r\n\r\n' })
+    expect([bare.ok, bare.authorized, bare.cn]).toEqual([true, true, 'default.test'])
+    expect(bare.head).toStartWith('HTTP/1.1 201 ')
+  })
+
+  test(`streams a ${REQUEST_BODY_BYTES}-byte request body and a ${RESPONSE_BODY_BYTES}-byte response (credits both ways)`, async () => {
+    const sent = pattern(REQUEST_BODY_BYTES)
+    const res = await fetch(`http://127.0.0.1:${pp.httpPort}/echo/up`, { method: 'POST', body: sent })
+    expect(res.status).toBe(201)
+    expect(res.headers.get('x-got-length')).toBe(String(REQUEST_BODY_BYTES))
+    expect(Buffer.from(await res.arrayBuffer()).equals(Buffer.from(sent))).toBe(true)
+    const big = await fetch(`http://127.0.0.1:${pp.httpPort}/big/${RESPONSE_BODY_BYTES}`)
+    expect(big.status).toBe(200)
+    expect(Buffer.from(await big.arrayBuffer()).equals(Buffer.from(pattern(RESPONSE_BODY_BYTES)))).toBe(true)
+  })
+
+  test('GRIP hold-stream: the response stays open across the handoff and publishes arrive in order', async () => {
+    const mark = pp.gw.mark()
+    const conn = await rawGet(pp, '/stream/hs1')
+    await conn.readUntil(/start hs1\n/, WAIT_MS)
+    // The proxy handed the session to pushpin-handler: handoff-start out, handoff-proceed
+    // back from the connection manager (zhttp.md 4.10). The handler resumes it under the
+    // manager's instance id `condure` and sends the held head; the manager's credit for
+    // those bytes reaches the new owner on the -out-stream ROUTER (zhttp.md 1.3, 4.6).
+    await waitLogged(pp, mark, [/\[proxy\] zhttp server: OUT condure /, /"type": "handoff-start"/], 'handoff-start to the manager')
+    await waitLogged(pp, mark, [/\[proxy\] zhttp\/zws server: IN /, /"type": "handoff-proceed"/, /"from": "condure"/], 'handoff-proceed')
+    await waitLogged(pp, mark, [/\[handler\] zhttp server: OUT condure /, /"more": true/], 'the handler sending the held response head')
+    await waitLogged(pp, mark, [/\[handler\] zhttp\/zws server: IN stream /, /"type": "credit"/, /"from": "condure"/], 'a credit to the handler')
+    expect(conn.text()).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+    expect(conn.text()).toMatch(/\r\nTransfer-Encoding: chunked\r\n/i)
+    expect(conn.text()).not.toMatch(/Grip-/i)
+
+    expect(await pp.publish([{ channel: 'hs1', formats: { 'http-stream': { content: 'first\n' } } }])).toBe(PUBLISHED)
+    await conn.readUntil(/first\n/, WAIT_MS)
+    expect(await pp.publish([{ channel: 'hs1', formats: { 'http-stream': { content: 'second\n' } } }])).toBe(PUBLISHED)
+    await conn.readUntil(/second\n/, WAIT_MS)
+    const text = conn.text()
+    expect(text.indexOf('start hs1')).toBeLessThan(text.indexOf('first'))
+    expect(text.indexOf('first')).toBeLessThan(text.indexOf('second'))
+    expect(conn.isClosed).toBe(false)
+    conn.close()
+  })
+
+  test.skipIf(target.name === 'condure')(
+    `keep-alive batches list several ids and pushpin keeps every held stream [${target.name === 'condure' ? "skipped: condure's 45 s keep-alive period cannot be shortened" : `every ${ZGATE_KEEP_ALIVE_MS} ms`}]`,
+    async () => {
+      // Each worker batches its own sessions; with more streams than workers some worker
+      // holds at least two.
+      const names = ['ka-a', 'ka-b', 'ka-c']
+      const mark = pp.gw.mark()
+      const conns: RawConn[] = []
+      for (const n of names) conns.push(await rawGet(pp, `/stream/${n}`))
+      for (const [i, c] of conns.entries()) await c.readUntil(new RegExp(`start ${names[i]}\n`), WAIT_MS)
+      // zgate's session id of each stream, from pushpin-proxy's log of the request.
+      const ids: string[] = []
+      for (const n of names) {
+        const [line = ''] = await waitLogged(pp, mark, [new RegExp(`\\[proxy\\] IN id=[^,]+, GET http://pp\\.test/stream/${n}$`)], `the ${n} request`)
+        ids.push(/ IN id=([^,]+),/.exec(line)?.[1] ?? '')
+      }
+      expect(new Set(ids.filter((id) => id !== '')).size).toBe(names.length)
+      // One keep-alive packet for several sessions: `id` is a list of {id, seq} (zhttp.md 4.8;
+      // pushpin prints each map's keys in no fixed order).
+      const list = /"id": \[ \{ [^}]*"seq": \d+[^}]*\}, \{ [^}]*"seq": \d+[^}]*\}/
+      const ka = [/\[handler\] zhttp\/zws server: IN /, /"type": "keep-alive"/, /"from": "condure"/]
+      await waitLogged(pp, mark, [...ka, list], 'a keep-alive batch with two or more ids')
+      await sleep(ZGATE_KEEP_ALIVE_MS * 3)
+      // Three more periods later the handler still owns every session.
+      for (const n of names) {
+        expect(await pp.publish([{ channel: n, formats: { 'http-stream': { content: `still ${n}\n` } } }])).toBe(PUBLISHED)
+      }
+      for (const [i, c] of conns.entries()) await c.readUntil(new RegExp(`still ${names[i]}\n`), WAIT_MS)
+      for (const [i, id] of ids.entries()) {
+        const sent = [/\[handler\] zhttp server: OUT condure /, new RegExp(`"id": "${id}"`), new RegExp(`still ${names[i]}`)]
+        await waitLogged(pp, mark, sent, `the handler sending still ${names[i]}`)
+      }
+      expect(conns.map((c) => c.isClosed)).toEqual([false, false, false])
+      // No cancel between zgate and pushpin for these sessions, either way. Pushpin's output
+      // also holds cancels that are not zgate's: zurl answers pushpin-proxy's keep-alive for an
+      // origin request it has finished with one (`zhttp/zws client` lines, zurl's own ids), and
+      // an earlier test's closed stream is cancelled. Its merged output can reach the test
+      // after the client's bytes, so only the ids tell which lines belong to this test.
+      const zgateSide = /\[(proxy|handler)\] zhttp(\/zws)? server: /
+      const cancels = logged(pp, mark, zgateSide, /"type": "cancel"/).filter((l) => ids.some((id) => l.includes(`"id": "${id}"`)))
+      expect(cancels).toEqual([])
+      for (const c of conns) c.close()
+    },
+  )
+
+  test('GRIP long-poll: a publish releases the held request with its code, headers and body', async () => {
+    const mark = pp.gw.mark()
+    const conn = await rawGet(pp, '/poll/lp1')
+    // A publish before the handler subscribed would be lost, so wait for its subscription.
+    await waitLogged(pp, mark, [/\[handler\] stats: OUT sub /, /"channel": "lp1"/], 'the lp1 subscription')
+    // Nothing is sent until the publish; then the published response replaces the held one.
+    expect(conn.received().length).toBe(0)
+    const items = [{ channel: 'lp1', formats: { 'http-response': { code: 202, reason: 'Accepted', headers: { 'X-Pub': 'p1' }, body: 'released\n' } } }]
+    expect(await pp.publish(items)).toBe(PUBLISHED)
+    const res = await conn.readResponse(WAIT_MS)
+    expect(res.status).toBe(202)
+    expect(res.header('X-Pub')).toBe('p1')
+    expect(res.bodyText()).toBe('released\n')
+    conn.close()
+  })
+
+  test(`GRIP long-poll: without a publish the origin's held response is sent after Grip-Timeout (${LONG_POLL_TIMEOUT_S} s)`, async () => {
+    const started = Date.now()
+    const conn = await rawGet(pp, '/poll/lp-timeout')
+    const res = await conn.readResponse((LONG_POLL_TIMEOUT_S + 4) * 1000)
+    const took = Date.now() - started
+    expect(res.status).toBe(200)
+    expect(res.header('X-Held')).toBe('yes')
+    expect(res.header('Grip-Hold')).toBeUndefined()
+    expect(res.bodyText()).toBe('timeout lp-timeout\n')
+    expect(took).toBeGreaterThanOrEqual(LONG_POLL_TIMEOUT_S * 1000 - 500)
+    conn.close()
+  }, 20_000)
+
+  test(`WebSocket through pushpin and zurl to a WebSocket origin: messages both ways, close codes`, async () => {
+    const c = await openWs(`ws://127.0.0.1:${pp.httpPort}/ws/w1`)
+    expect(await c.next()).toBe('hello w1')
+    c.ws.send('ping text')
+    expect(await c.next()).toBe('echo:ping text')
+    c.ws.send(new Uint8Array([0x00, 0x01, 0xfe, 0xff]))
+    expect(await c.next()).toBe('bin:echo:\x00\x01\xfe\xff')
+    const long = 'x'.repeat(70_000)
+    c.ws.send(long)
+    expect(await c.next()).toBe(`echo:${long}`)
+    c.ws.send('close please')
+    const closed = await c.closed
+    expect(closed.code).toBe(4001)
+    expect(closed.reason).toBe('origin says bye')
+  })
+
+  test(`WebSocket-over-HTTP origin: GRIP subscribe, echo and a published ws-message`, async () => {
+    const mark = pp.gw.mark()
+    const c = await openWs(`ws://127.0.0.1:${pp.httpPort}/woh/wch`)
+    c.ws.send('one')
+    expect(await c.next()).toBe('woh-echo:one')
+    // The OPEN reply's `c:` subscribe reaches pushpin-handler over ws-control; a publish
+    // sent before that would find no subscriber.
+    await waitLogged(pp, mark, [/\[handler\] subscribe ws:\/\/\S+\/woh\/wch channel=wch$/], 'the wch subscription')
+    expect(await pp.publish([{ channel: 'wch', formats: { 'ws-message': { content: 'published to ws' } } }])).toBe(PUBLISHED)
+    expect(await c.next()).toBe('published to ws')
+    c.ws.send('two')
+    expect(await c.next()).toBe('woh-echo:two')
+    c.ws.close(1000, 'client done')
+    expect((await c.closed).code).toBe(1000)
+  })
+})
 
 // ---------------------------------------------------------------------------------------
 // shutdown: pushpin's SIGTERM must stop the manager cleanly before pushpin's 4 s kill

@@ -7,8 +7,8 @@
 // zgate only, like chaos.test.ts: this is about zgate's robustness (req-mode.test.ts holds
 // the comparisons with condure). CHAOS_SEED=<n> picks another seed.
 
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
-import { bytesOf, cleanup, freePort, gatewayTargets, rawHttp, startGateway, startPeer, tmpDir } from '../helpers/harness.ts'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
+import { bytesOf, cleanup, forEachGateway, rawHttp, startStack } from '../helpers/harness.ts'
 import type { Gateway, Peer, PeerPacket } from '../helpers/harness.ts'
 import { checkReceived, makeClientCase, playClientCase, Rng, show } from '../helpers/chaos.ts'
 import type { ClientCase } from '../helpers/chaos.ts'
@@ -26,29 +26,24 @@ const CLIENT_CONCURRENCY = 30
 /** Condure's own 400 for a WebSocket upgrade carries no Connection header (checklist 86). */
 const WS_REFUSAL = 'WebSockets not supported on req mode interface.'
 
-const zgate = gatewayTargets().find((t) => t.name === 'zgate' && t.skipReason === '')
-if (!zgate) console.warn('\n!!! req-chaos.test.ts: SKIPPING, zgate is not among the runnable targets\n')
-
 /** The case number a request path names (`/c<i>` or `/c<i>/<k>`), -1 if none. */
 function caseOf(pk: PeerPacket): number {
   const m = /^http:\/\/[^/]*\/c(\d+)(\/|$)/.exec(String(pk.packet.uri))
   return m ? Number(m[1]) : -1
 }
 
-describe.skipIf(!zgate)('req-mode chaos against zgate', () => {
+forEachGateway(() => 'req-mode chaos against zgate', (zgate) => {
   let gw: Gateway
   let peer: Peer
   let port = 0
 
   beforeAll(async () => {
-    const dir = tmpDir()
-    port = freePort()
-    const ep = `ipc://${dir}/req`
-    const args = ['--listen', `127.0.0.1:${port},req`, '--zclient-req', ep, '--zclient-stream', `ipc://${dir}/zs`]
-    args.push('--req-timeout', String(REQ_TIMEOUT_S), '--log-level', '3')
-    gw = await startGateway({ cmd: zgate!.cmd, args })
-    peer = await startPeer({ base: '', req: { type: 'router', endpoints: [ep] } })
-    await peer.waitLinked()
+    ;({ gw, peer, port } = await startStack(zgate, {
+      listen: ['req'],
+      args: ['--req-timeout', String(REQ_TIMEOUT_S), '--log-level', '3'],
+      peers: [],
+      reqPeer: 'router',
+    }))
   }, 30_000)
 
   test('random client input and bad handler replies end in a response or a close, never a hang or crossed data', async () => {
@@ -129,7 +124,7 @@ describe.skipIf(!zgate)('req-mode chaos against zgate', () => {
     const bad = gw.lines().slice(mark).filter((l) => /^\[ERR\]|\bat .*\.ts:\d+|TypeError|RangeError/.test(l))
     expect(bad).toEqual([])
   })
-})
+}, { only: 'zgate' })
 
 /** `{id, code: 200, reason: OK, body}` as a tnetstring. */
 function tnReply(id: string, body: string): string {

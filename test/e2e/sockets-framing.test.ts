@@ -1,5 +1,5 @@
 // Socket layout and wire framing towards handlers (zhttp.md sections 1, 2, 3.1, 3.10;
-// checklist items 1-9 and 12-16). Runs once per target from gatewayTargets(): Debian's
+// checklist items 1-9 and 12-16). Runs once per gateway target (forEachGateway): Debian's
 // condure 1.9.1 (the reference) and zgate.
 //
 // Drop tests avoid sleeps: a handler's PUB messages reach the gateway in order over one
@@ -7,14 +7,14 @@
 // exactly the valid response (an accepted bad packet would have closed the connection, put
 // different bytes on the wire or broken the seq chain).
 
-import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from 'bun:test'
+import { afterAll, beforeAll, expect, setDefaultTimeout, test } from 'bun:test'
 import { existsSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   cleanup,
   freePort,
   freeTcpBase,
-  gatewayTargets,
+  forEachGateway,
   rawHttp,
   REPO_ROOT,
   sleep,
@@ -33,19 +33,10 @@ const LOG_LINE_RE = /^\[(ERR|WARN|INFO|DEBUG|TRACE)\] \d{4}-\d\d-\d\d \d\d:\d\d:
 setDefaultTimeout(30_000)
 afterAll(cleanup, HOOK_TIMEOUT_MS)
 
-for (const target of gatewayTargets()) {
-  if (target.skipReason) {
-    const bar = '!'.repeat(78)
-    console.warn(`\n${bar}\n!!! sockets-framing: SKIPPING target '${target.name}': ${target.skipReason}\n${bar}\n`)
-    describe.skip(`sockets and framing against ${target.name} (${target.skipReason})`, () => {
-      test('skipped', () => {})
-    })
-  } else {
-    // Several tests run the gateway in a temp cwd, so zgate's script path must be absolute.
-    const cmd = target.cmd.map((a) => (a === 'src/main.ts' ? join(REPO_ROOT, a) : a))
-    describe(`sockets and framing against ${target.name}`, () => socketSuite({ ...target, cmd }))
-  }
-}
+// Several tests run the gateway in a temp cwd, so zgate's script path must be absolute.
+forEachGateway('sockets and framing', (target) =>
+  socketSuite({ ...target, cmd: target.cmd.map((a) => (a === 'src/main.ts' ? join(REPO_ROOT, a) : a)) }),
+)
 
 // ---------------------------------------------------------------------------------------
 // local helpers

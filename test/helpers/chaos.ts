@@ -1,27 +1,24 @@
-// Generators for test/e2e/chaos.test.ts: a seeded PRNG, a tnetstring encoder that can write
-// what JSON cannot (raw frames, floats, duplicate or non-string keys), handler packets that
+// Generators for test/e2e/chaos.test.ts: a seeded PRNG, packets JSON cannot express (raw
+// frames, floats, duplicate or non-string keys, from the reference encoder), handler packets that
 // must be dropped or ignored, mutations of valid packets and requests, random client cases,
 // and a checker for what a client received. Pure functions: no sockets, no processes.
 
 import { parseHttpResponse, responseLength, sleep, UNTIL_CLOSE } from './harness.ts'
 import type { HttpResponse, RawConn } from './harness.ts'
 import { refDechunk } from './http-reference.ts'
+import { rng } from './rng.ts'
+import { bytesOf as lat, concat as cat, Flt, Pairs, Raw, tn } from './tnetstring-reference.ts'
+import type { Val as V } from './tnetstring-reference.ts'
 
 // ---------------------------------------------------------------------------------------
 // seeded randomness
 
+/** rng() (rng.ts) with the draws the chaos cases use. */
 export class Rng {
-  private a: number
+  /** Uniform in [0, 1). */
+  readonly next: () => number
   constructor(seed: number) {
-    this.a = seed >>> 0
-  }
-  /** mulberry32: uniform in [0, 1). */
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0
-    let t = this.a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+    this.next = rng(seed)
   }
   int(n: number): number {
     return Math.floor(this.next() * n)
@@ -46,33 +43,10 @@ export function shuffle<T>(rng: Rng, xs: T[]): T[] {
 }
 
 // ---------------------------------------------------------------------------------------
-// a small tnetstring encoder (zhttp.md 2.3) that can also write what the peer's JSON cannot:
-// spliced raw frames, floats, duplicate or non-string map keys
+// packets through the reference encoder (tnetstring-reference.ts), which can also write what
+// the peer's JSON cannot: spliced raw frames, floats, duplicate or non-string map keys
 
-class Raw {
-  constructor(readonly b: Uint8Array) {}
-}
-class Pairs {
-  constructor(readonly entries: [V, V][]) {}
-}
-type V = string | number | bigint | boolean | null | Uint8Array | Raw | Pairs | V[] | { [k: string]: V | undefined }
-
-const lat = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, 'latin1'))
-const cat = (parts: Uint8Array[]): Uint8Array => new Uint8Array(Buffer.concat(parts))
-const frame = (d: Uint8Array, type: string): Uint8Array => cat([lat(`${d.length}:`), d, lat(type)])
-const flt = (text: string): Raw => new Raw(frame(lat(text), '^'))
-
-function tn(v: V): Uint8Array {
-  if (v instanceof Raw) return v.b
-  if (v instanceof Uint8Array) return frame(v, ',')
-  if (typeof v === 'string') return frame(new Uint8Array(Buffer.from(v)), ',')
-  if (typeof v === 'number' || typeof v === 'bigint') return frame(lat(BigInt(v).toString()), '#')
-  if (typeof v === 'boolean') return frame(lat(String(v)), '!')
-  if (v === null) return lat('0:~')
-  if (Array.isArray(v)) return frame(cat(v.map(tn)), ']')
-  const entries = v instanceof Pairs ? v.entries : (Object.entries(v).filter(([, x]) => x !== undefined) as [V, V][])
-  return frame(cat(entries.flatMap(([k, x]) => [tn(k), tn(x)])), '}')
-}
+const flt = (text: string): Flt => new Flt(text)
 
 /** `[[[...[]...]]]`, `depth` lists deep, built in linear time. */
 export function nested(depth: number): Raw {

@@ -12,6 +12,8 @@
 // - harness-process.ts: cleanup registry, tmpDir, free ports, spawning and stopping children.
 // - harness-gateway.ts: gateway targets, listeners, startGateway, signal handler checks.
 // - harness-peer.ts: startPeer, packet filters, waitUntilServing, packet field helpers.
+// - gateways.ts: forEachGateway (one describe block per gateway target), testFor.
+// - stack.ts: startStack (a gateway plus linked handler peers).
 // - raw-http.ts: rawHttp, the raw TCP client.
 // - http-response.ts: parseHttpResponse, dechunk, responseLength.
 
@@ -26,6 +28,10 @@ export {
   stopSignalsHandled,
 } from './harness-gateway.ts'
 export type { Gateway, GatewayOptions, GatewayTarget, ListenTarget } from './harness-gateway.ts'
+export { forEachGateway, testFor } from './gateways.ts'
+export type { ForEachGatewayOptions, GatewayName, MissingGateway } from './gateways.ts'
+export { startStack } from './stack.ts'
+export type { Stack, StackOptions } from './stack.ts'
 export { bytesOf, headerPairs, PEER_SCRIPT, startPeer, waitUntilServing } from './harness-peer.ts'
 export type {
   Json,

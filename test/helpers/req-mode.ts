@@ -1,7 +1,7 @@
 // Req-mode e2e helpers (req-mode.test.ts, req-mode-sockets.test.ts): a gateway with one req
 // listener plus a linked req handler peer (zhttp-req-peer.mjs), and reply shorthands.
 
-import { freePort, startGateway, startPeer, tmpDir } from './harness.ts'
+import { startStack } from './harness.ts'
 import type { Gateway, GatewayTarget, OutValue, Peer, PeerPacket } from './harness.ts'
 
 /** Request bodies and reply bodies the test gateways buffer (--body-buffer-size). */
@@ -18,19 +18,8 @@ export interface Pair {
 
 /** A gateway with one req listener and a linked req handler of `type`. */
 export async function startPair(target: GatewayTarget, type: 'router' | 'rep' = 'router', extra: string[] = []): Promise<Pair> {
-  const dir = tmpDir()
-  const ep = `ipc://${dir}/req`
-  const args = [
-    '--listen', `127.0.0.1:${freePort()},req`,
-    '--zclient-req', ep,
-    '--zclient-stream', `ipc://${dir}/zs`,
-    '--body-buffer-size', String(BODY_BUFFER_BYTES),
-    '--req-timeout', String(REQ_TIMEOUT_S),
-    ...extra,
-  ]
-  const gw = await startGateway({ cmd: target.cmd, args })
-  const peer = await startPeer({ base: '', req: { type, endpoints: [ep] } })
-  await peer.waitLinked()
+  const args = ['--body-buffer-size', String(BODY_BUFFER_BYTES), '--req-timeout', String(REQ_TIMEOUT_S), ...extra]
+  const { gw, peer, dir } = await startStack(target, { listen: ['req'], args, peers: [], reqPeer: type })
   return { gw, peer, dir }
 }
 

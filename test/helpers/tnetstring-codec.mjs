@@ -1,9 +1,140 @@
-// tnetstring codec for the Node handler peers (zhttp-peer.mjs, zhttp-req-peer.mjs), written
-// from zhttp.md 2.3 independently of src/zhttp/tnetstring.ts, so a bug there cannot hide
-// itself in the tests. JSON mapping: see the header of zhttp-peer.mjs.
+// The reference tnetstring codec for every test: slow and obviously correct, written from the
+// grammar in zhttp.md 2.3 independently of src/zhttp/tnetstring.ts, so a bug there cannot hide
+// itself in the tests. Plain JavaScript so that the Node handler peers (zhttp-peer.mjs,
+// zhttp-req-peer.mjs) load it as they are; TypeScript sees it through tnetstring-codec.d.mts
+// and tnetstring-reference.ts (which adds the shorthand tests write packets in).
+//
+// Two layers:
+// - `Ref`, a tagged union that can express every tnetstring: refEncode and refDecode. Regular
+//   expressions over latin1 text, nothing clever: bytes map 1:1 onto latin1 characters, so
+//   string indexes are offsets.
+// - The peers' JSON mapping (see the header of zhttp-peer.mjs): encode() turns a JSON value
+//   into a Ref and encodes that; decodePayload() decodes a Ref and turns it into JSON.
 
+/** The reference decoder rejected its input (the message names the rule). */
+export class RefError extends Error {}
+
+const utf8 = new TextEncoder()
 const utf8Strict = new TextDecoder('utf-8', { fatal: true })
-const LEN_DIGITS_MAX = 10
+/** String.fromCharCode takes its bytes as arguments; this many at a time stay well in range. */
+const LATIN1_CHUNK_BYTES = 8192
+/** The longest length prefix the grammar allows (zhttp.md 2.3), and the ':' after it. */
+const LENGTH_PREFIX_MAX_BYTES = 10
+
+/** Bytes as latin1 text (one character per byte). */
+export function latin1(b) {
+  let s = ''
+  for (let i = 0; i < b.length; i += LATIN1_CHUNK_BYTES) {
+    s += String.fromCharCode(...b.subarray(i, Math.min(i + LATIN1_CHUNK_BYTES, b.length)))
+  }
+  return s
+}
+
+/** Latin1 text as bytes (each character's low byte). */
+export const bytesOf = (s) => Uint8Array.from(s, (c) => c.charCodeAt(0))
+/** A UTF-8 string value. */
+export const str = (s) => ({ k: 'str', b: utf8.encode(s) })
+export const int = (n) => ({ k: 'int', n: BigInt(n) })
+
+export function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let o = 0
+  for (const p of parts) {
+    out.set(p, o)
+    o += p.length
+  }
+  return out
+}
+
+/** Recursive reference decoder of the value at b[pos], bounded by `end`. Throws RefError. */
+export function refDecode(b, pos, end) {
+  const m = /^(\d{1,9}):/.exec(latin1(b.subarray(pos, Math.min(end, pos + LENGTH_PREFIX_MAX_BYTES))))
+  if (m === null) throw new RefError('length')
+  const len = Number(m[1])
+  const dataStart = pos + m[0].length
+  const dataEnd = dataStart + len
+  if (dataEnd >= end) throw new RefError('past end')
+  const data = b.subarray(dataStart, dataEnd)
+  const next = dataEnd + 1
+  switch (String.fromCharCode(b[dataEnd])) {
+    case ',':
+      return { v: { k: 'str', b: data.slice() }, next }
+    case '#':
+      if (!/^-?\d+$/.test(latin1(data))) throw new RefError('int')
+      return { v: { k: 'int', n: BigInt(latin1(data)) }, next }
+    case '^':
+      if (!/^[0-9+\-.eE]+$/.test(latin1(data))) throw new RefError('float')
+      return { v: { k: 'float', s: latin1(data) }, next }
+    case '!': {
+      const body = latin1(data)
+      if (body !== 'true' && body !== 'false') throw new RefError('bool')
+      return { v: { k: 'bool', v: body === 'true' }, next }
+    }
+    case '~':
+      if (len !== 0) throw new RefError('null')
+      return { v: { k: 'null' }, next }
+    case ']': {
+      const items = []
+      for (let p = dataStart; p < dataEnd; ) {
+        const r = refDecode(b, p, dataEnd)
+        items.push(r.v)
+        p = r.next
+      }
+      return { v: { k: 'list', items }, next }
+    }
+    case '}': {
+      const flat = []
+      for (let p = dataStart; p < dataEnd; ) {
+        const r = refDecode(b, p, dataEnd)
+        flat.push(r.v)
+        p = r.next
+      }
+      if (flat.length % 2 !== 0) throw new RefError('odd map')
+      const pairs = []
+      for (let i = 0; i < flat.length; i += 2) pairs.push([flat[i], flat[i + 1]])
+      return { v: { k: 'map', pairs }, next }
+    }
+  }
+  throw new RefError('type')
+}
+
+function frame(data, type) {
+  const head = bytesOf(`${data.length}:`)
+  const out = new Uint8Array(head.length + data.length + 1)
+  out.set(head, 0)
+  out.set(data, head.length)
+  out[out.length - 1] = type.charCodeAt(0)
+  return out
+}
+
+/**
+ * Reference encoder, as zhttp.md 2.3 describes it: lengths from the encoded children. Besides
+ * the Ref kinds it takes `{ k: 'raw', b }`, bytes written as they are, for tests that send
+ * malformed or hand-built elements on purpose.
+ */
+export function refEncode(v) {
+  switch (v.k) {
+    case 'str':
+      return frame(v.b, ',')
+    case 'int':
+      return frame(bytesOf(v.n.toString()), '#')
+    case 'float':
+      return frame(bytesOf(v.s), '^')
+    case 'bool':
+      return frame(bytesOf(v.v ? 'true' : 'false'), '!')
+    case 'null':
+      return frame(new Uint8Array(0), '~')
+    case 'list':
+      return frame(concat(v.items.map(refEncode)), ']')
+    case 'map':
+      return frame(concat(v.pairs.flatMap(([a, b]) => [refEncode(a), refEncode(b)])), '}')
+    case 'raw':
+      return v.b.slice()
+  }
+  throw new Error(`refEncode: unknown kind ${v.k}`)
+}
+
+// --- the peers' JSON mapping ---
 
 export function isPlainObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v)
@@ -15,40 +146,38 @@ function onlyKey(v, key) {
   return keys.length === 1 && keys[0] === key
 }
 
-function frame(data, type) {
-  return Buffer.concat([Buffer.from(`${data.length}:`, 'latin1'), data, Buffer.from(type, 'latin1')])
-}
+const base64 = (s) => new Uint8Array(Buffer.from(String(s), 'base64'))
 
-// Encodes a JSON value (see the header) to tnetstring bytes.
-export function encode(v) {
-  if (typeof v === 'string') return frame(Buffer.from(v, 'utf8'), ',')
-  if (typeof v === 'boolean') return frame(Buffer.from(v ? 'true' : 'false', 'latin1'), '!')
-  if (v === null) return Buffer.from('0:~', 'latin1')
-  if (typeof v === 'number') {
-    if (Number.isInteger(v)) return frame(Buffer.from(BigInt(v).toString(), 'latin1'), '#')
-    return frame(Buffer.from(String(v), 'latin1'), '^')
-  }
-  if (Array.isArray(v)) return frame(Buffer.concat(v.map(encode)), ']')
+/** The Ref a JSON value stands for (the mapping in the header of zhttp-peer.mjs). */
+function jsonToRef(v) {
+  if (typeof v === 'string') return str(v)
+  if (typeof v === 'boolean') return { k: 'bool', v }
+  if (v === null) return { k: 'null' }
+  if (typeof v === 'number') return Number.isInteger(v) ? int(v) : { k: 'float', s: String(v) }
+  if (Array.isArray(v)) return { k: 'list', items: v.map(jsonToRef) }
   if (isPlainObject(v)) {
-    if (onlyKey(v, '$b64')) return frame(Buffer.from(String(v.$b64), 'base64'), ',')
-    if (onlyKey(v, '$float')) return frame(Buffer.from(String(v.$float), 'latin1'), '^')
-    if (onlyKey(v, '$int')) return frame(Buffer.from(String(v.$int), 'latin1'), '#')
-    if (onlyKey(v, '$raw')) return Buffer.from(String(v.$raw), 'base64')
+    if (onlyKey(v, '$b64')) return { k: 'str', b: base64(v.$b64) }
+    if (onlyKey(v, '$float')) return { k: 'float', s: String(v.$float) }
+    if (onlyKey(v, '$int')) return int(String(v.$int))
+    if (onlyKey(v, '$raw')) return { k: 'raw', b: base64(v.$raw) }
     if (onlyKey(v, '$map')) {
-      const parts = []
-      for (const pair of v.$map) {
+      const pairs = v.$map.map((pair) => {
         if (!Array.isArray(pair) || pair.length !== 2) throw new Error('$map entries must be [key, value]')
-        parts.push(encode(pair[0]), encode(pair[1]))
-      }
-      return frame(Buffer.concat(parts), '}')
+        return [jsonToRef(pair[0]), jsonToRef(pair[1])]
+      })
+      return { k: 'map', pairs }
     }
-    const parts = []
-    for (const [k, val] of Object.entries(v)) parts.push(encode(k), encode(val))
-    return frame(Buffer.concat(parts), '}')
+    return { k: 'map', pairs: Object.entries(v).map(([k, x]) => [str(k), jsonToRef(x)]) }
   }
   throw new Error(`cannot encode ${typeof v}`)
 }
 
+/** Encodes a JSON value (see the header of zhttp-peer.mjs) to tnetstring bytes. */
+export function encode(v) {
+  return Buffer.from(refEncode(jsonToRef(v)))
+}
+
+/** A byte string as JSON: the text when it is UTF-8, else {"$b64"}. */
 export function bytesToJson(b) {
   try {
     return utf8Strict.decode(b)
@@ -57,88 +186,51 @@ export function bytesToJson(b) {
   }
 }
 
-// Decodes one tnetstring at buf[pos]; returns { value, end }. Throws on malformed input.
-export function decodeAt(buf, pos) {
-  let i = pos
-  while (i < buf.length && buf[i] >= 0x30 && buf[i] <= 0x39) i++
-  if (i === pos) throw new Error(`offset ${pos}: expected length digits`)
-  if (i - pos > LEN_DIGITS_MAX) throw new Error(`offset ${pos}: length too long`)
-  if (i >= buf.length || buf[i] !== 0x3a) throw new Error(`offset ${pos}: expected ':' after length`)
-  const len = Number(buf.toString('latin1', pos, i))
-  const start = i + 1
-  const end = start + len
-  if (end >= buf.length) throw new Error(`offset ${pos}: length ${len} runs past the buffer`)
-  const data = buf.subarray(start, end)
-  const type = String.fromCharCode(buf[end])
-  const text = () => data.toString('latin1')
-  let value
-  switch (type) {
-    case ',':
-      value = bytesToJson(data)
-      break
-    case '#': {
-      if (!/^-?[0-9]+$/.test(text())) throw new Error(`offset ${pos}: bad integer ${JSON.stringify(text())}`)
-      const n = BigInt(text())
-      const safe = n <= BigInt(Number.MAX_SAFE_INTEGER) && n >= BigInt(Number.MIN_SAFE_INTEGER)
-      value = safe ? Number(n) : { $int: text() }
-      break
+/** A decoded Ref as JSON; throws where the mapping has no form for it. */
+function refToJson(r) {
+  switch (r.k) {
+    case 'str':
+      return bytesToJson(r.b)
+    case 'int': {
+      const safe = r.n <= BigInt(Number.MAX_SAFE_INTEGER) && r.n >= BigInt(Number.MIN_SAFE_INTEGER)
+      return safe ? Number(r.n) : { $int: r.n.toString() }
     }
-    case '^': {
-      const f = Number(text())
-      if (text() === '' || Number.isNaN(f)) throw new Error(`offset ${pos}: bad float ${JSON.stringify(text())}`)
-      value = { $float: f }
-      break
+    case 'float': {
+      const f = Number(r.s)
+      if (Number.isNaN(f)) throw new Error(`bad float ${JSON.stringify(r.s)}`)
+      return { $float: f }
     }
-    case '!':
-      if (text() === 'true') value = true
-      else if (text() === 'false') value = false
-      else throw new Error(`offset ${pos}: bad boolean ${JSON.stringify(text())}`)
-      break
-    case '~':
-      if (len !== 0) throw new Error(`offset ${pos}: null with non-empty data`)
-      value = null
-      break
-    case ']': {
-      value = []
-      let p = start
-      while (p < end) {
-        const r = decodeAt(buf.subarray(0, end + 1), p)
-        if (r.end > end) throw new Error(`offset ${p}: list element overruns its list`)
-        value.push(r.value)
-        p = r.end
+    case 'bool':
+      return r.v
+    case 'null':
+      return null
+    case 'list':
+      return r.items.map(refToJson)
+    case 'map': {
+      const out = Object.create(null)
+      for (const [k, x] of r.pairs) {
+        const key = k.k === 'str' ? bytesToJson(k.b) : null
+        if (typeof key !== 'string') throw new Error('map key must be a utf-8 string')
+        out[key] = refToJson(x)
       }
-      break
+      return out
     }
-    case '}': {
-      value = Object.create(null)
-      let p = start
-      while (p < end) {
-        const k = decodeAt(buf.subarray(0, end + 1), p)
-        if (typeof k.value !== 'string') throw new Error(`offset ${p}: map key must be a utf-8 string`)
-        if (k.end >= end) throw new Error(`offset ${p}: map key without value`)
-        const v = decodeAt(buf.subarray(0, end + 1), k.end)
-        if (v.end > end) throw new Error(`offset ${k.end}: map value overruns its map`)
-        value[k.value] = v.value
-        p = v.end
-      }
-      break
-    }
-    default:
-      throw new Error(`offset ${end}: unknown type byte 0x${buf[end].toString(16)}`)
   }
-  return { value, end: end + 1 }
+  throw new Error(`unknown kind ${r.k}`)
 }
 
-// Decodes a "T<tnetstring>" payload. Returns { packet, error?, trailing? }.
+/** Decodes a "T<tnetstring>" payload. Returns { packet, error?, trailing? }. */
 export function decodePayload(payload) {
   if (payload.length === 0 || payload[0] !== 0x54) return { packet: null, error: 'payload does not start with T' }
   try {
-    const r = decodeAt(payload, 1)
-    if (!isPlainObject(r.value)) return { packet: r.value, error: 'top-level value is not a map' }
-    const out = { packet: r.value }
-    if (r.end < payload.length) out.trailing = payload.length - r.end
+    const r = refDecode(payload, 1, payload.length)
+    const value = refToJson(r.v)
+    if (!isPlainObject(value)) return { packet: value, error: 'top-level value is not a map' }
+    const out = { packet: value }
+    if (r.next < payload.length) out.trailing = payload.length - r.next
     return out
   } catch (e) {
-    return { packet: null, error: e instanceof Error ? e.message : String(e) }
+    const why = e instanceof RefError ? `malformed tnetstring (${e.message})` : e instanceof Error ? e.message : String(e)
+    return { packet: null, error: why }
   }
 }

@@ -4,6 +4,10 @@
 // RFC 6455 section 5.2 and independent of src/, so a bug in the gateway's codec cannot hide
 // itself here. Speed does not matter: buffers are copied freely.
 
+import { concat } from './tnetstring-reference.ts'
+
+export { concat }
+
 export const OP_CONT = 0x0
 export const OP_TEXT = 0x1
 export const OP_BINARY = 0x2
@@ -85,16 +89,6 @@ export function buildFrame(spec: FrameSpec): Uint8Array {
 /** Several frames back to back. */
 export function buildFrames(specs: FrameSpec[]): Uint8Array {
   return concat(specs.map(buildFrame))
-}
-
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
-  let at = 0
-  for (const p of parts) {
-    out.set(p, at)
-    at += p.length
-  }
-  return out
 }
 
 /** A close frame payload: 2-byte big-endian code then the reason (RFC 6455 5.5.1). */

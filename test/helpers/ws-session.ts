@@ -3,7 +3,7 @@
 // the gateway's packets of that session off the peer's queue.
 
 import { expect } from 'bun:test'
-import { freePort, startGateway, startPeer, tmpDir } from './harness.ts'
+import { startStack } from './harness.ts'
 import type { Gateway, GatewayTarget, OutValue, Peer, PeerPacket, ZPacket } from './harness.ts'
 import { bytesOf } from './harness-peer.ts'
 import { wsConnect } from './ws-raw.ts'
@@ -20,24 +20,14 @@ export interface WsEnv {
 }
 
 export async function startWsEnv(target: GatewayTarget, args: string[] = [], env?: Record<string, string>): Promise<WsEnv> {
-  const dir = tmpDir()
-  const port = freePort()
-  const base = `ipc://${dir}/zs`
-  const gw = await startGateway({
-    cmd: target.cmd,
-    args: ['--listen', `127.0.0.1:${port},stream`, '--zclient-stream', base, ...args],
-    env,
-  })
-  const peer = await startPeer({ base })
-  await peer.waitLinked()
+  const stack = await startStack(target, { args, env })
   return {
-    gw,
-    peer,
-    port,
+    gw: stack.gw,
+    peer: stack.peer,
+    port: stack.port,
     target,
     stop: async () => {
-      await peer.stop()
-      await gw.stop()
+      await stack.stop()
     },
   }
 }

@@ -12,8 +12,8 @@
 // the gateway's subscription message, so "the gateway can hear us" becomes an event
 // instead of a sleep. With a tcp base the three endpoints are P, P+1, P+2.
 //
-// The tnetstring codec (tnetstring-codec.mjs) is deliberately written from zhttp.md 2.3,
-// independent of src/zhttp/tnetstring.ts, so a bug there cannot hide itself in the tests.
+// The tnetstring codec (tnetstring-codec.mjs, the reference codec every test uses) is written
+// from zhttp.md 2.3 independently of src/zhttp/tnetstring.ts, so a bug there cannot hide itself.
 //
 // stdio protocol, one JSON object per line.
 // stdout events:
@@ -31,7 +31,7 @@
 //   {"cmd":"sendRaw","b64":string,"tag"?:any}   (one frame, exactly these bytes)
 //   {"cmd":"quit"}
 // JSON → tnetstring: string → byte string (UTF-8), {"$b64":s} → byte string, integer →
-// `#`, other number or {"$float":n} → `^`, {"$int":"digits"} → `#` verbatim, bool → `!`,
+// `#`, other number or {"$float":n} → `^`, {"$int":"digits"} → `#`, bool → `!`,
 // null → `~`, array → `]`, object → `}` (insertion order), {"$map":[[k,v],..]} → `}` with
 // exact pairs, {"$raw":b64} → spliced in as an already-encoded element.
 // tnetstring → JSON: byte string → text if valid UTF-8 else {"$b64"}, integer → number

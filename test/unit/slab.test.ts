@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'bun:test'
 import { allocsPerOp, isAllocationFree } from '../../bench/util'
 import { Slab } from '../../src/mem/slab'
+import { rng } from '../helpers/rng.ts'
 
 interface Conn {
   id: number
@@ -52,11 +53,7 @@ describe('Slab', () => {
   test('random churn matches a Map', () => {
     const slab = new Slab<number>(64)
     const model = new Map<number, number>()
-    let seed = 12345
-    const rand = (): number => {
-      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0
-      return seed / 4294967296
-    }
+    const rand = rng(12345)
     for (let i = 0; i < 20_000; i++) {
       if (rand() < 0.55) {
         const k = slab.insert(i)

@@ -6,21 +6,10 @@
 import { describe, expect, test } from 'bun:test'
 import { allocsPerOp, isAllocationFree } from '../../bench/util'
 import { TIMERS_MAX, TimerWheel } from '../../src/time/timer-wheel'
+import { rng } from '../helpers/rng.ts'
 
 /** Ticks one 4-wheel epoch spans. */
 const EPOCH_TICKS = 64 ** 4
-
-/** mulberry32: small seeded PRNG, so a failing seed replays exactly. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface RefTimer {
   handle: number
