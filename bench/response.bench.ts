@@ -5,7 +5,8 @@
 // Prints mitata's ns/op, then GC-heap allocation per op for the same closures (bench/util.ts).
 
 import { bench, do_not_optimize, group, run, summary } from 'mitata'
-import { HandlerPacket, PACKET_OK, parseHandlerPacket } from '../src/zhttp/packet.ts'
+import { HandlerPacket, parseHandlerPacket } from '../src/zhttp/packet.ts'
+import { PACKET_OK } from '../src/zhttp/packet-errors.ts'
 import { TnWriter } from '../src/zhttp/tnetstring.ts'
 import { checkResponseHead } from '../src/http/response-check.ts'
 import { composeResponse } from '../src/conn/response-writer.ts'

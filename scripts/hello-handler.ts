@@ -18,18 +18,11 @@ import {
   ZMQ_LINGER,
   ZMQ_ROUTING_ID,
 } from '../src/zmq/socket.ts'
-import {
-  HandlerPacket,
-  parseHandlerPacket,
-  TYPE_DATA,
-  TYPE_CLOSE,
-  TYPE_PING,
-  TYPE_CANCEL,
-  TYPE_CREDIT,
-} from '../src/zhttp/packet.ts'
+import { HandlerPacket, parseHandlerPacket } from '../src/zhttp/packet.ts'
+import { TYPE_DATA, TYPE_CLOSE, TYPE_PING, TYPE_CANCEL, TYPE_CREDIT } from '../src/zhttp/packet-types.ts'
 import { TnWriter } from '../src/zhttp/tnetstring.ts'
 import { beginHandlerPacket, writeStatus, endHandlerPacket } from '../src/zhttp/handler-writer.ts'
-import { KEY_BODY, KEY_CREDITS, KEY_MORE, KEY_TYPE, KEY_CODE, KEY_CONTENT_TYPE } from '../src/zhttp/packet-writer.ts'
+import { KEY_BODY, KEY_CREDITS, KEY_MORE, KEY_TYPE, KEY_CODE, KEY_CONTENT_TYPE } from '../src/zhttp/packet-types.ts'
 
 function arg(name: string, dflt: string): string {
   const i = process.argv.indexOf(`--${name}`)

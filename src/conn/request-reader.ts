@@ -23,7 +23,7 @@ import {
   KEY_STREAM,
   KEY_PEER_ADDRESS,
   KEY_PEER_PORT,
-} from '../zhttp/packet-writer.ts'
+} from '../zhttp/packet-types.ts'
 import { stats } from '../stats.ts'
 
 /** Parses a complete head and sends the first packet; false when the connection closed. */

@@ -23,7 +23,7 @@ import {
   KEY_BODY,
   KEY_PEER_ADDRESS,
   KEY_PEER_PORT,
-} from './packet-writer.ts'
+} from './packet-types.ts'
 import { openEndpoint, SpecsError } from './endpoints.ts'
 import { digitCount, uriScheme, writeHeaderList, writeUriValue } from './request-fields.ts'
 import { stats } from '../stats.ts'

@@ -6,8 +6,8 @@
 
 import { log, INFO } from '../log.ts'
 import { HWM_PERCENT_OF_MAXCONN, BATCH_IDS_MAX } from '../limits.ts'
+import { MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES, writeSimplePacket } from './packet-writer.ts'
 import {
-  MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES,
   EXT_MULTI_FIELD,
   KEY_FROM,
   KEY_ID,
@@ -17,8 +17,7 @@ import {
   KEY_MORE,
   KEY_CONTENT_TYPE,
   KEY_CODE,
-  writeSimplePacket,
-} from './packet-writer.ts'
+} from './packet-types.ts'
 import type { Config } from '../config.ts'
 import {
   ZmqContext,

@@ -5,8 +5,15 @@
 import { describe, expect, test } from 'bun:test'
 import { heapStats, memoryUsage } from 'bun:jsc'
 import { PACKET_HEADERS_MAX, PACKET_IDS_MAX } from '../../src/limits.ts'
-import * as zp from '../../src/zhttp/packet.ts'
-import { HandlerPacket, IdBatch, PACKET_OK, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import * as errors from '../../src/zhttp/packet-errors.ts'
+import * as types from '../../src/zhttp/packet-types.ts'
+import * as writer from '../../src/zhttp/packet-writer.ts'
+import { HandlerPacket, packetFieldEquals, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { IdBatch } from '../../src/zhttp/packet-writer.ts'
+import { PACKET_OK } from '../../src/zhttp/packet-errors.ts'
+
+/** The packet modules' exports under one name. */
+const zp = { ...errors, ...types, ...writer, packetFieldEquals }
 import { TnWriter } from '../../src/zhttp/tnetstring.ts'
 import {
   bytesOf,
