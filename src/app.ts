@@ -18,7 +18,7 @@ import { StatsServer } from './stats-server.ts'
 import { startSummaryLog } from './stats.ts'
 import type { Stats } from './stats.ts'
 import { StatsCollector } from './stats-collector.ts'
-import { idNonce } from './conn/conn-id.ts'
+import { idNonce } from './zhttp/session-id.ts'
 
 /** Shutdown polls the connections (grace) and the outboxes (cancels) this often. */
 const SHUTDOWN_POLL_MS = 20

@@ -13,7 +13,7 @@ import type { RequestHead } from '../http/parser.ts'
 import { ZmqContext, ZmqSocket, ZMQ_DEALER, ZMQ_SNDHWM, ZMQ_RCVHWM, ZMQ_LINGER } from '../zmq/socket.ts'
 import type { Inbox } from '../zmq/socket.ts'
 import { TnWriter } from './tnetstring.ts'
-import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
+import { writeSessionId, SESSION_ID_SIZE_MAX_BYTES } from './session-id.ts'
 import {
   EXT_MULTI_FIELD,
   KEY_ID,
@@ -44,7 +44,7 @@ export class ReqClient {
   readonly w = new TnWriter()
   /** ipc files this socket bound, removed on shutdown. */
   readonly boundIpcPaths: string[] = []
-  private readonly idScratch = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
+  private readonly idScratch = new Uint8Array(SESSION_ID_SIZE_MAX_BYTES)
 
   constructor(
     ctx: ZmqContext,
@@ -104,7 +104,7 @@ export class ReqClient {
     w.raw(0x54) // 'T'
     w.beginMap(digitCount(estimate))
     w.encoded(KEY_ID)
-    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    const n = writeSessionId(this.idScratch, 0, this.worker, slot, counter)
     w.bytes(this.idScratch, 0, n)
     w.encoded(EXT_MULTI_FIELD)
     w.encoded(KEY_METHOD)

@@ -33,7 +33,7 @@ import {
   ZMQ_LINGER,
 } from '../zmq/socket.ts'
 import { TnWriter, tnAsciiBytes } from './tnetstring.ts'
-import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
+import { writeSessionId, SESSION_ID_SIZE_MAX_BYTES } from './session-id.ts'
 import type { HandlerTable } from './handler-table.ts'
 import { openEndpoint } from './endpoints.ts'
 
@@ -71,7 +71,7 @@ export class StreamClient {
   readonly w = new TnWriter()
   readonly instanceId: Uint8Array
   /** Scratch for rendering session ids. */
-  private readonly idScratch = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
+  private readonly idScratch = new Uint8Array(SESSION_ID_SIZE_MAX_BYTES)
   /** Outbox room needed for the largest packet the server may write (a first packet). */
   readonly packetSizeMax: number
   /** ipc files this set bound, removed on shutdown. */
@@ -90,7 +90,7 @@ export class StreamClient {
     this.packetSizeMax =
       this.instanceId.length +
       PACKET_OVERHEAD_BYTES +
-      Math.max(cfg.bufferSize * 2, BATCH_IDS_MAX * (CONN_ID_SIZE_MAX_BYTES + MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES))
+      Math.max(cfg.bufferSize * 2, BATCH_IDS_MAX * (SESSION_ID_SIZE_MAX_BYTES + MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES))
     const hwm = Math.max(
       Math.floor(((cfg.reqMaxconn + cfg.streamMaxconn) * HWM_PERCENT_OF_MAXCONN) / 100),
       1,
@@ -168,7 +168,7 @@ export class StreamClient {
     w.encoded(KEY_FROM)
     w.bytes(this.instanceId, 0, this.instanceId.length)
     w.encoded(KEY_ID)
-    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    const n = writeSessionId(this.idScratch, 0, this.worker, slot, counter)
     w.bytes(this.idScratch, 0, n)
     w.encoded(KEY_SEQ)
     w.int(seq)
@@ -193,7 +193,7 @@ export class StreamClient {
     credits: number,
   ): boolean {
     if (!this.beginRouter(h)) return false
-    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    const n = writeSessionId(this.idScratch, 0, this.worker, slot, counter)
     writeSimplePacket(this.w, this.instanceId, this.instanceId.length, this.idScratch, 0, n, seq, type, credits)
     this.end(true)
     return true
@@ -305,7 +305,7 @@ export class StreamClient {
     w.bytes(this.instanceId, 0, this.instanceId.length)
     w.encoded(KEY_ID)
     if (n === 1) {
-      const len = writeConnId(this.idScratch, 0, this.worker, slots[0], counters[0])
+      const len = writeSessionId(this.idScratch, 0, this.worker, slots[0], counters[0])
       w.bytes(this.idScratch, 0, len)
       w.encoded(KEY_SEQ)
       w.int(seqs[0])
@@ -314,7 +314,7 @@ export class StreamClient {
       for (let i = 0; i < n; i++) {
         w.beginMap()
         w.encoded(KEY_ID)
-        const len = writeConnId(this.idScratch, 0, this.worker, slots[i], counters[i])
+        const len = writeSessionId(this.idScratch, 0, this.worker, slots[i], counters[i])
         w.bytes(this.idScratch, 0, len)
         w.encoded(KEY_SEQ)
         w.int(seqs[i])

@@ -4,7 +4,7 @@
 // every frame layout up to a size, and the req-mode response head.
 
 import { afterAll, describe, expect, test } from 'bun:test'
-import { idNonce } from '../../src/conn/conn-id.ts'
+import { idNonce } from '../../src/zhttp/session-id.ts'
 import { parseServeArgs } from '../../src/config.ts'
 import { setLogLevel } from '../../src/log.ts'
 import { RequestHead, findHeadEnd, parseRequestHead } from '../../src/http/parser.ts'
@@ -59,7 +59,7 @@ function packetFor(c: ReqClient, raw: string, body: string, peer: [string, numbe
   return msgs[0]!
 }
 
-/** writeConnId(worker 3, slot 7, counter 0x1a) with this process's nonce (conn-id.ts). */
+/** writeSessionId(worker 3, slot 7, counter 0x1a) with this process's nonce (session-id.ts). */
 const ID = `3-7-1a-${idNonce()}`
 
 describe('ReqClient.sendRequest', () => {
