@@ -17,8 +17,11 @@ import {
   KEY_MORE,
   KEY_CONTENT_TYPE,
   KEY_CODE,
+  KEY_CREDITS,
+  KEY_STREAM,
 } from './packet-types.ts'
 import type { Config } from '../config.ts'
+import type { RequestHead } from '../http/parser.ts'
 import {
   ZmqContext,
   ZmqSocket,
@@ -43,7 +46,7 @@ export interface RelayEndpoints {
   outStream: string
   in: string
 }
-import { digitCount, writeUriValue } from './request-fields.ts'
+import { digitCount, requestPacketSizeGuess, writePeerFields, writeRequestFields } from './request-fields.ts'
 import { stats } from '../stats.ts'
 
 /**
@@ -176,11 +179,43 @@ export class StreamClient {
   }
 
   /**
-   * The `uri` value: scheme + host (or "localhost" when hostS < 0) + target, written as one
-   * tnetstring byte string straight from the request bytes (zhttp.md 4.3).
+   * The first packet of a request, on PUSH (zhttp.md 4.3): the common head with seq 0, the
+   * request fields of `h` (parsed from buf; hostS < 0: no host, request-fields.ts), `credits`,
+   * `more` when a body follows and `stream` (both absent for a WebSocket, 5.2), then the peer.
+   * False when the outbox is full.
    */
-  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, scheme: string): void {
-    writeUriValue(this.w, buf, hostS, hostE, tS, tE, scheme)
+  sendFirstPacket(
+    slot: number,
+    counter: number,
+    buf: Uint8Array,
+    h: RequestHead,
+    hostS: number,
+    hostE: number,
+    scheme: string,
+    credits: number,
+    more: boolean,
+    stream: boolean,
+    peerAddress: string,
+    peerPort: number,
+  ): boolean {
+    if (!this.beginPush()) return false
+    this.writeHead(slot, counter, 0, requestPacketSizeGuess(h, 0))
+    const w = this.w
+    writeRequestFields(w, buf, h, hostS, hostE, scheme)
+    w.encoded(KEY_CREDITS)
+    w.int(credits)
+    if (more) {
+      w.encoded(KEY_MORE)
+      w.bool(true)
+    }
+    if (stream) {
+      w.encoded(KEY_STREAM)
+      w.bool(true)
+    }
+    writePeerFields(w, peerAddress, peerPort)
+    w.endMap()
+    this.end(false)
+    return true
   }
 
   /** A packet with only a type (keep-alive, cancel, handoff-proceed) or a credit packet. */
