@@ -3,7 +3,15 @@
 // which tnetstring type each known field must have. packet.ts parses with these and
 // packet-writer.ts writes with them; this file depends on neither.
 
-import { TN_BOOL, TN_INT, TN_LIST, TN_MAP, TN_STRING, spanEquals, tnAsciiBytes } from './tnetstring.ts'
+import {
+  TN_BOOL,
+  TN_INT,
+  TN_LIST,
+  TN_MAP,
+  TN_STRING,
+  spanEquals,
+  tnAsciiBytes,
+} from './tnetstring.ts'
 
 /** `T`: the one payload format condure emits and accepts (zhttp.md 2.1). */
 export const CH_T = 0x54

@@ -6,7 +6,13 @@
 
 import type { RequestHead } from '../http/parser.ts'
 import type { TnWriter } from './tnetstring.ts'
-import { KEY_HEADERS, KEY_METHOD, KEY_PEER_ADDRESS, KEY_PEER_PORT, KEY_URI } from './packet-types.ts'
+import {
+  KEY_HEADERS,
+  KEY_METHOD,
+  KEY_PEER_ADDRESS,
+  KEY_PEER_PORT,
+  KEY_URI,
+} from './packet-types.ts'
 import { writeDecimal } from '../util/digits.ts'
 import { copyBytes } from '../util/copy.ts'
 
@@ -123,7 +129,8 @@ const REQUEST_FIELDS_GUESS_BYTES = 200
  */
 export function requestPacketSizeGuess(h: RequestHead, extraBytes: number): number {
   const headBytes = h.headEnd - h.methodStart
-  return headBytes + HEADER_FRAMING_GUESS_BYTES * h.headerCount + REQUEST_FIELDS_GUESS_BYTES + extraBytes
+  const framing = HEADER_FRAMING_GUESS_BYTES * h.headerCount
+  return headBytes + framing + REQUEST_FIELDS_GUESS_BYTES + extraBytes
 }
 
 /**

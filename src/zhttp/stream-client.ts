@@ -46,7 +46,12 @@ export interface RelayEndpoints {
   outStream: string
   in: string
 }
-import { digitCount, requestPacketSizeGuess, writePeerFields, writeRequestFields } from './request-fields.ts'
+import {
+  digitCount,
+  requestPacketSizeGuess,
+  writePeerFields,
+  writeRequestFields,
+} from './request-fields.ts'
 import { stats } from '../stats.ts'
 
 /**
