@@ -75,6 +75,8 @@ import {
 /**
  * One parsed handler packet: reusable scratch, every field set in the constructor and reset by
  * parseHandlerPacket. Offsets point into `buf`; `*Start` = -1 means the field was absent.
+ * Its response fields are what http/response-spans.ts asks for, so the response writers take
+ * it as is without importing this module.
  */
 export class HandlerPacket {
   /** The buffer the offsets point into. */
