@@ -5,13 +5,14 @@
 // Prints mitata's ns/op, then GC-heap allocation per op for the same closures (bench/util.ts).
 
 import { bench, do_not_optimize, group, run, summary } from 'mitata'
-import { HandlerPacket, PACKET_OK, parseHandlerPacket } from '../src/zhttp/packet.ts'
+import { HandlerPacket, parseHandlerPacket } from '../src/zhttp/packet.ts'
+import { PACKET_OK } from '../src/zhttp/packet-errors.ts'
 import { TnWriter } from '../src/zhttp/tnetstring.ts'
 import { checkResponseHead } from '../src/http/response-check.ts'
 import { composeResponse } from '../src/conn/response-writer.ts'
 import type { ResponseState } from '../src/conn/response-writer.ts'
 import { FRAMING_NONE } from '../src/http/response-head.ts'
-import { CONN_ID_SIZE_MAX_BYTES, parseConnId, writeConnId } from '../src/conn/conn-id.ts'
+import { SESSION_ID_SIZE_MAX_BYTES, parseSessionId, writeSessionId } from '../src/zhttp/session-id.ts'
 import { allocsPerOp, printAllocs } from './util.ts'
 import type { AllocRow } from './util.ts'
 
@@ -58,8 +59,8 @@ function responsePacket(): HandlerPacket {
 const p = responsePacket()
 const out = new Uint8Array(8192)
 const st: ResponseState = { respStarted: false, framing: FRAMING_NONE, keepAlive: true, http10: false, headRequest: false, lengthLeft: 0 }
-const idBuf = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
-const idLen = writeConnId(idBuf, 0, 0, 1234, 0x1a2b3c)
+const idBuf = new Uint8Array(SESSION_ID_SIZE_MAX_BYTES)
+const idLen = writeSessionId(idBuf, 0, 0, 1234, 0x1a2b3c)
 
 const headCheck = (): void => {
   do_not_optimize(checkResponseHead(p, false))
@@ -70,10 +71,10 @@ const compose = (): void => {
   do_not_optimize(composeResponse(out, p, st))
 }
 const idRender = (): void => {
-  do_not_optimize(writeConnId(idBuf, 0, 0, 1234, 0x1a2b3c))
+  do_not_optimize(writeSessionId(idBuf, 0, 0, 1234, 0x1a2b3c))
 }
 const idParse = (): void => {
-  do_not_optimize(parseConnId(idBuf, 0, idLen))
+  do_not_optimize(parseSessionId(idBuf, 0, idLen))
 }
 
 summary(() => {
@@ -82,15 +83,15 @@ summary(() => {
     bench('composeResponse first packet (check + head + 1 KiB body)', compose)
   })
   group('session id W-K-N-X', () => {
-    bench('writeConnId', idRender)
-    bench('parseConnId', idParse)
+    bench('writeSessionId', idRender)
+    bench('parseSessionId', idParse)
   })
 })
 
 await run()
 const rows: AllocRow[] = [
   allocsPerOp('checkResponseHead', ALLOC_OPS, headCheck),
-  allocsPerOp('writeConnId', ALLOC_OPS, idRender),
-  allocsPerOp('parseConnId', ALLOC_OPS, idParse),
+  allocsPerOp('writeSessionId', ALLOC_OPS, idRender),
+  allocsPerOp('parseSessionId', ALLOC_OPS, idParse),
 ]
 printAllocs(rows)

@@ -4,10 +4,11 @@
 // Prints mitata's ns/op, then GC-heap allocation per op for the same closures (bench/util.ts).
 
 import { bench, do_not_optimize, group, run, summary } from 'mitata'
+import { HandlerPacket, parseHandlerPacket } from '../src/zhttp/packet.ts'
+import { PACKET_OK } from '../src/zhttp/packet-errors.ts'
+import { IdBatch, writeMultiIdPacket, writeSimplePacket } from '../src/zhttp/packet-writer.ts'
 import {
   EXT_MULTI_FIELD,
-  HandlerPacket,
-  IdBatch,
   KEY_BODY,
   KEY_CREDITS,
   KEY_FROM,
@@ -20,11 +21,7 @@ import {
   KEY_SEQ,
   KEY_STREAM,
   KEY_URI,
-  PACKET_OK,
-  parseHandlerPacket,
-  writeMultiIdPacket,
-  writeSimplePacket,
-} from '../src/zhttp/packet.ts'
+} from '../src/zhttp/packet-types.ts'
 import { TN_LIST, TN_MAP, TN_OK, TnSpan, TnWriter, decodeTn } from '../src/zhttp/tnetstring.ts'
 import { allocsPerOp, printAllocs } from './util.ts'
 import type { AllocRow } from './util.ts'

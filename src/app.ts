@@ -20,7 +20,7 @@ import type { Stats } from './stats.ts'
 import { StatsCollector } from './stats-collector.ts'
 import { startupErrorText } from './startup-errors.ts'
 import { ZmqLoadError } from './zmq/errors.ts'
-import { idNonce } from './conn/conn-id.ts'
+import { idNonce } from './zhttp/session-id.ts'
 
 /** Shutdown polls the connections (grace) and the outboxes (cancels) this often. */
 const SHUTDOWN_POLL_MS = 20

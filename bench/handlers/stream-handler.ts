@@ -19,15 +19,8 @@ import {
   ZMQ_LINGER,
   ZMQ_ROUTING_ID,
 } from '../../src/zmq/socket.ts'
-import {
-  HandlerPacket,
-  parseHandlerPacket,
-  TYPE_DATA,
-  TYPE_CREDIT,
-  TYPE_CANCEL,
-  TYPE_CLOSE,
-  TYPE_ERROR,
-} from '../../src/zhttp/packet.ts'
+import { HandlerPacket, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { TYPE_DATA, TYPE_CREDIT, TYPE_CANCEL, TYPE_CLOSE, TYPE_ERROR } from '../../src/zhttp/packet-types.ts'
 import { TnSpan, TnWriter, TN_OK, decodeTn, spanEqualsAscii } from '../../src/zhttp/tnetstring.ts'
 import { beginHandlerPacket, writeStatus, endHandlerPacket } from '../../src/zhttp/handler-writer.ts'
 

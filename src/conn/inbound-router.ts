@@ -1,18 +1,19 @@
 // Packets from handlers to sessions (zhttp.md 1.5, 2.2): each id of a packet names a session
-// `W-K-N-X`; X must be this process's nonce (conn-id.ts: an id of another gateway sharing the
-// handler pool is unknown, never delivered), W picks the worker, K the connection slot (O(1)),
-// N the request cycle, so a packet for an earlier request on the same slot, or for a closed
-// session, is dropped as Condure drops it. Both modes route through routeIds(): stream mode's
+// `W-K-N-X`; X must be this process's nonce (zhttp/session-id.ts: an id of another gateway
+// sharing the handler pool is unknown, never delivered), W picks the worker, K the connection
+// slot (O(1)), N the request cycle, so a packet for an earlier request on the same slot, or for
+// a closed session, is dropped as Condure drops it. Both modes route through routeIds(): stream mode's
 // SUB messages (here) and req mode's DEALER replies (req-slots.ts).
 
 import { log, logEnabled, ERROR, TRACE, WARN } from '../log.ts'
 import type { HandlerFaults } from './worker-context.ts'
 import type { Slab } from '../mem/slab.ts'
 import { stats, DROP_NOT_FOR_US, DROP_PARSE, DROP_UNKNOWN_ID } from '../stats.ts'
-import { HandlerPacket, parseHandlerPacket, packetErrorText } from '../zhttp/packet.ts'
+import { HandlerPacket, parseHandlerPacket } from '../zhttp/packet.ts'
+import { packetErrorText } from '../zhttp/packet-errors.ts'
 import type { StreamClient } from '../zhttp/stream-client.ts'
 import type { Connection } from './connection.ts'
-import { parseConnId, parsedId } from './conn-id.ts'
+import { parseSessionId, parsedId } from '../zhttp/session-id.ts'
 import { ST_ACTIVE, ST_ORPHAN, ST_WAIT_HANDLER } from './states.ts'
 import type { WorkerRelay } from './worker-relay.ts'
 
@@ -31,7 +32,7 @@ export interface IdTarget {
 export function routeIds(p: HandlerPacket, worker: number, target: IdTarget): void {
   const buf = p.buf
   for (let i = 0; i < p.idCount; i++) {
-    if (!parseConnId(buf, p.idStart[i], p.idEnd[i])) {
+    if (!parseSessionId(buf, p.idStart[i], p.idEnd[i])) {
       stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
       continue
     }

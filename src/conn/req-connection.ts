@@ -36,7 +36,7 @@ import { writeResponseHead, responseHeadSizeMax, headResult, FRAMING_LENGTH, isH
 import { checkResponseHead, INVALID_NONE } from '../http/response-check.ts'
 import * as E from '../http/errors.ts'
 import type { HandlerPacket } from '../zhttp/packet.ts'
-import { TYPE_DATA } from '../zhttp/packet.ts'
+import { TYPE_DATA } from '../zhttp/packet-types.ts'
 import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { CLOSE_LINGER_MS, URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { copyBytes } from '../util/copy.ts'

@@ -13,17 +13,7 @@ import { mapParseError } from './parse-errors.ts'
 import { checkUpgrade, UPGRADE_OK } from '../ws/handshake.ts'
 import { copyBytes } from '../util/copy.ts'
 import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED, WS_HANDSHAKE } from './states.ts'
-import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme, writeHeaderList } from '../zhttp/request-fields.ts'
-import {
-  KEY_METHOD,
-  KEY_URI,
-  KEY_HEADERS,
-  KEY_CREDITS,
-  KEY_MORE,
-  KEY_STREAM,
-  KEY_PEER_ADDRESS,
-  KEY_PEER_PORT,
-} from '../zhttp/packet-writer.ts'
+import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { stats } from '../stats.ts'
 
 /** Parses a complete head and sends the first packet; false when the connection closed. */
@@ -100,15 +90,11 @@ export function startRequest(c: StreamConn, buf: Uint8Array, start: number, head
   return true
 }
 
-/** Tnetstring framing per request header, for the first packet's length-prefix guess. */
-const HEADER_FRAMING_GUESS_BYTES = 24
-/** The first packet's fields besides the head bytes and headers, for the same guess. */
-const FIRST_PACKET_FIELDS_GUESS_BYTES = 200
-
 /**
- * The first packet of a request on PUSH (zhttp.md 4.3); false when the outbox is full. A
- * WebSocket request (5.2) has a `ws://` (`wss://`) uri, `credits` as given, and no `more` or
- * `stream`. The head is the worker's shared one, parsed from buf just before.
+ * The first packet of a request on PUSH (zhttp.md 4.3, composed by StreamClient); false when
+ * the outbox is full. A WebSocket request (5.2) has a `ws://` (`wss://`) uri, `credits` as
+ * given, and no `more` or `stream`. The head is the worker's shared one, parsed from buf just
+ * before.
  */
 function sendFirstPacket(
   c: StreamConn,
@@ -120,40 +106,22 @@ function sendFirstPacket(
   credits: number,
 ): boolean {
   const s = c.host
-  const st = s.stream
-  const h = s.head
-  if (!st.beginPush()) return false
-  // The packet is about the size of the head plus framing: guess its length prefix.
-  const headBytes = h.headEnd - h.methodStart
-  st.writeHead(c.slot, c.counter, 0, headBytes + HEADER_FRAMING_GUESS_BYTES * h.headerCount + FIRST_PACKET_FIELDS_GUESS_BYTES)
-  const w = st.w
-  w.encoded(KEY_METHOD)
-  w.bytes(buf, h.methodStart, h.methodEnd)
-  w.encoded(KEY_URI)
-  // uri = scheme host target, assembled as one byte string.
-  st.writeUri(buf, hostS, hostE, h.pathStart, h.targetEnd, uriScheme(c.secure, ws))
-  if (h.headerCount > 0) {
-    w.encoded(KEY_HEADERS)
-    writeHeaderList(w, buf, h)
-  }
-  w.encoded(KEY_CREDITS)
-  w.int(credits)
-  if (more) {
-    w.encoded(KEY_MORE)
-    w.bool(true)
-  }
-  if (!ws) {
-    w.encoded(KEY_STREAM)
-    w.bool(true)
-  }
-  if (c.peerAddress !== '') {
-    w.encoded(KEY_PEER_ADDRESS)
-    w.ascii(c.peerAddress)
-    w.encoded(KEY_PEER_PORT)
-    w.int(c.peerPort)
-  }
-  w.endMap()
-  st.end(false)
+  const scheme = uriScheme(c.secure, ws)
+  const sent = s.stream.sendFirstPacket(
+    c.slot,
+    c.counter,
+    buf,
+    s.head,
+    hostS,
+    hostE,
+    scheme,
+    credits,
+    more,
+    !ws,
+    c.peerAddress,
+    c.peerPort,
+  )
+  if (!sent) return false
   s.scheduleFlush()
   if (ws) stats.requestsWebsocket++
   else stats.requestsStream++

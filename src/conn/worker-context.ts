@@ -48,7 +48,7 @@ export interface WorkerContext extends BufferSource {
   readonly head: RequestHead
   /** Counting and rate-limited logging of bad handler input. */
   readonly faults: HandlerFaults
-  /** The N of the next session id `W-K-N-X` (zhttp.md 1.5, conn-id.ts). */
+  /** The N of the next session id `W-K-N-X` (zhttp.md 1.5, src/zhttp/session-id.ts). */
   nextCounter(): number
   /** Arms (or moves earlier) t's one timer; later deadlines are re-armed when it fires. */
   armTimer(t: TimerOwner, at: number): void

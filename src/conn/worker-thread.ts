@@ -15,7 +15,7 @@ import { setLogLevel } from '../log.ts'
 import { stats } from '../stats.ts'
 import { SHUTDOWN_GRACE_MS } from '../limits.ts'
 import { Server } from './server.ts'
-import { setIdNonce } from './conn-id.ts'
+import { setIdNonce } from '../zhttp/session-id.ts'
 
 /** How often a stopping worker retries sending its cancels. */
 const STOP_POLL_MS = 20
@@ -27,7 +27,7 @@ export interface WorkerStart {
   capacity: number
   ctx: number
   listen: ListenSpec[]
-  /** Worker 0's session-id nonce: one per process (conn-id.ts). */
+  /** Worker 0's session-id nonce: one per process (src/zhttp/session-id.ts). */
   nonce: string
 }
 

@@ -15,7 +15,7 @@
 //   the other controls are not field-vchar either).
 // Content-Length against the body sent is checked while writing (response-writer.ts).
 
-import type { HandlerPacket } from '../zhttp/packet.ts'
+import type { ResponseHeadSpans } from './response-spans.ts'
 
 export const INVALID_NONE = -1
 export const INVALID_STATUS = 0
@@ -67,7 +67,7 @@ function allIn(table: Uint8Array, buf: Uint8Array, s: number, e: number): boolea
  * first INVALID_* reason found. `switching`: the answer to a WebSocket upgrade, where 101 is
  * the accept. Allocates nothing.
  */
-export function checkResponseHead(p: HandlerPacket, switching: boolean): number {
+export function checkResponseHead(p: ResponseHeadSpans, switching: boolean): number {
   const code = p.code
   if (!(switching && code === SWITCHING_PROTOCOLS) && (code < FINAL_STATUS_MIN || code > STATUS_MAX)) {
     return INVALID_STATUS

@@ -10,7 +10,7 @@
 // Persistence: `Connection: close` on HTTP/1.1 when the connection ends after this response,
 // `Connection: keep-alive` on HTTP/1.0 when it is kept.
 
-import type { HandlerPacket } from '../zhttp/packet.ts'
+import type { ResponseHeadSpans, ResponseStartSpans } from './response-spans.ts'
 import { writeDecimal } from '../util/digits.ts'
 import { copyBytes } from '../util/copy.ts'
 
@@ -79,7 +79,7 @@ function parseLength(buf: Uint8Array, s: number, e: number): number {
 export function writeResponseHead(
   out: Uint8Array,
   pos: number,
-  p: HandlerPacket,
+  p: ResponseStartSpans,
   http10: boolean,
   keepAlive: boolean,
   wholeBody = false,
@@ -154,7 +154,7 @@ export function writeResponseHead(
 }
 
 /** Upper bound of writeResponseHead's output for `p`, to size the output buffer. */
-export function responseHeadSizeMax(p: HandlerPacket): number {
+export function responseHeadSizeMax(p: ResponseHeadSpans): number {
   let n = 128 + (p.reasonStart >= 0 ? p.reasonEnd - p.reasonStart : 0)
   for (let i = 0; i < p.headerCount; i++) {
     n += p.headerNameEnd[i] - p.headerNameStart[i] + p.headerValueEnd[i] - p.headerValueStart[i] + 4

@@ -8,7 +8,7 @@
 // Sec-WebSocket-Version is exactly 13 and a Sec-WebSocket-Key exists.
 
 import type { RequestHead } from '../http/parser.ts'
-import type { HandlerPacket } from '../zhttp/packet.ts'
+import type { ResponseHeadSpans, ResponseSpans } from '../http/response-spans.ts'
 import { nameIs } from '../http/response-head.ts'
 import { copyBytes } from '../util/copy.ts'
 import { writeDecimal } from '../util/digits.ts'
@@ -101,7 +101,7 @@ function ascii(out: Uint8Array, pos: number, s: string): number {
 }
 
 /** Status line and the handler's headers except the gateway's own (no final CRLF). */
-function writeStatusAndHeaders(out: Uint8Array, pos: number, p: HandlerPacket, code: number, http10: boolean): number {
+function writeStatusAndHeaders(out: Uint8Array, pos: number, p: ResponseHeadSpans, code: number, http10: boolean): number {
   const buf = p.buf
   // zhttp.md 5.1: an HTTP/1.0 upgrade is answered with an HTTP/1.0 status line.
   pos = ascii(out, pos, http10 ? 'HTTP/1.0 ' : 'HTTP/1.1 ')
@@ -129,7 +129,7 @@ function writeStatusAndHeaders(out: Uint8Array, pos: number, p: HandlerPacket, c
 export function writeAcceptHead(
   out: Uint8Array,
   pos: number,
-  p: HandlerPacket,
+  p: ResponseHeadSpans,
   http10: boolean,
   reqBuf: Uint8Array,
   keyStart: number,
@@ -153,7 +153,12 @@ export function writeAcceptHead(
  * and body with a computed Content-Length; the connection closes after it, which
  * `Connection: close` tells the client (Condure leaves that header out).
  */
-export function writeRejection(out: Uint8Array, pos: number, p: HandlerPacket, http10: boolean): number {
+export function writeRejection(
+  out: Uint8Array,
+  pos: number,
+  p: ResponseSpans,
+  http10: boolean,
+): number {
   const bodyLen = p.bodyStart < 0 ? 0 : p.bodyEnd - p.bodyStart
   pos = writeStatusAndHeaders(out, pos, p, p.code < 0 ? 0 : p.code, http10)
   pos = ascii(out, pos, 'Content-Length: ')
@@ -164,7 +169,7 @@ export function writeRejection(out: Uint8Array, pos: number, p: HandlerPacket, h
 }
 
 /** Upper bound of writeAcceptHead / writeRejection output for `p`. */
-export function handshakeSizeMax(p: HandlerPacket, extBytes: number): number {
+export function handshakeSizeMax(p: ResponseSpans, extBytes: number): number {
   let n = 256 + extBytes + (p.reasonStart >= 0 ? p.reasonEnd - p.reasonStart : 0)
   if (p.bodyStart >= 0) n += p.bodyEnd - p.bodyStart
   for (let i = 0; i < p.headerCount; i++) {

@@ -5,7 +5,7 @@
 
 import type { Outbox } from '../zmq/outbox.ts'
 import type { TnWriter } from './tnetstring.ts'
-import { KEY_FROM, KEY_ID, KEY_SEQ, KEY_CODE, KEY_REASON, KEY_HEADERS } from './packet-writer.ts'
+import { KEY_FROM, KEY_ID, KEY_SEQ, KEY_CODE, KEY_REASON, KEY_HEADERS } from './packet-types.ts'
 
 /** Room for the fields of a packet besides its body, generously. */
 const HANDLER_PACKET_OVERHEAD_BYTES = 4096

@@ -1,62 +1,31 @@
-// ZHTTP packet writing, gateway → handler (zhttp.md 2.1, 3.1-3.9): pre-framed keys and the
-// writers for simple and batched multi-id packets. Split out of packet.ts, which re-exports
-// every export here, so importers keep using './packet.ts'.
+// ZHTTP packet writing, gateway → handler (zhttp.md 2.1, 3.1-3.9): the writers for simple and
+// batched multi-id packets, with the pre-framed keys of packet-types.ts.
 //
 // Invariants:
 // - The writers emit condure's field order: from, id, seq, ext, type, then type-specific fields
 //   (zhttp.md 2.3), and omit optional fields rather than sending them empty.
 // - Writing allocates nothing: the TnWriter and IdBatch are caller-owned and preallocated.
-// - Imports nothing from packet.ts (the dependency points the other way).
+// - Imports nothing from packet.ts (the parser): the two share only packet-types.ts.
 
 import { BATCH_IDS_MAX } from '../limits.ts'
-import { tnAsciiBytes, type TnWriter } from './tnetstring.ts'
+import type { TnWriter } from './tnetstring.ts'
+import {
+  CH_T,
+  EMPTY_BYTES,
+  EXT_MULTI_FIELD,
+  KEY_CREDITS,
+  KEY_FROM,
+  KEY_ID,
+  KEY_SEQ,
+  KEY_TYPE,
+  TYPE_ASCII_CREDIT,
+} from './packet-types.ts'
 
 /** Upper bound on what writeSimplePacket adds beyond the from, id and type bytes themselves:
  * `T`, the map frame, the keys, every length prefix, seq, ext and credits (zhttp.md 3.1). */
 export const SIMPLE_PACKET_OVERHEAD_MAX_BYTES = 160
 /** Upper bound on what one list-form id element `{id, seq}` adds beyond the id bytes. */
 export const MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES = 64
-
-/** @internal `T`: the one payload format condure emits and accepts (zhttp.md 2.1). Shared with
- * packet.ts, which does not re-export it. */
-export const CH_T = 0x54
-/** @internal Shared with packet.ts (not re-exported). */
-export const EMPTY_BYTES = new Uint8Array(0)
-
-/** @internal Raw (not tnetstring-framed) bytes of an ASCII string; shared with packet.ts (not
- * re-exported). Allocates: for module-level constants only. */
-export function asciiBytes(str: string): Uint8Array {
-  const out = new Uint8Array(str.length)
-  for (let i = 0; i < str.length; i++) out[i] = str.charCodeAt(i)
-  return out
-}
-
-// Pre-framed keys (`4:from,` ...): writing one is a short copy, no length formatting. The
-// session code composes the first request and body packets from these with a TnWriter.
-export const KEY_FROM = tnAsciiBytes('from')
-export const KEY_ID = tnAsciiBytes('id')
-export const KEY_SEQ = tnAsciiBytes('seq')
-export const KEY_EXT = tnAsciiBytes('ext')
-export const KEY_TYPE = tnAsciiBytes('type')
-export const KEY_METHOD = tnAsciiBytes('method')
-export const KEY_URI = tnAsciiBytes('uri')
-export const KEY_HEADERS = tnAsciiBytes('headers')
-export const KEY_CONTENT_TYPE = tnAsciiBytes('content-type')
-export const KEY_BODY = tnAsciiBytes('body')
-export const KEY_CREDITS = tnAsciiBytes('credits')
-export const KEY_MORE = tnAsciiBytes('more')
-export const KEY_STREAM = tnAsciiBytes('stream')
-export const KEY_PEER_ADDRESS = tnAsciiBytes('peer-address')
-export const KEY_PEER_PORT = tnAsciiBytes('peer-port')
-export const KEY_CODE = tnAsciiBytes('code')
-export const KEY_REASON = tnAsciiBytes('reason')
-export const KEY_CONDITION = tnAsciiBytes('condition')
-/** The whole `ext` field condure puts on every packet it originates: key `ext` and value
- * `{multi: true}`, announcing it accepts multi-id packets (zhttp.md 3.1). */
-export const EXT_MULTI_FIELD = asciiBytes('3:ext,15:5:multi,4:true!}')
-
-/** The `type` value after which writeSimplePacket adds `credits` (zhttp.md 3.6). */
-export const TYPE_ASCII_CREDIT = 'credit'
 
 /**
  * Writes `T` + `{from, id, seq, ext:{multi:true}, type, credits}` at w.pos (zhttp.md 3.1, 3.6).

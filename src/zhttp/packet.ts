@@ -1,6 +1,6 @@
-// ZHTTP packets: parse handler → gateway packets (zhttp.md 2.1, 3.1-3.9). The writing side
-// (gateway → handler) lives in packet-writer.ts and is re-exported from here, so importers
-// keep using this file for both.
+// ZHTTP packets from handlers: parse one handler → gateway payload (zhttp.md 2.1, 3.1-3.9)
+// into a reusable HandlerPacket. The field keys and type codes are in packet-types.ts, the
+// error codes and texts in packet-errors.ts, the writing side in packet-writer.ts.
 //
 // Invariants:
 // - parseHandlerPacket allocates nothing. It fills a caller-owned HandlerPacket whose fields
@@ -14,9 +14,50 @@
 //   must be a UTF-8 byte string (zhttp.md 2.3).
 
 import { PACKET_HEADERS_MAX, PACKET_IDS_MAX } from '../limits.ts'
-import { asciiBytes, CH_T, EMPTY_BYTES } from './packet-writer.ts'
 import {
-  TN_BOOL,
+  CH_T,
+  EMPTY_BYTES,
+  F_BODY,
+  F_CODE,
+  F_CONDITION,
+  F_CONTENT_TYPE,
+  F_CREDITS,
+  F_FROM,
+  F_HEADERS,
+  F_ID,
+  F_MORE,
+  F_REASON,
+  F_SEQ,
+  F_STREAM,
+  F_TYPE,
+  F_UNKNOWN,
+  FIELD_KEYS,
+  FIELD_TYPES,
+  TYPE_DATA,
+  asciiBytes,
+  fieldOf,
+  typeOf,
+} from './packet-types.ts'
+import {
+  PACKET_ERR_FORMAT,
+  PACKET_ERR_HEADER_NAME,
+  PACKET_ERR_HEADER_SIZE,
+  PACKET_ERR_ID_MISSING,
+  PACKET_ERR_INT_RANGE,
+  PACKET_ERR_KEY,
+  PACKET_ERR_NEG_SEQ,
+  PACKET_ERR_NOT_MAP,
+  PACKET_ERR_TNETSTRING,
+  PACKET_ERR_TOO_MANY_HEADERS,
+  PACKET_ERR_TOO_MANY_IDS,
+  PACKET_ERR_TYPE_HEADERS,
+  PACKET_ERR_TYPE_ID,
+  PACKET_ERR_TYPE_SEQ,
+  PACKET_OK,
+  negativeCode,
+  wrongTypeCode,
+} from './packet-errors.ts'
+import {
   TN_INT,
   TN_LIST,
   TN_MAP,
@@ -31,120 +72,11 @@ import {
   tnBool,
 } from './tnetstring.ts'
 
-export {
-  EXT_MULTI_FIELD,
-  IdBatch,
-  KEY_BODY,
-  KEY_CODE,
-  KEY_CONDITION,
-  KEY_CONTENT_TYPE,
-  KEY_CREDITS,
-  KEY_EXT,
-  KEY_FROM,
-  KEY_HEADERS,
-  KEY_ID,
-  KEY_METHOD,
-  KEY_MORE,
-  KEY_PEER_ADDRESS,
-  KEY_PEER_PORT,
-  KEY_REASON,
-  KEY_SEQ,
-  KEY_STREAM,
-  KEY_TYPE,
-  KEY_URI,
-  MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES,
-  SIMPLE_PACKET_OVERHEAD_MAX_BYTES,
-  TYPE_ASCII_CREDIT,
-  writeMultiIdPacket,
-  writeSimplePacket,
-} from './packet-writer.ts'
-
-// --- packet types (zhttp.md 3.1; the `type` field, absent or empty = data) ---
-export const TYPE_DATA = 0
-export const TYPE_ERROR = 1
-export const TYPE_CREDIT = 2
-export const TYPE_KEEP_ALIVE = 3
-export const TYPE_CANCEL = 4
-export const TYPE_HANDOFF_START = 5
-export const TYPE_HANDOFF_PROCEED = 6
-export const TYPE_CLOSE = 7
-export const TYPE_PING = 8
-export const TYPE_PONG = 9
-/** Any other `type` value (zhttp.md 3.1); the session decides what that means (4.4). */
-export const TYPE_UNKNOWN = 10
-
-// --- parse results ---
-export const PACKET_OK = 0
-export const PACKET_ERR_FORMAT = -1
-export const PACKET_ERR_TNETSTRING = -2
-export const PACKET_ERR_NOT_MAP = -3
-export const PACKET_ERR_KEY = -4
-export const PACKET_ERR_TOO_MANY_IDS = -5
-export const PACKET_ERR_ID_MISSING = -6
-export const PACKET_ERR_TOO_MANY_HEADERS = -7
-export const PACKET_ERR_HEADER_SIZE = -8
-/** An integer beyond ±2^53: condure would take up to i64, zgate refuses rather than round. */
-export const PACKET_ERR_INT_RANGE = -9
-// A known field holding the wrong tnetstring type (zhttp.md 2.3).
-export const PACKET_ERR_TYPE_FROM = -10
-export const PACKET_ERR_TYPE_ID = -11
-export const PACKET_ERR_TYPE_SEQ = -12
-export const PACKET_ERR_TYPE_TYPE = -13
-export const PACKET_ERR_TYPE_CODE = -14
-export const PACKET_ERR_TYPE_REASON = -15
-export const PACKET_ERR_TYPE_HEADERS = -16
-export const PACKET_ERR_TYPE_CONTENT_TYPE = -17
-export const PACKET_ERR_TYPE_BODY = -18
-export const PACKET_ERR_TYPE_CREDITS = -19
-export const PACKET_ERR_TYPE_MORE = -20
-export const PACKET_ERR_TYPE_STREAM = -21
-export const PACKET_ERR_TYPE_CONDITION = -22
-export const PACKET_ERR_TYPE_MAX_SIZE = -23
-export const PACKET_ERR_TYPE_TIMEOUT = -24
-export const PACKET_ERR_TYPE_PEER_ADDRESS = -25
-export const PACKET_ERR_TYPE_PEER_PORT = -26
-export const PACKET_ERR_TYPE_EXT = -27
-// A negative value where condure requires ≥ 0 (zhttp.md 2.3).
-export const PACKET_ERR_NEG_SEQ = -28
-export const PACKET_ERR_NEG_CODE = -29
-export const PACKET_ERR_NEG_CREDITS = -30
-export const PACKET_ERR_NEG_MAX_SIZE = -31
-export const PACKET_ERR_NEG_TIMEOUT = -32
-export const PACKET_ERR_NEG_PEER_PORT = -33
-/** A header name that is not UTF-8. */
-export const PACKET_ERR_HEADER_NAME = -34
-
-// Indexed by -code; the texts follow condure's WARN wording where the doc gives it. Built once
-// at load, so packetErrorText hands out constant strings.
-const PACKET_ERROR_TEXTS: readonly string[] = [
-  'ok',
-  'unrecognized data format',
-  'malformed tnetstring',
-  'packet is not a map',
-  'map key must be a utf-8 string',
-  'too many ids',
-  'id list element without id',
-  'too many headers',
-  'header must be a list of at least 2 elements',
-  'integer out of range',
-  // PACKET_ERR_TYPE_FROM ... PACKET_ERR_TYPE_EXT, in code order.
-  ...['from', 'id', 'seq', 'type', 'code', 'reason', 'headers', 'content-type', 'body']
-    .concat(['credits', 'more', 'stream', 'condition', 'max-size', 'timeout', 'peer-address'])
-    .concat(['peer-port', 'ext'])
-    .map((f) => `wrong type for field ${f}`),
-  // PACKET_ERR_NEG_SEQ ... PACKET_ERR_NEG_PEER_PORT, in code order.
-  ...['seq', 'code', 'credits', 'max-size', 'timeout', 'peer-port'].map((f) => `negative ${f}`),
-  'header name must be a utf-8 string',
-]
-
-/** A short message for a PACKET_ERR_* code (a constant string, no allocation). */
-export function packetErrorText(code: number): string {
-  return PACKET_ERROR_TEXTS[-code] ?? 'unknown packet error'
-}
-
 /**
  * One parsed handler packet: reusable scratch, every field set in the constructor and reset by
  * parseHandlerPacket. Offsets point into `buf`; `*Start` = -1 means the field was absent.
+ * Its response fields are what http/response-spans.ts asks for, so the response writers take
+ * it as is without importing this module.
  */
 export class HandlerPacket {
   /** The buffer the offsets point into. */
@@ -217,110 +149,7 @@ export function packetFieldEquals(p: HandlerPacket, s: number, e: number, str: s
   return s >= 0 && spanEqualsAscii(p.buf, s, e, str)
 }
 
-// --- parsing ---
-
-// Field numbers for the key dispatch, in the order of the PACKET_ERR_TYPE_* codes, so that a
-// field's wrong-type code is PACKET_ERR_TYPE_FROM + F_FROM - f.
-const F_UNKNOWN = 0
-const F_FROM = 1
-const F_ID = 2
-const F_SEQ = 3
-const F_TYPE = 4
-const F_CODE = 5
-const F_REASON = 6
-const F_HEADERS = 7
-const F_CONTENT_TYPE = 8
-const F_BODY = 9
-const F_CREDITS = 10
-const F_MORE = 11
-const F_STREAM = 12
-const F_CONDITION = 13
-const F_MAX_SIZE = 14
-const F_TIMEOUT = 15
-const F_PEER_ADDRESS = 16
-const F_PEER_PORT = 17
-const F_EXT = 18
-
-// Raw key bytes (not tnetstring-framed), indexed by F_*.
-const FIELD_KEYS: readonly Uint8Array[] = [
-  ...['', 'from', 'id', 'seq', 'type', 'code', 'reason', 'headers', 'content-type', 'body'],
-  ...['credits', 'more', 'stream', 'condition', 'max-size', 'timeout', 'peer-address'],
-  ...['peer-port', 'ext'],
-].map(asciiBytes)
 const V_BINARY = asciiBytes('binary')
-
-/** Which known field buf[s, e) names: a switch on length and first byte picks the one
- * candidate, then a single compare confirms it. */
-function fieldOf(buf: Uint8Array, s: number, e: number): number {
-  let f = F_UNKNOWN
-  const c = buf[s]
-  switch (e - s) {
-    case 2:
-      f = F_ID
-      break
-    case 3:
-      f = c === 0x73 ? F_SEQ : F_EXT // s
-      break
-    case 4: // from type code body more
-      if (c === 0x66) f = F_FROM
-      else if (c === 0x74) f = F_TYPE
-      else if (c === 0x63) f = F_CODE
-      else f = c === 0x62 ? F_BODY : F_MORE
-      break
-    case 6:
-      f = c === 0x72 ? F_REASON : F_STREAM // r
-      break
-    case 7: // headers credits timeout
-      f = c === 0x68 ? F_HEADERS : c === 0x63 ? F_CREDITS : F_TIMEOUT
-      break
-    case 8:
-      f = F_MAX_SIZE
-      break
-    case 9:
-      f = c === 0x63 ? F_CONDITION : F_PEER_PORT // c
-      break
-    case 12:
-      f = c === 0x63 ? F_CONTENT_TYPE : F_PEER_ADDRESS // c
-      break
-  }
-  return f !== F_UNKNOWN && spanEquals(buf, s, e, FIELD_KEYS[f]) ? f : F_UNKNOWN
-}
-
-// `type` values indexed by TYPE_* (TYPE_DATA's '' is handled before the lookup).
-const TYPE_VALUES: readonly Uint8Array[] = [
-  ...['', 'error', 'credit', 'keep-alive', 'cancel', 'handoff-start', 'handoff-proceed'],
-  ...['close', 'ping', 'pong'],
-].map(asciiBytes)
-
-/** TYPE_* for the `type` value buf[s, e) (zhttp.md 3.1); empty means data. */
-function typeOf(buf: Uint8Array, s: number, e: number): number {
-  if (s === e) return TYPE_DATA
-  // spanEquals rejects on length first, so this is ~9 length compares and one byte loop.
-  for (let t = TYPE_ERROR; t <= TYPE_PONG; t++) {
-    if (spanEquals(buf, s, e, TYPE_VALUES[t])) return t
-  }
-  return TYPE_UNKNOWN
-}
-
-// The tnetstring type each known field must have (zhttp.md 2.3, 3.1-3.9), indexed by F_*;
-// `id` may also be a list (3.1).
-const FIELD_TYPES = Uint8Array.of(
-  0,
-  // from, id, seq, type, code, reason
-  ...[TN_STRING, TN_STRING, TN_INT, TN_STRING, TN_INT, TN_STRING],
-  // headers, content-type, body, credits, more, stream
-  ...[TN_LIST, TN_STRING, TN_STRING, TN_INT, TN_BOOL, TN_BOOL],
-  // condition, max-size, timeout, peer-address, peer-port, ext
-  ...[TN_STRING, TN_INT, TN_INT, TN_STRING, TN_INT, TN_MAP],
-)
-// Int fields must be ≥ 0 (zhttp.md 2.3): the code for a negative one, indexed by F_*.
-const NEGATIVE_CODES = new Int8Array(FIELD_TYPES.length)
-NEGATIVE_CODES[F_SEQ] = PACKET_ERR_NEG_SEQ
-NEGATIVE_CODES[F_CODE] = PACKET_ERR_NEG_CODE
-NEGATIVE_CODES[F_CREDITS] = PACKET_ERR_NEG_CREDITS
-NEGATIVE_CODES[F_MAX_SIZE] = PACKET_ERR_NEG_MAX_SIZE
-NEGATIVE_CODES[F_TIMEOUT] = PACKET_ERR_NEG_TIMEOUT
-NEGATIVE_CODES[F_PEER_PORT] = PACKET_ERR_NEG_PEER_PORT
 
 // Scratch spans, one per nesting role. The parser is synchronous and never re-entered, so
 // module-level scratch is safe (each worker has its own module instance).
@@ -365,13 +194,13 @@ export function parseHandlerPacket(
     }
     // Type check first, for every known field alike: one wrong type drops the packet (2.3).
     if (v.type !== FIELD_TYPES[f] && !(f === F_ID && v.type === TN_LIST)) {
-      return PACKET_ERR_TYPE_FROM + F_FROM - f
+      return wrongTypeCode(f)
     }
     let n = 0
     if (v.type === TN_INT) {
       n = readTnInt(buf, v.dataStart, v.dataEnd)
       if (n !== n) return PACKET_ERR_INT_RANGE // NaN: decodeTn checked the digits, so too big
-      if (n < 0) return NEGATIVE_CODES[f]
+      if (n < 0) return negativeCode(f)
     }
     switch (f) {
       case F_FROM:

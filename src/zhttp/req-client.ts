@@ -13,19 +13,16 @@ import type { RequestHead } from '../http/parser.ts'
 import { ZmqContext, ZmqSocket, ZMQ_DEALER, ZMQ_SNDHWM, ZMQ_RCVHWM, ZMQ_LINGER } from '../zmq/socket.ts'
 import type { Inbox } from '../zmq/socket.ts'
 import { TnWriter } from './tnetstring.ts'
-import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
-import {
-  EXT_MULTI_FIELD,
-  KEY_ID,
-  KEY_METHOD,
-  KEY_URI,
-  KEY_HEADERS,
-  KEY_BODY,
-  KEY_PEER_ADDRESS,
-  KEY_PEER_PORT,
-} from './packet-writer.ts'
+import { writeSessionId, SESSION_ID_SIZE_MAX_BYTES } from './session-id.ts'
+import { EXT_MULTI_FIELD, KEY_ID, KEY_BODY } from './packet-types.ts'
 import { openEndpoint, SpecsError } from './endpoints.ts'
-import { digitCount, uriScheme, writeHeaderList, writeUriValue } from './request-fields.ts'
+import {
+  digitCount,
+  requestPacketSizeGuess,
+  uriScheme,
+  writePeerFields,
+  writeRequestFields,
+} from './request-fields.ts'
 import { stats } from '../stats.ts'
 
 /**
@@ -33,8 +30,6 @@ import { stats } from '../stats.ts'
  * length prefixes, tnetstring framing of up to 64 headers (about 24 bytes each), generously.
  */
 const REQ_PACKET_OVERHEAD_BYTES = 4096
-/** Tnetstring framing per request header in the packet, for the map's length-prefix guess. */
-const HEADER_FRAMING_GUESS_BYTES = 24
 
 const EMPTY = new Uint8Array(0)
 
@@ -44,7 +39,7 @@ export class ReqClient {
   readonly w = new TnWriter()
   /** ipc files this socket bound, removed on shutdown. */
   readonly boundIpcPaths: string[] = []
-  private readonly idScratch = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
+  private readonly idScratch = new Uint8Array(SESSION_ID_SIZE_MAX_BYTES)
 
   constructor(
     ctx: ZmqContext,
@@ -93,8 +88,7 @@ export class ReqClient {
     peerPort: number,
     secure: boolean,
   ): boolean {
-    const headBytes = h.headEnd - h.methodStart
-    const estimate = headBytes + HEADER_FRAMING_GUESS_BYTES * h.headerCount + (be - bs) + peerAddress.length + 200
+    const estimate = requestPacketSizeGuess(h, be - bs + peerAddress.length)
     const ob = this.dealer.outbox
     if (!ob.ensure(estimate + REQ_PACKET_OVERHEAD_BYTES)) return false
     ob.beginMessage()
@@ -104,27 +98,15 @@ export class ReqClient {
     w.raw(0x54) // 'T'
     w.beginMap(digitCount(estimate))
     w.encoded(KEY_ID)
-    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    const n = writeSessionId(this.idScratch, 0, this.worker, slot, counter)
     w.bytes(this.idScratch, 0, n)
     w.encoded(EXT_MULTI_FIELD)
-    w.encoded(KEY_METHOD)
-    w.bytes(buf, h.methodStart, h.methodEnd)
-    w.encoded(KEY_URI)
-    writeUriValue(w, buf, hostS, hostE, h.pathStart, h.targetEnd, uriScheme(secure, false))
-    if (h.headerCount > 0) {
-      w.encoded(KEY_HEADERS)
-      writeHeaderList(w, buf, h)
-    }
+    writeRequestFields(w, buf, h, hostS, hostE, uriScheme(secure, false))
     if (be > bs) {
       w.encoded(KEY_BODY)
       w.bytes(body, bs, be)
     }
-    if (peerAddress !== '') {
-      w.encoded(KEY_PEER_ADDRESS)
-      w.ascii(peerAddress)
-      w.encoded(KEY_PEER_PORT)
-      w.int(peerPort)
-    }
+    writePeerFields(w, peerAddress, peerPort)
     w.endMap()
     ob.endFrame(w.pos, false)
     ob.endMessage()

@@ -1,9 +1,18 @@
-// The request fields every first request packet carries, stream or req mode (zhttp.md 3.3,
-// 4.3, 4.11): the Host used for `uri`, the `uri` value and the `headers` list, written straight
-// from the client's request bytes with no intermediate copy.
+// The request fields every request packet carries, stream mode's first packet and req mode's
+// one packet alike (zhttp.md 3.3, 4.3, 4.11): `method`, `uri` (and the Host it uses),
+// `headers`, `peer-address`/`peer-port`, and the guess at the packet's length. Written straight
+// from the client's request bytes with no intermediate copy. StreamClient.sendFirstPacket and
+// ReqClient.sendRequest add the fields of their mode around these.
 
 import type { RequestHead } from '../http/parser.ts'
 import type { TnWriter } from './tnetstring.ts'
+import {
+  KEY_HEADERS,
+  KEY_METHOD,
+  KEY_PEER_ADDRESS,
+  KEY_PEER_PORT,
+  KEY_URI,
+} from './packet-types.ts'
 import { writeDecimal } from '../util/digits.ts'
 import { copyBytes } from '../util/copy.ts'
 
@@ -106,4 +115,51 @@ export function writeHeaderList(w: TnWriter, buf: Uint8Array, h: RequestHead): v
     w.endList()
   }
   w.endList()
+}
+
+/** Tnetstring framing per request header, for a request packet's length-prefix guess. */
+const HEADER_FRAMING_GUESS_BYTES = 24
+/** A request packet's fields besides the head bytes and headers, for the same guess. */
+const REQUEST_FIELDS_GUESS_BYTES = 200
+
+/**
+ * A guess at the length of a request packet's map, so that its length prefix rarely needs a
+ * move (TnWriter.endMap fixes a wrong guess, so it never changes the bytes): the head bytes,
+ * framing per header, the other fields, and `extraBytes` the caller adds (body, peer address).
+ */
+export function requestPacketSizeGuess(h: RequestHead, extraBytes: number): number {
+  const headBytes = h.headEnd - h.methodStart
+  const framing = HEADER_FRAMING_GUESS_BYTES * h.headerCount
+  return headBytes + framing + REQUEST_FIELDS_GUESS_BYTES + extraBytes
+}
+
+/**
+ * `method`, `uri` (scheme + host, or "localhost" when hostS < 0, + target) and `headers`
+ * (omitted when the request has none), in Condure's order (zhttp.md 4.3, 4.11).
+ */
+export function writeRequestFields(
+  w: TnWriter,
+  buf: Uint8Array,
+  h: RequestHead,
+  hostS: number,
+  hostE: number,
+  scheme: string,
+): void {
+  w.encoded(KEY_METHOD)
+  w.bytes(buf, h.methodStart, h.methodEnd)
+  w.encoded(KEY_URI)
+  writeUriValue(w, buf, hostS, hostE, h.pathStart, h.targetEnd, scheme)
+  if (h.headerCount > 0) {
+    w.encoded(KEY_HEADERS)
+    writeHeaderList(w, buf, h)
+  }
+}
+
+/** `peer-address` and `peer-port`; both omitted for a unix-socket client (address '', 4.3). */
+export function writePeerFields(w: TnWriter, address: string, port: number): void {
+  if (address === '') return
+  w.encoded(KEY_PEER_ADDRESS)
+  w.ascii(address)
+  w.encoded(KEY_PEER_PORT)
+  w.int(port)
 }

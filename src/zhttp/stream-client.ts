@@ -6,8 +6,8 @@
 
 import { log, INFO } from '../log.ts'
 import { HWM_PERCENT_OF_MAXCONN, BATCH_IDS_MAX } from '../limits.ts'
+import { MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES, writeSimplePacket } from './packet-writer.ts'
 import {
-  MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES,
   EXT_MULTI_FIELD,
   KEY_FROM,
   KEY_ID,
@@ -17,9 +17,11 @@ import {
   KEY_MORE,
   KEY_CONTENT_TYPE,
   KEY_CODE,
-  writeSimplePacket,
-} from './packet-writer.ts'
+  KEY_CREDITS,
+  KEY_STREAM,
+} from './packet-types.ts'
 import type { Config } from '../config.ts'
+import type { RequestHead } from '../http/parser.ts'
 import {
   ZmqContext,
   ZmqSocket,
@@ -34,7 +36,7 @@ import {
   ZMQ_LINGER,
 } from '../zmq/socket.ts'
 import { TnWriter, tnAsciiBytes } from './tnetstring.ts'
-import { writeConnId, CONN_ID_SIZE_MAX_BYTES } from '../conn/conn-id.ts'
+import { writeSessionId, SESSION_ID_SIZE_MAX_BYTES } from './session-id.ts'
 import type { HandlerTable } from './handler-table.ts'
 import { openEndpoint } from './endpoints.ts'
 
@@ -44,7 +46,12 @@ export interface RelayEndpoints {
   outStream: string
   in: string
 }
-import { digitCount, writeUriValue } from './request-fields.ts'
+import {
+  digitCount,
+  requestPacketSizeGuess,
+  writePeerFields,
+  writeRequestFields,
+} from './request-fields.ts'
 import { stats } from '../stats.ts'
 
 /**
@@ -72,7 +79,7 @@ export class StreamClient {
   readonly w = new TnWriter()
   readonly instanceId: Uint8Array
   /** Scratch for rendering session ids. */
-  private readonly idScratch = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
+  private readonly idScratch = new Uint8Array(SESSION_ID_SIZE_MAX_BYTES)
   /** Outbox room needed for the largest packet the server may write (a first packet). */
   readonly packetSizeMax: number
   /** ipc files this set bound, removed on shutdown. */
@@ -91,7 +98,7 @@ export class StreamClient {
     this.packetSizeMax =
       this.instanceId.length +
       PACKET_OVERHEAD_BYTES +
-      Math.max(cfg.bufferSize * 2, BATCH_IDS_MAX * (CONN_ID_SIZE_MAX_BYTES + MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES))
+      Math.max(cfg.bufferSize * 2, BATCH_IDS_MAX * (SESSION_ID_SIZE_MAX_BYTES + MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES))
     const hwm = Math.max(
       Math.floor(((cfg.reqMaxconn + cfg.streamMaxconn) * HWM_PERCENT_OF_MAXCONN) / 100),
       1,
@@ -169,7 +176,7 @@ export class StreamClient {
     w.encoded(KEY_FROM)
     w.bytes(this.instanceId, 0, this.instanceId.length)
     w.encoded(KEY_ID)
-    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    const n = writeSessionId(this.idScratch, 0, this.worker, slot, counter)
     w.bytes(this.idScratch, 0, n)
     w.encoded(KEY_SEQ)
     w.int(seq)
@@ -177,11 +184,43 @@ export class StreamClient {
   }
 
   /**
-   * The `uri` value: scheme + host (or "localhost" when hostS < 0) + target, written as one
-   * tnetstring byte string straight from the request bytes (zhttp.md 4.3).
+   * The first packet of a request, on PUSH (zhttp.md 4.3): the common head with seq 0, the
+   * request fields of `h` (parsed from buf; hostS < 0: no host, request-fields.ts), `credits`,
+   * `more` when a body follows and `stream` (both absent for a WebSocket, 5.2), then the peer.
+   * False when the outbox is full.
    */
-  writeUri(buf: Uint8Array, hostS: number, hostE: number, tS: number, tE: number, scheme: string): void {
-    writeUriValue(this.w, buf, hostS, hostE, tS, tE, scheme)
+  sendFirstPacket(
+    slot: number,
+    counter: number,
+    buf: Uint8Array,
+    h: RequestHead,
+    hostS: number,
+    hostE: number,
+    scheme: string,
+    credits: number,
+    more: boolean,
+    stream: boolean,
+    peerAddress: string,
+    peerPort: number,
+  ): boolean {
+    if (!this.beginPush()) return false
+    this.writeHead(slot, counter, 0, requestPacketSizeGuess(h, 0))
+    const w = this.w
+    writeRequestFields(w, buf, h, hostS, hostE, scheme)
+    w.encoded(KEY_CREDITS)
+    w.int(credits)
+    if (more) {
+      w.encoded(KEY_MORE)
+      w.bool(true)
+    }
+    if (stream) {
+      w.encoded(KEY_STREAM)
+      w.bool(true)
+    }
+    writePeerFields(w, peerAddress, peerPort)
+    w.endMap()
+    this.end(false)
+    return true
   }
 
   /** A packet with only a type (keep-alive, cancel, handoff-proceed) or a credit packet. */
@@ -194,7 +233,7 @@ export class StreamClient {
     credits: number,
   ): boolean {
     if (!this.beginRouter(h)) return false
-    const n = writeConnId(this.idScratch, 0, this.worker, slot, counter)
+    const n = writeSessionId(this.idScratch, 0, this.worker, slot, counter)
     writeSimplePacket(this.w, this.instanceId, this.instanceId.length, this.idScratch, 0, n, seq, type, credits)
     this.end(true)
     return true
@@ -306,7 +345,7 @@ export class StreamClient {
     w.bytes(this.instanceId, 0, this.instanceId.length)
     w.encoded(KEY_ID)
     if (n === 1) {
-      const len = writeConnId(this.idScratch, 0, this.worker, slots[0], counters[0])
+      const len = writeSessionId(this.idScratch, 0, this.worker, slots[0], counters[0])
       w.bytes(this.idScratch, 0, len)
       w.encoded(KEY_SEQ)
       w.int(seqs[0])
@@ -315,7 +354,7 @@ export class StreamClient {
       for (let i = 0; i < n; i++) {
         w.beginMap()
         w.encoded(KEY_ID)
-        const len = writeConnId(this.idScratch, 0, this.worker, slots[i], counters[i])
+        const len = writeSessionId(this.idScratch, 0, this.worker, slots[i], counters[i])
         w.bytes(this.idScratch, 0, len)
         w.encoded(KEY_SEQ)
         w.int(seqs[i])

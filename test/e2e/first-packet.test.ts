@@ -21,7 +21,7 @@ import { fieldDifference, topLevelFields } from '../helpers/packet-fields.ts'
 import type { Gateway, GatewayTarget, Peer, PeerPacket, RawConn } from '../helpers/harness.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
-/** Condure's `W-K-N`; zgate appends its per-process nonce, `-X` (src/conn/conn-id.ts). */
+/** Condure's `W-K-N`; zgate appends its per-process nonce, `-X` (src/zhttp/session-id.ts). */
 const CID_RE = /^(\d+)-(\d+)-([0-9a-f]+)(-[0-9a-f]{8})?$/
 /** Condure's emission order of the first packet's fields (zhttp.md 2.3 / 4.3). */
 const FIELD_ORDER = ['from', 'id', 'seq', 'ext', 'type', 'method', 'uri', 'headers', 'content-type', 'body', 'credits', 'more', 'stream', 'max-size', 'timeout', 'peer-address', 'peer-port']

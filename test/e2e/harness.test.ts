@@ -21,7 +21,7 @@ import {
 import type { Gateway, GatewayTarget, Peer, PeerPacket } from '../helpers/harness.ts'
 
 const HOOK_TIMEOUT_MS = 30_000
-const CID_RE = /^\d+-\d+-[0-9a-f]+(-[0-9a-f]{8})?$/ // zgate adds a nonce (src/conn/conn-id.ts)
+const CID_RE = /^\d+-\d+-[0-9a-f]+(-[0-9a-f]{8})?$/ // zgate adds a nonce (src/zhttp/session-id.ts)
 
 // bunfig's [test] timeout is not applied by bun 1.4.5, and on a timeout bun kills every
 // process the file spawned, so set the budget here; harness waits stay well below it.

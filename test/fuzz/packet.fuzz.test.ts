@@ -8,7 +8,9 @@
 import { describe, expect, test } from 'bun:test'
 import fc from 'fast-check'
 import { PACKET_HEADERS_MAX, PACKET_IDS_MAX } from '../../src/limits.ts'
-import { HandlerPacket, PACKET_OK, parseHandlerPacket, TYPE_DATA, TYPE_UNKNOWN } from '../../src/zhttp/packet.ts'
+import { HandlerPacket, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { PACKET_OK } from '../../src/zhttp/packet-errors.ts'
+import { TYPE_DATA, TYPE_UNKNOWN } from '../../src/zhttp/packet-types.ts'
 import { bytesOf, concat, Pairs, tn, type Val } from '../helpers/tnetstring-reference.ts'
 import { fuzzParams } from './fuzz-config.ts'
 

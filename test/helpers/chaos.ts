@@ -125,7 +125,7 @@ export function mustDrop(from: string, id: string, seq: number): Uint8Array[] {
 
 /** Valid packets for ids that are not session `id` (unknown, stale, other forms): ignored (54). */
 export function otherIds(from: string, id: string, seq: number): Uint8Array[] {
-  // zgate's ids end in a per-process nonce `-X` (src/conn/conn-id.ts): kept on the variants,
+  // zgate's ids end in a per-process nonce `-X` (src/zhttp/session-id.ts): kept on the variants,
   // so that each differs from the session's id only where it means to.
   const [w, k, n, nonce] = id.split('-') as [string, string, string, string | undefined]
   const x = nonce === undefined ? '' : `-${nonce}`

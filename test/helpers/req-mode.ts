@@ -7,7 +7,7 @@ import type { Gateway, GatewayTarget, OutValue, Peer, PeerPacket } from './harne
 /** Request bodies and reply bodies the test gateways buffer (--body-buffer-size). */
 export const BODY_BUFFER_BYTES = 1000
 export const REQ_TIMEOUT_S = 2
-/** Condure's `W-K-N`; zgate appends its per-process nonce, `-X` (src/conn/conn-id.ts). */
+/** Condure's `W-K-N`; zgate appends its per-process nonce, `-X` (src/zhttp/session-id.ts). */
 export const CID_RE = /^(\d+)-(\d+)-([0-9a-f]+)(-[0-9a-f]{8})?$/
 
 export interface Pair {

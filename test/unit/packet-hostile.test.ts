@@ -4,7 +4,8 @@
 
 import { describe, expect, test } from 'bun:test'
 import { heapStats, memoryUsage } from 'bun:jsc'
-import { HandlerPacket, PACKET_OK, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { PACKET_OK } from '../../src/zhttp/packet-errors.ts'
+import { HandlerPacket, parseHandlerPacket } from '../../src/zhttp/packet.ts'
 import { fenced } from '../helpers/fenced.ts'
 import { headersOf, idsOf, parse, pkt, RESPONSE, text } from '../helpers/handler-packets.ts'
 import { rng } from '../helpers/rng.ts'

@@ -5,15 +5,21 @@
 
 import { afterAll, describe, expect, test } from 'bun:test'
 import { memoryUsage } from 'bun:jsc'
-import { idNonce } from '../../src/conn/conn-id.ts'
-import * as zp from '../../src/zhttp/packet.ts'
-import { HandlerPacket, IdBatch, PACKET_OK, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { PACKET_OK } from '../../src/zhttp/packet-errors.ts'
+import * as types from '../../src/zhttp/packet-types.ts'
+import * as writer from '../../src/zhttp/packet-writer.ts'
+import { IdBatch } from '../../src/zhttp/packet-writer.ts'
+import { HandlerPacket, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { idNonce } from '../../src/zhttp/session-id.ts'
 import { TnWriter } from '../../src/zhttp/tnetstring.ts'
 import { setLogLevel, WARN } from '../../src/log.ts'
 import { ZmqContext } from '../../src/zmq/socket.ts'
 import { EXT, FROM, gw } from '../helpers/handler-packets.ts'
 import { open, TestWorker } from '../helpers/stream-worker.ts'
 import { bytesOf, latin1 } from '../helpers/tnetstring-reference.ts'
+
+/** The packet writer's and types' exports under one name. */
+const zp = { ...types, ...writer }
 
 setLogLevel(WARN)
 const ctx = new ZmqContext()

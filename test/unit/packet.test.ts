@@ -6,10 +6,16 @@
 
 import { describe, expect, test } from 'bun:test'
 import { PACKET_HEADERS_MAX, PACKET_IDS_MAX } from '../../src/limits.ts'
-import * as zp from '../../src/zhttp/packet.ts'
-import { HandlerPacket, PACKET_OK, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import * as errors from '../../src/zhttp/packet-errors.ts'
+import { PACKET_OK } from '../../src/zhttp/packet-errors.ts'
+import * as types from '../../src/zhttp/packet-types.ts'
+import * as writer from '../../src/zhttp/packet-writer.ts'
+import { HandlerPacket, packetFieldEquals, parseHandlerPacket } from '../../src/zhttp/packet.ts'
 import { headersOf, idsOf, parse, pkt, RESPONSE, text } from '../helpers/handler-packets.ts'
 import { bytesOf, concat, Flt, latin1, Pairs, tn, type Val } from '../helpers/tnetstring-reference.ts'
+
+/** The packet modules' exports under one name. */
+const zp = { ...errors, ...types, ...writer, packetFieldEquals }
 
 const BAD_UTF8 = Uint8Array.from([0x66, 0xc0, 0x80])
 const HEADER_SIZE = zp.PACKET_ERR_HEADER_SIZE

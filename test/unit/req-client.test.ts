@@ -4,7 +4,7 @@
 // every frame layout up to a size, and the req-mode response head.
 
 import { afterAll, describe, expect, test } from 'bun:test'
-import { idNonce } from '../../src/conn/conn-id.ts'
+import { idNonce } from '../../src/zhttp/session-id.ts'
 import { parseServeArgs } from '../../src/config.ts'
 import { setLogLevel } from '../../src/log.ts'
 import { RequestHead, findHeadEnd, parseRequestHead } from '../../src/http/parser.ts'
@@ -14,30 +14,13 @@ import { REPLY_ENVELOPE_FRAMES_MAX } from '../../src/limits.ts'
 import { ReqClient, replyPayloadFrame } from '../../src/zhttp/req-client.ts'
 import { findUriHost, hostRange } from '../../src/zhttp/request-fields.ts'
 import { Inbox, ZmqContext } from '../../src/zmq/socket.ts'
-import { FRAME_HEADER_BYTES, ZMQ_LINGER, ZMQ_RCVHWM, ZMQ_SNDHWM } from '../../src/zmq/socket.ts'
+import { ZMQ_LINGER, ZMQ_RCVHWM, ZMQ_SNDHWM } from '../../src/zmq/socket.ts'
 import { Pairs, bytesOf, latin1, tn } from '../helpers/tnetstring-reference.ts'
+import { outboxFrames } from '../helpers/outbox-frames.ts'
 
 setLogLevel(0)
 const ctx = new ZmqContext()
 afterAll(() => ctx.close())
-
-/** The frames of every message in an outbox (layout: outbox.ts). */
-function outboxFrames(buf: Uint8Array, end: number): Uint8Array[][] {
-  const out: Uint8Array[][] = []
-  let msg: Uint8Array[] = []
-  for (let p = 0; p < end; ) {
-    const word = buf[p]! | (buf[p + 1]! << 8) | (buf[p + 2]! << 16) | (buf[p + 3]! << 24)
-    const more = (word & 0x80000000) !== 0
-    const len = word & 0x7fffffff
-    msg.push(buf.slice(p + FRAME_HEADER_BYTES, p + FRAME_HEADER_BYTES + len))
-    p += FRAME_HEADER_BYTES + len
-    if (!more) {
-      out.push(msg)
-      msg = []
-    }
-  }
-  return out
-}
 
 let endpointSeq = 0
 function client(extra: string[] = []): ReqClient {
@@ -59,7 +42,7 @@ function packetFor(c: ReqClient, raw: string, body: string, peer: [string, numbe
   return msgs[0]!
 }
 
-/** writeConnId(worker 3, slot 7, counter 0x1a) with this process's nonce (conn-id.ts). */
+/** writeSessionId(worker 3, slot 7, counter 0x1a) with this process's nonce (session-id.ts). */
 const ID = `3-7-1a-${idNonce()}`
 
 describe('ReqClient.sendRequest', () => {

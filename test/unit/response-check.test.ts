@@ -4,7 +4,8 @@
 // the head announced without the caller being told.
 
 import { describe, expect, test } from 'bun:test'
-import { HandlerPacket, PACKET_OK, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { HandlerPacket, parseHandlerPacket } from '../../src/zhttp/packet.ts'
+import { PACKET_OK } from '../../src/zhttp/packet-errors.ts'
 import {
   checkResponseHead,
   INVALID_BODY_OVER_LENGTH,

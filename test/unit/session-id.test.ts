@@ -1,26 +1,26 @@
 import { describe, expect, test } from 'bun:test'
 import { allocsPerOp, isAllocationFree } from '../../bench/util'
 import {
-  writeConnId,
-  parseConnId,
+  writeSessionId,
+  parseSessionId,
   parsedId,
-  CONN_ID_SIZE_MAX_BYTES,
+  SESSION_ID_SIZE_MAX_BYTES,
   ID_NONCE_DIGITS,
   idNonce,
   setIdNonce,
-} from '../../src/conn/conn-id.ts'
+} from '../../src/zhttp/session-id.ts'
 
 const enc = new TextEncoder()
 const dec = new TextDecoder()
 
 function render(w: number, k: number, n: number): string {
-  const buf = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
-  return dec.decode(buf.subarray(0, writeConnId(buf, 0, w, k, n)))
+  const buf = new Uint8Array(SESSION_ID_SIZE_MAX_BYTES)
+  return dec.decode(buf.subarray(0, writeSessionId(buf, 0, w, k, n)))
 }
 
 function parse(text: string): [number, number, number] | null {
   const b = enc.encode(`xx${text}yy`)
-  return parseConnId(b, 2, 2 + text.length) ? [parsedId.worker, parsedId.slot, parsedId.counter] : null
+  return parseSessionId(b, 2, 2 + text.length) ? [parsedId.worker, parsedId.slot, parsedId.counter] : null
 }
 
 describe('session ids W-K-N-X (zhttp.md 1.5 plus a per-process nonce)', () => {
@@ -30,7 +30,7 @@ describe('session ids W-K-N-X (zhttp.md 1.5 plus a per-process nonce)', () => {
     expect(x).toMatch(/^[0-9a-f]{8}$/)
     expect(ID_NONCE_DIGITS).toBe(8)
     // Another process draws its own (32 random bits: equal ones are a 1 in 2^32 event).
-    const other = Bun.spawnSync([process.execPath, '-e', "import { idNonce } from './src/conn/conn-id.ts'; console.log(idNonce())"])
+    const other = Bun.spawnSync([process.execPath, '-e', "import { idNonce } from './src/zhttp/session-id.ts'; console.log(idNonce())"])
     const theirs = other.stdout.toString().trim()
     expect(theirs).toMatch(/^[0-9a-f]{8}$/)
     expect(theirs).not.toBe(x)
@@ -41,7 +41,7 @@ describe('session ids W-K-N-X (zhttp.md 1.5 plus a per-process nonce)', () => {
     expect(render(0, 3, 26)).toBe(`0-3-1a-${x}`)
     const longest = render(9999, 99_999_999, 2 ** 52 - 1)
     expect(longest).toBe(`9999-99999999-${(2 ** 52 - 1).toString(16)}-${x}`)
-    expect(longest.length).toBe(CONN_ID_SIZE_MAX_BYTES)
+    expect(longest.length).toBe(SESSION_ID_SIZE_MAX_BYTES)
   })
 
   test('parse is the inverse of render over many values', () => {
@@ -88,12 +88,12 @@ describe('session ids W-K-N-X (zhttp.md 1.5 plus a per-process nonce)', () => {
   })
 
   test('render and parse allocate nothing', () => {
-    const buf = new Uint8Array(CONN_ID_SIZE_MAX_BYTES)
+    const buf = new Uint8Array(SESSION_ID_SIZE_MAX_BYTES)
     let n = 0
     let ok = 0
     const row = allocsPerOp('id render + parse', 1_000_000, () => {
-      n = writeConnId(buf, 0, 1, n & 0xffff, 0x1a2b3c)
-      if (parseConnId(buf, 0, n)) ok++
+      n = writeSessionId(buf, 0, 1, n & 0xffff, 0x1a2b3c)
+      if (parseSessionId(buf, 0, n)) ok++
     })
     expect(ok).toBeGreaterThanOrEqual(1_000_000)
     expect(isAllocationFree(row), JSON.stringify(row)).toBe(true)

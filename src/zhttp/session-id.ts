@@ -16,7 +16,7 @@ import { writeDecimal, writeHex } from '../util/digits.ts'
 export const ID_NONCE_DIGITS = 8
 
 /** Longest id: 4 decimal digits of worker, 8 of slot, 13 hex of counter, the nonce, 3 dashes. */
-export const CONN_ID_SIZE_MAX_BYTES = 4 + 8 + 13 + ID_NONCE_DIGITS + 3
+export const SESSION_ID_SIZE_MAX_BYTES = 4 + 8 + 13 + ID_NONCE_DIGITS + 3
 
 /** Counter wraps before it loses integer precision; ids stay unique for 2^52 requests. */
 export const COUNTER_MAX = 2 ** 52
@@ -48,7 +48,7 @@ export function setIdNonce(text: string): void {
 }
 
 /** Writes `W-K-N-X` at `pos`; returns the end offset. */
-export function writeConnId(
+export function writeSessionId(
   buf: Uint8Array,
   pos: number,
   worker: number,
@@ -65,7 +65,7 @@ export function writeConnId(
   return pos
 }
 
-/** Parse results, set by parseConnId (one shared scratch: the caller reads them at once). */
+/** Parse results, set by parseSessionId (one shared scratch: the caller reads them at once). */
 export const parsedId = { worker: 0, slot: 0, counter: 0 }
 
 /**
@@ -74,7 +74,7 @@ export const parsedId = { worker: 0, slot: 0, counter: 0 }
  * nothing else. That makes a numeric comparison equivalent to comparing the id bytes, and an
  * id of another process (another nonce) unknown.
  */
-export function parseConnId(buf: Uint8Array, start: number, end: number): boolean {
+export function parseSessionId(buf: Uint8Array, start: number, end: number): boolean {
   // The nonce first: a foreign id costs a few byte comparisons.
   const x = end - ID_NONCE_DIGITS
   if (x - start < 6 || buf[x - 1] !== 0x2d) return false
