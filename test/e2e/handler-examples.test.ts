@@ -91,7 +91,7 @@ function examplesSuite(target: GatewayTarget) {
     const held = join(dir, 'held')
     const printer = await run('two-process/print-ids.ts', ['--base', base, '--dir', held])
     const c = await rawHttp(port, get('/two?x=1'))
-    const id = await printer.waitLine(/^\d+-\d+-[0-9a-f]+$/)
+    const id = await printer.waitLine(/^\d+-\d+-[0-9a-f]+(-[0-9a-f]+)?$/)
     const answer = await run('two-process/answer.ts', ['--base', base, '--dir', held, id, 'hi from two'])
     const r = await c.readResponse(10_000)
     expect(text(r.body)).toBe(`hi from two (request ${id}, GET /two)\n`)
