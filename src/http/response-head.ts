@@ -12,7 +12,8 @@
 
 import type { ResponseHeadSpans, ResponseStartSpans } from './response-spans.ts'
 import { writeDecimal } from '../util/digits.ts'
-import { copyBytes } from '../util/copy.ts'
+// Names kept short at the call sites: nameIs compares a header name ignoring ASCII case.
+import { copyBytes, spanEqualsLower as nameIs, writeAscii as ascii } from '../util/bytes.ts'
 
 export const FRAMING_LENGTH = 0
 export const FRAMING_CHUNKED = 1
@@ -31,22 +32,6 @@ export const headResult = {
 }
 
 const CRLF = [0x0d, 0x0a]
-
-function ascii(out: Uint8Array, pos: number, s: string): number {
-  for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i)
-  return pos
-}
-
-/** Case-insensitive comparison of buf[s, e) with a lower-case ASCII name. */
-export function nameIs(buf: Uint8Array, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false
-  for (let i = 0; i < lower.length; i++) {
-    let c = buf[s + i]
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20
-    if (c !== lower.charCodeAt(i)) return false
-  }
-  return true
-}
 
 /**
  * The request method buf[s, e) is HEAD (case-sensitive, RFC 9110 9.1): its response has no

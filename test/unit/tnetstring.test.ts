@@ -24,14 +24,13 @@ import {
   TnSpan,
   TnWriter,
   decodeTn,
-  isUtf8,
   readTnInt,
-  spanEquals,
-  spanEqualsAscii,
   tnAsciiBytes,
   tnBool,
   tnErrorText,
 } from '../../src/zhttp/tnetstring.ts'
+import { spanEquals, spanEqualsAscii } from '../../src/util/bytes.ts'
+import { isUtf8 } from '../../src/util/utf8.ts'
 import {
   bytesOf,
   int,
