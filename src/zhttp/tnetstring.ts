@@ -410,7 +410,7 @@ export class TnWriter {
 /** The tnetstring byte string for an ASCII constant, e.g. tnAsciiBytes('from') = `4:from,`.
  * Allocates: for module-level constants (packet keys), not for the hot path. */
 export function tnAsciiBytes(str: string): Uint8Array {
-  const out = new Uint8Array(str.length + 12)
+  const out = new Uint8Array(TN_LENGTH_DIGITS_MAX + 1 + str.length + 1) // <len>:<data>,
   const w = new TnWriter(out, 0)
   w.ascii(str)
   return out.slice(0, w.pos)
