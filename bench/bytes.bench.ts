@@ -6,7 +6,7 @@
 
 import { bench, do_not_optimize, group, run, summary } from 'mitata'
 import { isUtf8 as isUtf8Native } from 'node:buffer'
-import { COPY_LOOP_MAX_BYTES, copyBytes } from '../src/util/bytes.ts'
+import { COPY_LOOP_MAX_BYTES, copyByLoop, copyBytes } from '../src/util/bytes.ts'
 import { UTF8_NATIVE_MIN_BYTES, isUtf8 } from '../src/util/utf8.ts'
 
 const src = Uint8Array.from({ length: 4096 }, (_, i) => i & 0xff)
@@ -16,19 +16,7 @@ for (const n of [32, 64, 128, COPY_LOOP_MAX_BYTES, COPY_LOOP_MAX_BYTES * 2, 4000
   summary(() => {
     group(`copy ${n} bytes`, () => {
       // copyBytes picks the loop up to the threshold; force each strategy on its own.
-      bench('unrolled loop', () => {
-        const d = 3 - 1
-        let i = 1
-        const e = 1 + n
-        for (const e4 = e - 3; i < e4; i += 4) {
-          dst[i + d] = src[i]
-          dst[i + d + 1] = src[i + 1]
-          dst[i + d + 2] = src[i + 2]
-          dst[i + d + 3] = src[i + 3]
-        }
-        for (; i < e; i++) dst[i + d] = src[i]
-        do_not_optimize(dst)
-      })
+      bench('unrolled loop', () => do_not_optimize(copyByLoop(dst, 3, src, 1, 1 + n)))
       bench('set(subarray)', () => {
         dst.set(src.subarray(1, 1 + n), 3)
         do_not_optimize(dst)

@@ -30,6 +30,11 @@ export function copyBytes(dst: Uint8Array, pos: number, src: Uint8Array, s: numb
     else dst.set(src.subarray(s, e), pos)
     return pos + e - s
   }
+  return copyByLoop(dst, pos, src, s, e)
+}
+
+/** @internal copyBytes' short-span strategy, exported for bench/bytes.bench.ts. */
+export function copyByLoop(dst: Uint8Array, pos: number, src: Uint8Array, s: number, e: number): number {
   // Unrolled by 4: about twice the speed of the plain loop in JSC.
   const d = pos - s
   let i = s

@@ -7,14 +7,18 @@ import {
   COPY_LOOP_MAX_BYTES,
   copyBytes,
   moveBytes,
+  spanEquals,
+  spanEqualsAscii,
   spanEqualsLower,
   writeAscii,
 } from '../../src/util/bytes.ts'
 import { UTF8_NATIVE_MIN_BYTES, isUtf8, utf8Length, writeUtf8 } from '../../src/util/utf8.ts'
 import { decimalDigits, writeDecimal, writeDecimalDigits, writeHex } from '../../src/util/digits.ts'
+import { fenced, padded } from '../helpers/fenced.ts'
 import { rng } from '../helpers/rng.ts'
 
 const latin1 = (b: Uint8Array): string => String.fromCharCode(...b)
+const bytesOf = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
 
 /** Distinct bytes, so that a byte copied from the wrong offset shows. */
 function pattern(n: number, seed: number): Uint8Array {
@@ -63,6 +67,18 @@ describe('moveBytes', () => {
 })
 
 describe('span comparisons', () => {
+  test('spanEquals / spanEqualsAscii compare byte for byte, length first', () => {
+    const b = bytesOf('xxfrom,yy')
+    expect(spanEquals(b, 2, 6, bytesOf('from'))).toBe(true)
+    expect(spanEquals(b, 2, 6, bytesOf('frOm'))).toBe(false)
+    expect(spanEquals(b, 2, 5, bytesOf('from'))).toBe(false)
+    expect(spanEquals(b, 2, 2, new Uint8Array(0))).toBe(true)
+    expect(spanEqualsAscii(b, 2, 6, 'from')).toBe(true)
+    expect(spanEqualsAscii(b, 2, 6, 'fro')).toBe(false)
+    expect(spanEqualsAscii(b, 2, 6, 'frox')).toBe(false)
+    expect(spanEqualsAscii(b, 2, 6, 'FROM')).toBe(false)
+  })
+
   test('spanEqualsLower matches a lower-case literal exactly when toLowerCase of ASCII does', () => {
     // Every byte value at every position of a literal holding letters, '-' and '_': only A-Z
     // fold, so CR (0x0d | 0x20 = '-') and '@' / '[' (next to A-Z) never match.
@@ -104,6 +120,36 @@ describe('isUtf8', () => {
     }
   }
   const enc = new TextEncoder()
+  /** isUtf8 on x between continuation bytes: a read past either end of the span would
+   * complete a cut-off sequence or break a valid one, and so change the answer. */
+  const checkPadded = (x: Uint8Array): boolean => {
+    const p = padded(x, 0x80, 4)
+    return isUtf8(p.buf, p.start, p.end)
+  }
+
+  test('agrees with a fatal TextDecoder at each boundary of the rules and on short random bytes', () => {
+    // Overlongs, surrogates, past U+10FFFF, truncations.
+    const fixed = [
+      [], [0x41], [0xc2, 0x80], [0xc1, 0x80], [0xe0, 0x9f, 0x80], [0xe0, 0xa0, 0x80],
+      [0xed, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xf0, 0x8f, 0xbf, 0xbf], [0xf0, 0x90, 0x80, 0x80],
+      [0xf4, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xe2, 0x82],
+      [0xf0, 0x9f, 0x98], [0x80], [0xff],
+    ]
+    for (const f of fixed) {
+      const x = Uint8Array.from(f)
+      expect(isUtf8(fenced(x, 0, x.length), 0, x.length)).toBe(valid(x))
+      expect(checkPadded(x)).toBe(valid(x))
+    }
+    const r = rng(11)
+    for (let i = 0; i < 20000; i++) {
+      const x = new Uint8Array(1 + Math.floor(r() * 6))
+      for (let j = 0; j < x.length; j++) {
+        // Bias towards lead/continuation bytes so multi-byte paths get exercised.
+        x[j] = r() < 0.5 ? 0x80 + Math.floor(r() * 0x80) : Math.floor(r() * 256)
+      }
+      expect(isUtf8(fenced(x, 0, x.length), 0, x.length)).toBe(valid(x))
+    }
+  })
 
   test('agrees with a fatal TextDecoder on both sides of the native threshold, inside a larger buffer', () => {
     const r = rng(3629)
@@ -116,12 +162,9 @@ describe('isUtf8', () => {
         while (s.length < n) s += parts[Math.floor(r() * parts.length)]
         const x = enc.encode(s).slice(0, n) // may cut the last code point
         if (round % 2 === 1) x.set(bad[round % bad.length].slice(0, n), Math.floor(r() * n))
-        // Surrounded by continuation bytes: a read past either end would change the answer.
-        const buf = new Uint8Array(n + 8).fill(0x80)
-        buf.set(x, 4)
         const want = valid(x)
         if (!want) invalid++
-        expect(isUtf8(buf, 4, 4 + n)).toBe(want)
+        expect(checkPadded(x)).toBe(want)
       }
     }
     expect(invalid).toBeGreaterThan(200) // both answers are exercised
