@@ -28,12 +28,6 @@ export function uriScheme(secure: boolean, ws: boolean): string {
   return ws ? WS_SCHEME : HTTP_SCHEME
 }
 const LOCALHOST = 'localhost'
-/**
- * Tnetstring framing of one [name, value] pair in the `headers` list: the pair's `<len>:` and
- * `]`, and each string's `<len>:` and `,` (9 to 15 bytes for names under 100 bytes and values
- * under 1000), for the list's length-prefix guess; a wrong guess costs one move.
- */
-const HEADER_PAIR_FRAMING_GUESS_BYTES = 16
 
 /** Length of the `uri` writeUriValue produces; hostS < 0 stands for the default host. */
 export function uriLength(hostS: number, hostE: number, tS: number, tE: number, scheme: string): number {
@@ -103,7 +97,7 @@ export function writeUriValue(
 /** The `headers` value: every request header as [name, value], in arrival order (4.3). */
 export function writeHeaderList(w: TnWriter, buf: Uint8Array, h: RequestHead): void {
   const headBytes = h.headEnd - h.methodStart
-  w.beginList(decimalDigits(headBytes + HEADER_PAIR_FRAMING_GUESS_BYTES * h.headerCount))
+  w.beginList(decimalDigits(headBytes + HEADER_FRAMING_GUESS_BYTES * h.headerCount))
   for (let i = 0; i < h.headerCount; i++) {
     w.beginList()
     w.bytes(buf, h.nameStart[i], h.nameEnd[i])
@@ -113,7 +107,11 @@ export function writeHeaderList(w: TnWriter, buf: Uint8Array, h: RequestHead): v
   w.endList()
 }
 
-/** Tnetstring framing per request header, for a request packet's length-prefix guess. */
+/**
+ * Tnetstring framing per request header (a pair's `<len>:` and `]`, each string's `<len>:` and
+ * `,`: 9 to 15 bytes for names under 100 bytes and values under 1000), generously, for the
+ * length-prefix guesses of a request packet and of its `headers` list.
+ */
 const HEADER_FRAMING_GUESS_BYTES = 24
 /** A request packet's fields besides the head bytes and headers, for the same guess. */
 const REQUEST_FIELDS_GUESS_BYTES = 200
