@@ -21,7 +21,8 @@ import {
 } from '../../src/zmq/socket.ts'
 import { HandlerPacket, parseHandlerPacket } from '../../src/zhttp/packet.ts'
 import { TYPE_DATA, TYPE_CREDIT, TYPE_CANCEL, TYPE_CLOSE, TYPE_ERROR } from '../../src/zhttp/packet-types.ts'
-import { TnSpan, TnWriter, TN_OK, decodeTn, spanEqualsAscii } from '../../src/zhttp/tnetstring.ts'
+import { TnSpan, TnWriter, TN_OK, decodeTn } from '../../src/zhttp/tnetstring.ts'
+import { spanEqualsAscii } from '../../src/util/bytes.ts'
 import { beginHandlerPacket, writeStatus, endHandlerPacket } from '../../src/zhttp/handler-writer.ts'
 
 /** Credits granted for a request body: the whole body at once is fine for a benchmark. */

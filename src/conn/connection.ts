@@ -46,7 +46,7 @@ import type { HandlerPacket } from '../zhttp/packet.ts'
 import * as P from '../zhttp/packet-types.ts'
 import { wsRead, wsHandlerData, wsHandlerControl, wsReject } from './ws-session.ts'
 import { OP_CLOSE, OP_PING, OP_PONG } from '../ws/frame.ts'
-import { spanEqualsAscii } from '../zhttp/tnetstring.ts'
+import { spanEqualsAscii } from '../util/bytes.ts'
 
 /** The empty input of a state-machine pass that only moves what is held (process()). */
 const NO_BYTES = new Uint8Array(0)

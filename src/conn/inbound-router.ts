@@ -15,6 +15,7 @@ import type { StreamClient } from '../zhttp/stream-client.ts'
 import type { Connection } from './connection.ts'
 import { parseSessionId, parsedId } from '../zhttp/session-id.ts'
 import { ST_ACTIVE, ST_ORPHAN, ST_WAIT_HANDLER } from './states.ts'
+import { spanEquals } from '../util/bytes.ts'
 import type { WorkerRelay } from './worker-relay.ts'
 
 /** Where routeIds() delivers: the sessions of one worker, of one mode. */
@@ -88,7 +89,7 @@ export class InboundRouter implements IdTarget {
     const id = this.stream.instanceId
     const n = id.length
     stats.handlerPacketsIn++
-    if (end - start <= n || buf[start + n] !== 0x20 || !prefixIs(buf, start, id)) {
+    if (end - start <= n || buf[start + n] !== 0x20 || !spanEquals(buf, start, start + n, id)) {
       stats.handlerPacketsDropped[DROP_NOT_FOR_US]++
       if (this.faults.warnAllowed(WARN)) log(WARN, 'zgate::server', 'packet not for us')
       return
@@ -126,10 +127,4 @@ export class InboundRouter implements IdTarget {
     if (this.relay !== null && w < this.relay.workers) this.relay.forward(w, this.msgBuf, this.msgStart, this.msgEnd)
     else if (this.worker === 0) stats.handlerPacketsDropped[DROP_UNKNOWN_ID]++
   }
-}
-
-/** buf[start, start + prefix.length) equals prefix (the caller checked the length). */
-function prefixIs(buf: Uint8Array, start: number, prefix: Uint8Array): boolean {
-  for (let i = 0; i < prefix.length; i++) if (buf[start + i] !== prefix[i]) return false
-  return true
 }

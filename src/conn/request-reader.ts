@@ -4,14 +4,13 @@
 
 import type { StreamConn } from './stream-state.ts'
 import { parseRequestHead, type RequestHead } from '../http/parser.ts'
-import { nameIs } from '../http/response-head.ts'
 import { negotiateExtensions, EXT_NONE, EXT_MALFORMED, EXT_DEFLATE } from '../ws/extensions.ts'
 import { ChunkedDecoder } from '../http/chunked.ts'
 import * as E from '../http/errors.ts'
 import { URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { mapParseError } from './parse-errors.ts'
 import { checkUpgrade, UPGRADE_OK } from '../ws/handshake.ts'
-import { copyBytes } from '../util/copy.ts'
+import { copyBytes, spanEqualsLower } from '../util/bytes.ts'
 import { ST_WAIT_HANDLER, BODY_NONE, BODY_LENGTH, BODY_CHUNKED, WS_HANDSHAKE } from './states.ts'
 import { findUriHost, hostRange, targetSchemeMatches, uriLength, uriScheme } from '../zhttp/request-fields.ts'
 import { stats } from '../stats.ts'
@@ -136,7 +135,7 @@ const DEFLATE_CREDITS_DENOMINATOR = 4
 function offeredExtensions(buf: Uint8Array, h: RequestHead): number {
   let ext = EXT_NONE
   for (let i = h.wsExtensionsIndex; i < h.headerCount; i++) {
-    if (nameIs(buf, h.nameStart[i], h.nameEnd[i], 'sec-websocket-extensions')) {
+    if (spanEqualsLower(buf, h.nameStart[i], h.nameEnd[i], 'sec-websocket-extensions')) {
       ext = negotiateExtensions(ext, buf, h.valueStart[i], h.valueEnd[i])
     }
   }

@@ -56,7 +56,7 @@ import {
 } from '../ws/deflate.ts'
 import { EXT_DEFLATE, extensionResponseValue } from '../ws/extensions.ts'
 import { writeAcceptHead, writeRejection, handshakeSizeMax } from '../ws/handshake.ts'
-import { isUtf8 } from '../zhttp/tnetstring.ts'
+import { isUtf8 } from '../util/utf8.ts'
 import { CLOSE_LINGER_MS, WS_CONTROL_PAYLOAD_MAX_BYTES } from '../limits.ts'
 import { stats } from '../stats.ts'
 

@@ -13,7 +13,6 @@
 import {
   decodeTn,
   readTnInt,
-  spanEqualsAscii,
   tnBool,
   TN_BOOL,
   TN_INT,
@@ -23,6 +22,7 @@ import {
   TN_STRING,
   TnSpan,
 } from '../zhttp/tnetstring.ts'
+import { spanEqualsAscii } from '../util/bytes.ts'
 
 /** Ids one packet may address (zhttp.md 3.1: a gateway batches at most 128). */
 export const GATEWAY_PACKET_IDS_MAX = 128

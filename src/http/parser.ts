@@ -29,6 +29,7 @@
 // - Content-Length together with Transfer-Encoding is refused (RFC 9112 6.1, anti-smuggling),
 //   although Condure would let chunked win.
 
+import { spanEqualsAscii, spanEqualsLower } from '../util/bytes.ts'
 import { REQUEST_HEADERS_MAX, URI_SIZE_MAX_BYTES } from '../limits.ts'
 import { isHostValue } from './host.ts'
 import { RequestHead } from './request-head.ts'
@@ -157,26 +158,6 @@ function terminatorAt(buf: Uint8Array, j: number, end: number): number {
   return -1
 }
 
-/** Field name equals a lower-case literal, ignoring ASCII case. */
-function nameIs(buf: Uint8Array, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false
-  // `| 0x20` folds A-Z onto a-z. The literals hold only a-z and '-' (0x2d); the only other byte
-  // folding onto one of those is CR (0x0d), which never appears in a field name or value.
-  for (let i = 0; i < lower.length; i++) {
-    if ((buf[s + i] | 0x20) !== lower.charCodeAt(i)) return false
-  }
-  return true
-}
-
-/** Field value equals a literal byte for byte. */
-function valueIs(buf: Uint8Array, s: number, e: number, lit: string): boolean {
-  if (e - s !== lit.length) return false
-  for (let i = 0; i < lit.length; i++) {
-    if (buf[s + i] !== lit.charCodeAt(i)) return false
-  }
-  return true
-}
-
 /**
  * A comma-separated list value (RFC 9110 5.6.1) has an element equal to `lit` once OWS is
  * trimmed. Splits on every comma like Condure's header_contains_param (tokens hold no quotes).
@@ -191,7 +172,7 @@ function listHas(buf: Uint8Array, s: number, e: number, lit: string, foldCase: b
     let b = elemEnd
     while (a < b && (buf[a] === 0x20 || buf[a] === 0x09)) a++ // SP, HTAB
     while (b > a && (buf[b - 1] === 0x20 || buf[b - 1] === 0x09)) b--
-    if (foldCase ? nameIs(buf, a, b, lit) : valueIs(buf, a, b, lit)) return true
+    if (foldCase ? spanEqualsLower(buf, a, b, lit) : spanEqualsAscii(buf, a, b, lit)) return true
     i = elemEnd + 1
   }
   return false
@@ -200,7 +181,7 @@ function listHas(buf: Uint8Array, s: number, e: number, lit: string, foldCase: b
 
 /** The method token equals a literal, byte for byte (methods are case-sensitive, RFC 9110 9.1). */
 function methodIs(buf: Uint8Array, out: RequestHead, lit: string): boolean {
-  return valueIs(buf, out.methodStart, out.methodEnd, lit)
+  return spanEqualsAscii(buf, out.methodStart, out.methodEnd, lit)
 }
 
 /**
@@ -287,7 +268,7 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
   // Dispatch on the name length first so most headers cost one comparison.
   switch (ne - ns) {
     case 4:
-      if (!nameIs(buf, ns, ne, 'host')) return 0
+      if (!spanEqualsLower(buf, ns, ne, 'host')) return 0
       // one Host, and a host in it (RFC 9112 3.2): a value such as `a/evil?` would otherwise
       // become part of the uri's path
       if (out.hostIndex >= 0 || !isHostValue(buf, vs, ve)) return PARSE_ERR_HOST
@@ -296,26 +277,26 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
     case 6:
       // RFC 9110 10.1.1; Condure matches the token case-sensitively, HTTP/1.1 only (checked
       // once the version is known, in parseRequestHead)
-      if (nameIs(buf, ns, ne, 'expect') && listHas(buf, vs, ve, '100-continue', false)) {
+      if (spanEqualsLower(buf, ns, ne, 'expect') && listHas(buf, vs, ve, '100-continue', false)) {
         out.expectContinue = true
       }
       return 0
     case 7:
       // The protocol name is case-insensitive (RFC 6455 4.2.1, RFC 9110 7.8); Condure wants
       // `websocket` byte-exact and answers Autobahn's `WebSocket` as plain HTTP.
-      if (nameIs(buf, ns, ne, 'upgrade') && nameIs(buf, vs, ve, 'websocket')) {
+      if (spanEqualsLower(buf, ns, ne, 'upgrade') && spanEqualsLower(buf, vs, ve, 'websocket')) {
         out.upgradeWebsocket = true
       }
       return 0
     case 10:
       // Connection is a token list and may repeat (RFC 9110 7.6.1)
-      if (nameIs(buf, ns, ne, 'connection')) {
+      if (spanEqualsLower(buf, ns, ne, 'connection')) {
         if (listHas(buf, vs, ve, 'close', true)) out.connClose = true
         if (listHas(buf, vs, ve, 'keep-alive', true)) out.connKeepAlive = true
       }
       return 0
     case 14: {
-      if (!nameIs(buf, ns, ne, 'content-length')) return 0
+      if (!spanEqualsLower(buf, ns, ne, 'content-length')) return 0
       const n = parseContentLength(buf, vs, ve)
       if (n < 0) return n
       // a second Content-Length header must repeat the same value (RFC 9110 8.6)
@@ -326,22 +307,22 @@ function interpretHeader(buf: Uint8Array, out: RequestHead, index: number): numb
       return 0
     }
     case 17:
-      if (nameIs(buf, ns, ne, 'transfer-encoding')) {
+      if (spanEqualsLower(buf, ns, ne, 'transfer-encoding')) {
         // Only a single, byte-exact `chunked` is supported (zhttp.md 4.2). A repeated header
         // means chunked twice (RFC 9112 6.1 forbids that) or another coding: both unsupported.
-        if (out.chunked || !valueIs(buf, vs, ve, 'chunked')) return PARSE_ERR_TRANSFER_ENCODING
+        if (out.chunked || !spanEqualsAscii(buf, vs, ve, 'chunked')) return PARSE_ERR_TRANSFER_ENCODING
         out.chunked = true
-      } else if (out.wsKeyIndex < 0 && nameIs(buf, ns, ne, 'sec-websocket-key')) {
+      } else if (out.wsKeyIndex < 0 && spanEqualsLower(buf, ns, ne, 'sec-websocket-key')) {
         out.wsKeyIndex = index
       }
       return 0
     case 21:
-      if (out.wsVersionIndex < 0 && nameIs(buf, ns, ne, 'sec-websocket-version')) {
+      if (out.wsVersionIndex < 0 && spanEqualsLower(buf, ns, ne, 'sec-websocket-version')) {
         out.wsVersionIndex = index
       }
       return 0
     case 24:
-      if (out.wsExtensionsIndex < 0 && nameIs(buf, ns, ne, 'sec-websocket-extensions')) {
+      if (out.wsExtensionsIndex < 0 && spanEqualsLower(buf, ns, ne, 'sec-websocket-extensions')) {
         out.wsExtensionsIndex = index
       }
       return 0

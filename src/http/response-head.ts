@@ -12,7 +12,8 @@
 
 import type { ResponseHeadSpans, ResponseStartSpans } from './response-spans.ts'
 import { writeDecimal } from '../util/digits.ts'
-import { copyBytes } from '../util/copy.ts'
+// Names kept short at the call sites: nameIs compares a header name ignoring ASCII case.
+import { copyBytes, spanEqualsLower as nameIs, writeAscii as ascii } from '../util/bytes.ts'
 
 export const FRAMING_LENGTH = 0
 export const FRAMING_CHUNKED = 1
@@ -31,22 +32,15 @@ export const headResult = {
 }
 
 const CRLF = [0x0d, 0x0a]
-
-function ascii(out: Uint8Array, pos: number, s: string): number {
-  for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i)
-  return pos
-}
-
-/** Case-insensitive comparison of buf[s, e) with a lower-case ASCII name. */
-export function nameIs(buf: Uint8Array, s: number, e: number, lower: string): boolean {
-  if (e - s !== lower.length) return false
-  for (let i = 0; i < lower.length; i++) {
-    let c = buf[s + i]
-    if (c >= 0x41 && c <= 0x5a) c |= 0x20
-    if (c !== lower.charCodeAt(i)) return false
-  }
-  return true
-}
+/** Digits a handler Content-Length may have: every 15-digit number is below 2^53, so it is
+ * read exactly into a double. */
+const HANDLER_LENGTH_DIGITS_MAX = 15
+/** Bytes writeResponseHead adds besides the reason and the handler's headers, rounded up: the
+ * status line without the reason (15), one Connection line (at most 24), the longer framing,
+ * the chunked pair (59), and the final CRLF: at most 100. */
+const RESPONSE_HEAD_FIXED_BYTES_MAX = 128
+/** `: ` and CRLF around each header line. */
+const HEADER_LINE_FRAMING_BYTES = 4
 
 /**
  * The request method buf[s, e) is HEAD (case-sensitive, RFC 9110 9.1): its response has no
@@ -60,7 +54,7 @@ export function isHeadMethod(buf: Uint8Array, s: number, e: number): boolean {
 function parseLength(buf: Uint8Array, s: number, e: number): number {
   while (s < e && (buf[s] === 0x20 || buf[s] === 0x09)) s++
   while (e > s && (buf[e - 1] === 0x20 || buf[e - 1] === 0x09)) e--
-  if (s === e || e - s > 15) return -1
+  if (s === e || e - s > HANDLER_LENGTH_DIGITS_MAX) return -1
   let n = 0
   for (let i = s; i < e; i++) {
     const c = buf[i]
@@ -155,9 +149,10 @@ export function writeResponseHead(
 
 /** Upper bound of writeResponseHead's output for `p`, to size the output buffer. */
 export function responseHeadSizeMax(p: ResponseHeadSpans): number {
-  let n = 128 + (p.reasonStart >= 0 ? p.reasonEnd - p.reasonStart : 0)
+  let n = RESPONSE_HEAD_FIXED_BYTES_MAX + (p.reasonStart >= 0 ? p.reasonEnd - p.reasonStart : 0)
   for (let i = 0; i < p.headerCount; i++) {
-    n += p.headerNameEnd[i] - p.headerNameStart[i] + p.headerValueEnd[i] - p.headerValueStart[i] + 4
+    n += p.headerNameEnd[i] - p.headerNameStart[i] + p.headerValueEnd[i] - p.headerValueStart[i]
+    n += HEADER_LINE_FRAMING_BYTES
   }
   return n
 }

@@ -39,6 +39,9 @@
 // zgate always compresses with a 15-bit window (RFC 7692 7.1.2.1). Other extensions are
 // ignored. No acceptable offer is EXT_NONE, not an error (RFC 7692 5).
 
+import { spanEqualsLower } from '../util/bytes.ts'
+import { isUtf8 } from '../util/utf8.ts'
+
 // --- results (a negative code, or a set of flag bits) ---
 /** A value is not valid Sec-WebSocket-Extensions syntax: close the connection. */
 export const EXT_MALFORMED = -1
@@ -71,12 +74,13 @@ const VALUE_OTHER = -2
 const U8_MAX = 255
 
 const ascii = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0))
-const NAME_DEFLATE = ascii('permessage-deflate')
+/** Names and keys, lower case: compared ignoring ASCII case (spanEqualsLower). */
+const NAME_DEFLATE = 'permessage-deflate'
 const PARAM_NAMES = [
-  ascii('client_no_context_takeover'),
-  ascii('server_no_context_takeover'),
-  ascii('client_max_window_bits'),
-  ascii('server_max_window_bits'),
+  'client_no_context_takeover',
+  'server_no_context_takeover',
+  'client_max_window_bits',
+  'server_max_window_bits',
 ]
 
 const SP = 0x20
@@ -89,10 +93,6 @@ const DQUOTE = 0x22
 const PLUS = 0x2b
 const DIGIT_0 = 0x30
 const DIGIT_9 = 0x39
-const UPPER_A = 0x41
-const UPPER_Z = 0x5a
-/** Sets an ASCII capital letter to its lower case. */
-const CASE_BIT = 0x20
 
 /** Scanner position and the last value's meaning, shared by the helpers (single-threaded). */
 let pos = 0
@@ -114,7 +114,7 @@ export function negotiateExtensions(prev: number, buf: Uint8Array, start: number
     const ns = trimStart(buf, nameStart, nameEnd)
     const ne = trimEnd(buf, ns, nameEnd)
     if (ns === ne) return EXT_MALFORMED
-    const isDeflate = result === EXT_NONE && equals(buf, ns, ne, NAME_DEFLATE)
+    const isDeflate = result === EXT_NONE && spanEqualsLower(buf, ns, ne, NAME_DEFLATE)
     let seen = 0
     let usable = isDeflate
     let serverBits = SERVER_WINDOW_BITS
@@ -259,40 +259,6 @@ function isWhitespace3(a: number, b: number, c: number): boolean {
   return b === 0x81 && c === 0x9f // U+205F
 }
 
-/** Well-formed UTF-8 (RFC 3629 section 4: no overlongs, surrogates or values past U+10FFFF). */
-function isUtf8(buf: Uint8Array, start: number, end: number): boolean {
-  let p = start
-  while (p < end) {
-    const c = buf[p]
-    if (c < 0x80) {
-      p++
-      continue
-    }
-    let more: number
-    let lo = 0x80
-    let hi = 0xbf
-    if (c >= 0xc2 && c <= 0xdf) more = 1
-    else if (c >= 0xe0 && c <= 0xef) {
-      more = 2
-      if (c === 0xe0) lo = 0xa0
-      else if (c === 0xed) hi = 0x9f
-    } else if (c >= 0xf0 && c <= 0xf4) {
-      more = 3
-      if (c === 0xf0) lo = 0x90
-      else if (c === 0xf4) hi = 0x8f
-    } else return false
-    if (p + more >= end) return false // truncated sequence
-    const b = buf[p + 1]
-    if (b < lo || b > hi) return false
-    for (let i = 2; i <= more; i++) {
-      const x = buf[p + i]
-      if (x < 0x80 || x > 0xbf) return false
-    }
-    p += more + 1
-  }
-  return true
-}
-
 /**
  * Reads a param value after `=` (pos just past it) up to the next `;`, `,` or the end, and
  * sets `value`. False for a quoted value that is unterminated or followed by more than
@@ -337,17 +303,7 @@ function parseU8(buf: Uint8Array, start: number, end: number): number {
 
 function paramId(buf: Uint8Array, start: number, end: number): number {
   for (let i = 0; i < PARAM_NAMES.length; i++) {
-    if (equals(buf, start, end, PARAM_NAMES[i])) return i + 1
+    if (spanEqualsLower(buf, start, end, PARAM_NAMES[i])) return i + 1
   }
   return PARAM_UNKNOWN
-}
-
-/** buf[start, end) is `name` (lower case) ignoring ASCII case. */
-function equals(buf: Uint8Array, start: number, end: number, name: Uint8Array): boolean {
-  if (end - start !== name.length) return false
-  for (let i = 0; i < name.length; i++) {
-    const c = buf[start + i]
-    if ((c >= UPPER_A && c <= UPPER_Z ? c | CASE_BIT : c) !== name[i]) return false
-  }
-  return true
 }

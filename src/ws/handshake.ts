@@ -9,8 +9,8 @@
 
 import type { RequestHead } from '../http/parser.ts'
 import type { ResponseHeadSpans, ResponseSpans } from '../http/response-spans.ts'
-import { nameIs } from '../http/response-head.ts'
-import { copyBytes } from '../util/copy.ts'
+// Names kept short at the call sites: nameIs compares a header name ignoring ASCII case.
+import { copyBytes, spanEqualsLower as nameIs, writeAscii as ascii } from '../util/bytes.ts'
 import { writeDecimal } from '../util/digits.ts'
 import { WS_KEY_SIZE_MAX_BYTES } from '../limits.ts'
 
@@ -93,11 +93,6 @@ function isGatewayHeader(buf: Uint8Array, s: number, e: number): boolean {
     default:
       return false
   }
-}
-
-function ascii(out: Uint8Array, pos: number, s: string): number {
-  for (let i = 0; i < s.length; i++) out[pos++] = s.charCodeAt(i)
-  return pos
 }
 
 /** Status line and the handler's headers except the gateway's own (no final CRLF). */

@@ -4,9 +4,9 @@
 //
 // The rules are those of RFC 3629 section 4: no overlong forms, no surrogates, nothing above
 // U+10FFFF. State lives in one small object per session; validating allocates nothing, except
-// one view per long piece handed to the native validator (validText).
+// one view per long piece handed to the native validator (validText, via util/utf8.ts).
 
-import { isUtf8 as isUtf8Native } from 'node:buffer'
+import { UTF8_NATIVE_MIN_BYTES, isUtf8 } from '../util/utf8.ts'
 
 export class Utf8Validator {
   /** Continuation bytes still expected for the current code point. */
@@ -62,24 +62,17 @@ export class Utf8Validator {
 }
 
 /**
- * Text pieces at least this long are checked by the runtime's native UTF-8 validator: ~30x
- * faster than the byte loop on 8 KiB, and below this size the view it needs would be the
- * only allocation on the path.
- */
-const UTF8_NATIVE_MIN_BYTES = 512
-
-/**
  * Feeds buf[s, e) of a text message to the session's validator (RFC 6455 8.1). Long pieces
- * go to node:buffer's isUtf8 (the same RFC 3629 rules: no overlong forms, surrogates or code
- * points past U+10FFFF) up to the last complete code point; the incremental validator only
- * sees a code point left open by the previous piece and one cut off at the end (≤ 3 bytes each).
+ * (UTF8_NATIVE_MIN_BYTES and up) go to the whole-span isUtf8, and so to the runtime's native
+ * validator, up to the last complete code point; the incremental validator only sees a code
+ * point left open by the previous piece and one cut off at the end (≤ 3 bytes each).
  */
 export function validText(v: Utf8Validator, buf: Uint8Array, s: number, e: number): boolean {
   if (e - s < UTF8_NATIVE_MIN_BYTES) return v.update(buf, s, e)
   let i = s
   for (; i < e && !v.complete(); i++) if (!v.update(buf, i, i + 1)) return false
   const cut = codePointEnd(buf, i, e)
-  return (cut === i || isUtf8Native(buf.subarray(i, cut))) && v.update(buf, cut, e)
+  return isUtf8(buf, i, cut) && v.update(buf, cut, e)
 }
 
 /**

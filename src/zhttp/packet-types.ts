@@ -9,9 +9,9 @@ import {
   TN_LIST,
   TN_MAP,
   TN_STRING,
-  spanEquals,
   tnAsciiBytes,
 } from './tnetstring.ts'
+import { spanEquals } from '../util/bytes.ts'
 
 /** `T`: the one payload format condure emits and accepts (zhttp.md 2.1). */
 export const CH_T = 0x54

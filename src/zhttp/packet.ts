@@ -65,12 +65,11 @@ import {
   TN_STRING,
   TnSpan,
   decodeTn,
-  isUtf8,
   readTnInt,
-  spanEquals,
-  spanEqualsAscii,
   tnBool,
 } from './tnetstring.ts'
+import { spanEquals, spanEqualsAscii } from '../util/bytes.ts'
+import { isUtf8 } from '../util/utf8.ts'
 
 /**
  * One parsed handler packet: reusable scratch, every field set in the constructor and reset by

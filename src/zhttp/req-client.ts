@@ -17,12 +17,12 @@ import { writeSessionId, SESSION_ID_SIZE_MAX_BYTES } from './session-id.ts'
 import { EXT_MULTI_FIELD, KEY_ID, KEY_BODY } from './packet-types.ts'
 import { openEndpoint, SpecsError } from './endpoints.ts'
 import {
-  digitCount,
   requestPacketSizeGuess,
   uriScheme,
   writePeerFields,
   writeRequestFields,
 } from './request-fields.ts'
+import { decimalDigits } from '../util/digits.ts'
 import { stats } from '../stats.ts'
 
 /**
@@ -96,7 +96,7 @@ export class ReqClient {
     const w = this.w
     w.reset(ob.buf, ob.beginFrame())
     w.raw(0x54) // 'T'
-    w.beginMap(digitCount(estimate))
+    w.beginMap(decimalDigits(estimate))
     w.encoded(KEY_ID)
     const n = writeSessionId(this.idScratch, 0, this.worker, slot, counter)
     w.bytes(this.idScratch, 0, n)

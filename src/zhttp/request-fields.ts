@@ -13,8 +13,8 @@ import {
   KEY_PEER_PORT,
   KEY_URI,
 } from './packet-types.ts'
-import { writeDecimal } from '../util/digits.ts'
-import { copyBytes } from '../util/copy.ts'
+import { decimalDigits, writeDecimal } from '../util/digits.ts'
+import { copyBytes, writeAscii } from '../util/bytes.ts'
 
 /** `uri` schemes (zhttp.md 4.3, 5.2; checklist 19): https and wss on a `tls` listener. */
 const HTTP_SCHEME = 'http://'
@@ -32,13 +32,6 @@ const LOCALHOST = 'localhost'
 /** Length of the `uri` writeUriValue produces; hostS < 0 stands for the default host. */
 export function uriLength(hostS: number, hostE: number, tS: number, tE: number, scheme: string): number {
   return scheme.length + (hostS < 0 ? LOCALHOST.length : hostE - hostS) + (tE - tS)
-}
-
-/** Decimal digits of n (n >= 1). */
-export function digitCount(n: number): number {
-  let d = 1
-  for (let t = n; t >= 10; t = Math.floor(t / 10)) d++
-  return d
 }
 
 /**
@@ -93,12 +86,9 @@ export function writeUriValue(
   let pos = w.pos
   pos = writeDecimal(out, pos, len)
   out[pos++] = 0x3a // ':'
-  for (let i = 0; i < scheme.length; i++) out[pos++] = scheme.charCodeAt(i)
-  if (hostS < 0) {
-    for (let i = 0; i < LOCALHOST.length; i++) out[pos++] = LOCALHOST.charCodeAt(i)
-  } else {
-    pos = copyBytes(out, pos, buf, hostS, hostE)
-  }
+  pos = writeAscii(out, pos, scheme)
+  if (hostS < 0) pos = writeAscii(out, pos, LOCALHOST)
+  else pos = copyBytes(out, pos, buf, hostS, hostE)
   pos = copyBytes(out, pos, buf, tS, tE)
   out[pos++] = 0x2c // ','
   w.pos = pos
@@ -107,7 +97,7 @@ export function writeUriValue(
 /** The `headers` value: every request header as [name, value], in arrival order (4.3). */
 export function writeHeaderList(w: TnWriter, buf: Uint8Array, h: RequestHead): void {
   const headBytes = h.headEnd - h.methodStart
-  w.beginList(digitCount(headBytes + 16 * h.headerCount))
+  w.beginList(decimalDigits(headBytes + HEADER_FRAMING_GUESS_BYTES * h.headerCount))
   for (let i = 0; i < h.headerCount; i++) {
     w.beginList()
     w.bytes(buf, h.nameStart[i], h.nameEnd[i])
@@ -117,7 +107,11 @@ export function writeHeaderList(w: TnWriter, buf: Uint8Array, h: RequestHead): v
   w.endList()
 }
 
-/** Tnetstring framing per request header, for a request packet's length-prefix guess. */
+/**
+ * Tnetstring framing per request header (a pair's `<len>:` and `]`, each string's `<len>:` and
+ * `,`: 9 to 15 bytes for names under 100 bytes and values under 1000), generously, for the
+ * length-prefix guesses of a request packet and of its `headers` list.
+ */
 const HEADER_FRAMING_GUESS_BYTES = 24
 /** A request packet's fields besides the head bytes and headers, for the same guess. */
 const REQUEST_FIELDS_GUESS_BYTES = 200

@@ -47,11 +47,11 @@ export interface RelayEndpoints {
   in: string
 }
 import {
-  digitCount,
   requestPacketSizeGuess,
   writePeerFields,
   writeRequestFields,
 } from './request-fields.ts'
+import { decimalDigits } from '../util/digits.ts'
 import { stats } from '../stats.ts'
 
 /**
@@ -60,7 +60,6 @@ import { stats } from '../stats.ts'
  */
 const PACKET_OVERHEAD_BYTES = 4096
 
-export { uriLength, digitCount } from './request-fields.ts'
 
 const ENC = new TextEncoder()
 /** Typical size of a packet without body or headers, for length-prefix estimates. */
@@ -172,7 +171,7 @@ export class StreamClient {
   writeHead(slot: number, counter: number, seq: number, sizeHint = TYPED_PACKET_SIZE_BYTES): void {
     const w = this.w
     w.raw(0x54) // 'T'
-    w.beginMap(digitCount(sizeHint + this.instanceId.length))
+    w.beginMap(decimalDigits(sizeHint + this.instanceId.length))
     w.encoded(KEY_FROM)
     w.bytes(this.instanceId, 0, this.instanceId.length)
     w.encoded(KEY_ID)
@@ -340,7 +339,7 @@ export class StreamClient {
     if (!this.beginRouter(h)) return false
     const w = this.w
     w.raw(0x54)
-    w.beginMap(digitCount(n * MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES + TYPED_PACKET_SIZE_BYTES))
+    w.beginMap(decimalDigits(n * MULTI_ID_ELEMENT_OVERHEAD_MAX_BYTES + TYPED_PACKET_SIZE_BYTES))
     w.encoded(KEY_FROM)
     w.bytes(this.instanceId, 0, this.instanceId.length)
     w.encoded(KEY_ID)

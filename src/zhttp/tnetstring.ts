@@ -14,6 +14,10 @@
 // - TnWriter emits canonical tnetstrings (no leading zeros, no sign in lengths) straight into
 //   the caller's buffer. The caller guarantees capacity; remaining() is there to check it.
 
+import { copyBytes, moveBytes, spanEquals, writeAscii } from '../util/bytes.ts'
+import { decimalDigits, writeDecimal, writeDecimalDigits } from '../util/digits.ts'
+import { utf8Length, writeUtf8 } from '../util/utf8.ts'
+
 /** Length prefixes longer than this are refused: the tnetstring spec caps data at 999,999,999
  * bytes, and any inbound message (INBOUND_MESSAGE_SIZE_MAX_BYTES) is far smaller anyway. */
 export const TN_LENGTH_DIGITS_MAX = 9
@@ -25,14 +29,6 @@ export const TN_WRITER_DEPTH_MAX = 16
  * (a header pair, an id element); callers pass 3 or 4 for a top-level map or a headers list.
  * Measured in bench/tnetstring.bench.ts. */
 export const TN_CONTAINER_DIGITS_GUESS = 2
-/** Copies up to this many bytes from another buffer use an unrolled JS loop; longer ones use
- * set(subarray), a native memcpy that costs a ~50 ns view allocation. The loop (≈0.3 ns/byte)
- * breaks even around 200 bytes (bench/tnetstring.bench.ts), so header values never allocate
- * and only body-sized copies do, one small view each. */
-const COPY_LOOP_MAX_BYTES = 256
-/** Moves within the output buffer shorter than this use a loop; copyWithin (no allocation,
- * ~12 ns per call) above. */
-const MOVE_LOOP_MAX_BYTES = 16
 
 // --- type bytes (zhttp.md 2.3 table) ---
 /** `,` byte string: raw bytes, binary-safe. */
@@ -221,96 +217,13 @@ export function readTnInt(buf: Uint8Array, s: number, e: number): number {
   return neg ? 0 - n : n
 }
 
-/** True when buf[s, e) equals the bytes of `key`. */
-export function spanEquals(buf: Uint8Array, s: number, e: number, key: Uint8Array): boolean {
-  const n = key.length
-  if (e - s !== n) return false
-  for (let i = 0; i < n; i++) {
-    if (buf[s + i] !== key[i]) return false
-  }
-  return true
-}
-
-/** True when buf[s, e) equals the ASCII/latin1 string `str` (one byte per char). */
-export function spanEqualsAscii(buf: Uint8Array, s: number, e: number, str: string): boolean {
-  const n = str.length
-  if (e - s !== n) return false
-  for (let i = 0; i < n; i++) {
-    if (buf[s + i] !== str.charCodeAt(i)) return false
-  }
-  return true
-}
-
-/** True when buf[s, e) is valid UTF-8 (no overlongs, no surrogates, nothing past U+10FFFF);
- * map keys must be (zhttp.md 2.3). */
-export function isUtf8(buf: Uint8Array, s: number, e: number): boolean {
-  let i = s
-  while (i < e) {
-    const c = buf[i]
-    if (c < 0x80) {
-      i++
-      continue
-    }
-    if (c < 0xc2 || c > 0xf4) return false
-    if (c < 0xe0) {
-      if (i + 1 >= e || (buf[i + 1] & 0xc0) !== 0x80) return false
-      i += 2
-      continue
-    }
-    const c1 = i + 1 < e ? buf[i + 1] : 0
-    if ((c1 & 0xc0) !== 0x80) return false
-    if (c < 0xf0) {
-      // E0 needs A0.. (no overlong); ED needs ..9F (no surrogates).
-      if ((c === 0xe0 && c1 < 0xa0) || (c === 0xed && c1 > 0x9f)) return false
-      if (i + 2 >= e || (buf[i + 2] & 0xc0) !== 0x80) return false
-      i += 3
-      continue
-    }
-    // F0 needs 90.. (no overlong); F4 needs ..8F (nothing past U+10FFFF).
-    if ((c === 0xf0 && c1 < 0x90) || (c === 0xf4 && c1 > 0x8f)) return false
-    if (i + 3 >= e || (buf[i + 2] & 0xc0) !== 0x80 || (buf[i + 3] & 0xc0) !== 0x80) return false
-    i += 4
-  }
-  return true
-}
-
-/** Decimal digits of a non-negative integer up to 2^53 (powers of 10 up to 1e16 are exact).
- * The short cases first: lengths and seqs are almost always under 10^4. */
-function decimalDigits(v: number): number {
-  if (v < 10) return 1
-  if (v < 100) return 2
-  if (v < 1000) return 3
-  if (v < 10000) return 4
-  let d = 5
-  for (let p = 100000; v >= p; p *= 10) d++
-  return d
-}
-
-/** Writes the `d` digits of non-negative integer `v` so that they end just before `end`. */
-function writeDigits(buf: Uint8Array, end: number, d: number, v: number): void {
-  let i = end - 1
-  // Int32 arithmetic is several times faster in JSC than Math.floor on doubles, but wraps past
-  // 2^31: peel digits in double arithmetic until what is left fits.
-  while (v > 0x7fffffff) {
-    const q = Math.floor(v / 10)
-    buf[i--] = CH_0 + (v - q * 10)
-    v = q
-  }
-  let n = v | 0
-  for (const stop = end - d; i >= stop; i--) {
-    const q = (n / 10) | 0
-    buf[i] = CH_0 + (n - q * 10)
-    n = q
-  }
-}
-
 /** Placeholder so a writer can exist before it is pointed at a real buffer. */
 const EMPTY_BYTES = new Uint8Array(0)
 
 /**
  * Writes tnetstrings into a caller-supplied buffer at `pos`; re-point it with reset().
  * Capacity is the caller's job (check remaining() first): byte writes past the end are
- * silently dropped and a copy of over COPY_LOOP_MAX_BYTES past it throws a RangeError, so an
+ * silently dropped and a copy of over COPY_LOOP_MAX_BYTES (util/bytes.ts) past it throws a RangeError, so an
  * undersized buffer gives a broken packet or an exception, never a write out of bounds.
  * Typical use: `w.raw(0x54) // 'T'`, `w.beginMap()`, `w.ascii('id')`, `w.bytes(...)`, ...,
  * `w.endMap()`.
@@ -364,35 +277,12 @@ export class TnWriter {
 
   /** Raw bytes src[s, e), unframed: content inside beginString()/endString(). */
   rawBytes(src: Uint8Array, s: number, e: number): void {
-    const buf = this.buf
-    const p = this.pos
-    if (e - s > COPY_LOOP_MAX_BYTES) {
-      // A native memcpy beats a JS loop by far here. A whole array needs no view; a slice
-      // costs one view object (~64 bytes), small next to the bytes it moves.
-      if (s === 0 && e === src.length) buf.set(src, p)
-      else buf.set(src.subarray(s, e), p)
-    } else {
-      // Unrolled by 4: about twice the speed of the plain loop in JSC.
-      const d = p - s
-      let i = s
-      for (const e4 = e - 3; i < e4; i += 4) {
-        buf[i + d] = src[i]
-        buf[i + d + 1] = src[i + 1]
-        buf[i + d + 2] = src[i + 2]
-        buf[i + d + 3] = src[i + 3]
-      }
-      for (; i < e; i++) buf[i + d] = src[i]
-    }
-    this.pos = p + e - s
+    this.pos = copyBytes(this.buf, this.pos, src, s, e)
   }
 
   /** Raw chars of an ASCII/latin1 string, unframed (one byte per char). */
   rawAscii(str: string): void {
-    const n = str.length
-    const buf = this.buf
-    const p = this.pos
-    for (let i = 0; i < n; i++) buf[p + i] = str.charCodeAt(i)
-    this.pos = p + n
+    this.pos = writeAscii(this.buf, this.pos, str)
   }
 
   /** Byte string `,` from a JS string of chars ≤ 0xff (ASCII/latin1), one byte per char. */
@@ -405,50 +295,10 @@ export class TnWriter {
   /** Byte string `,` holding the UTF-8 encoding of `str`; a lone surrogate becomes U+FFFD,
    * as TextEncoder does. Two charCodeAt passes (size, then bytes): no allocation. */
   utf8(str: string): void {
-    const n = str.length
-    let size = 0
-    for (let i = 0; i < n; i++) {
-      const c = str.charCodeAt(i)
-      if (c < 0x80) size += 1
-      else if (c < 0x800) size += 2
-      else if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && isLowSurrogate(str.charCodeAt(i + 1))) {
-        size += 4
-        i++
-      } else size += 3
-    }
-    this.lengthPrefix(size)
-    const buf = this.buf
-    let p = this.pos
-    for (let i = 0; i < n; i++) {
-      const c = str.charCodeAt(i)
-      if (c < 0x80) {
-        buf[p++] = c
-      } else if (c < 0x800) {
-        buf[p++] = 0xc0 | (c >> 6)
-        buf[p++] = 0x80 | (c & 0x3f)
-      } else if (c >= 0xd800 && c <= 0xdfff) {
-        const c2 = i + 1 < n ? str.charCodeAt(i + 1) : 0
-        if (c <= 0xdbff && isLowSurrogate(c2)) {
-          const cp = 0x10000 + ((c - 0xd800) << 10) + (c2 - 0xdc00)
-          buf[p++] = 0xf0 | (cp >> 18)
-          buf[p++] = 0x80 | ((cp >> 12) & 0x3f)
-          buf[p++] = 0x80 | ((cp >> 6) & 0x3f)
-          buf[p++] = 0x80 | (cp & 0x3f)
-          i++
-        } else {
-          // Lone surrogate → U+FFFD (EF BF BD).
-          buf[p++] = 0xef
-          buf[p++] = 0xbf
-          buf[p++] = 0xbd
-        }
-      } else {
-        buf[p++] = 0xe0 | (c >> 12)
-        buf[p++] = 0x80 | ((c >> 6) & 0x3f)
-        buf[p++] = 0x80 | (c & 0x3f)
-      }
-    }
-    buf[p++] = TN_STRING
-    this.pos = p
+    this.lengthPrefix(utf8Length(str))
+    const p = writeUtf8(this.buf, this.pos, str)
+    this.buf[p] = TN_STRING
+    this.pos = p + 1
   }
 
   /** Integer `#`. `n` must be an integer with magnitude ≤ 2^53. */
@@ -459,8 +309,8 @@ export class TnWriter {
     this.lengthPrefix(neg ? d + 1 : d)
     const buf = this.buf
     if (neg) buf[this.pos++] = CH_MINUS
+    writeDecimalDigits(buf, this.pos, d, v)
     const end = this.pos + d
-    writeDigits(buf, end, d, v)
     buf[end] = TN_INT
     this.pos = end + 1
   }
@@ -528,9 +378,10 @@ export class TnWriter {
     const contentStart = this.openContents[depth]
     const len = this.pos - contentStart
     const d = decimalDigits(len)
-    const newStart = this.openPrefixes[depth] + d + 1
+    const prefixStart = this.openPrefixes[depth]
+    const newStart = prefixStart + d + 1
     if (newStart !== contentStart) moveBytes(buf, contentStart, newStart, len)
-    writeDigits(buf, newStart - 1, d, len)
+    writeDecimalDigits(buf, prefixStart, d, len)
     buf[newStart - 1] = CH_COLON
     const end = newStart + len
     buf[end] = type
@@ -549,34 +400,17 @@ export class TnWriter {
       buf[p + 1] = CH_0 + (n - q * 10)
       p += 2
     } else {
-      const d = decimalDigits(n)
-      p += d
-      writeDigits(buf, p, d, n)
+      p = writeDecimal(buf, p, n)
     }
     buf[p] = CH_COLON
     this.pos = p + 1
   }
 }
 
-function isLowSurrogate(c: number): boolean {
-  return c >= 0xdc00 && c <= 0xdfff
-}
-
-/** Moves buf[from, from + n) to `to` (ranges may overlap). */
-function moveBytes(buf: Uint8Array, from: number, to: number, n: number): void {
-  if (n >= MOVE_LOOP_MAX_BYTES) {
-    buf.copyWithin(to, from, from + n)
-  } else if (to < from) {
-    for (let i = 0; i < n; i++) buf[to + i] = buf[from + i]
-  } else {
-    for (let i = n - 1; i >= 0; i--) buf[to + i] = buf[from + i]
-  }
-}
-
 /** The tnetstring byte string for an ASCII constant, e.g. tnAsciiBytes('from') = `4:from,`.
  * Allocates: for module-level constants (packet keys), not for the hot path. */
 export function tnAsciiBytes(str: string): Uint8Array {
-  const out = new Uint8Array(str.length + 12)
+  const out = new Uint8Array(TN_LENGTH_DIGITS_MAX + 1 + str.length + 1) // <len>:<data>,
   const w = new TnWriter(out, 0)
   w.ascii(str)
   return out.slice(0, w.pos)

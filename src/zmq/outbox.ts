@@ -11,6 +11,7 @@
 // - Depends only on shim-abi.ts (the frame constants): no import of socket.ts, so no cycle.
 
 import { FRAME_HEADER_BYTES, FRAME_MORE_FLAG, FRAME_SIZE_MAX_BYTES } from './shim-abi.ts'
+import { copyBytes } from '../util/bytes.ts'
 
 /** The outbox never grows past this: ensure() returns false instead (caller backs off). */
 export const OUTBOX_SIZE_MAX_BYTES = 64 << 20
@@ -149,15 +150,8 @@ export class Outbox {
       this.frameHdr = -1
       outboxMisuse('frameBytes() does not fit: call ensure() first')
     }
-    const b = this.buf
-    if (n <= 32) {
-      for (let i = 0; i < n; i++) b[d + i] = src[s + i]
-    } else if (s === 0 && e === src.length) {
-      b.set(src, d)
-    } else {
-      b.set(src.subarray(s, e), d) // one view object per large copy, amortized by the copy
-    }
-    this.endFrame(d + n, more)
+    // Short frames (ids, addresses) are copied by a loop, long ones with one view each.
+    this.endFrame(copyBytes(this.buf, d, src, s, e), more)
   }
 
   /** @internal The first `bytes` (a message boundary) were sent: move the rest to the front. */

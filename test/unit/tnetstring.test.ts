@@ -24,10 +24,7 @@ import {
   TnSpan,
   TnWriter,
   decodeTn,
-  isUtf8,
   readTnInt,
-  spanEquals,
-  spanEqualsAscii,
   tnAsciiBytes,
   tnBool,
   tnErrorText,
@@ -239,50 +236,6 @@ describe('readTnInt', () => {
       const s = (r() < 0.5 ? '-' : '') + n.toString()
       const want = (n <= 2n ** 53n) ? Number(BigInt(s)) : NaN
       expect(read(s)).toBe(want)
-    }
-  })
-})
-
-describe('span helpers', () => {
-  const b = bytesOf('xxfrom,yy')
-  test('spanEquals / spanEqualsAscii', () => {
-    expect(spanEquals(b, 2, 6, bytesOf('from'))).toBe(true)
-    expect(spanEquals(b, 2, 6, bytesOf('frOm'))).toBe(false)
-    expect(spanEquals(b, 2, 5, bytesOf('from'))).toBe(false)
-    expect(spanEquals(b, 2, 2, new Uint8Array(0))).toBe(true)
-    expect(spanEqualsAscii(b, 2, 6, 'from')).toBe(true)
-    expect(spanEqualsAscii(b, 2, 6, 'fro')).toBe(false)
-    expect(spanEqualsAscii(b, 2, 6, 'frox')).toBe(false)
-  })
-  test('isUtf8 agrees with a fatal TextDecoder', () => {
-    const td = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
-    const valid = (x: Uint8Array): boolean => {
-      try {
-        td.decode(x)
-        return true
-      } catch {
-        return false
-      }
-    }
-    // Each boundary of the validator: overlongs, surrogates, past U+10FFFF, truncations.
-    const fixed = [
-      [], [0x41], [0xc2, 0x80], [0xc1, 0x80], [0xe0, 0x9f, 0x80], [0xe0, 0xa0, 0x80],
-      [0xed, 0xa0, 0x80], [0xed, 0x9f, 0xbf], [0xf0, 0x8f, 0xbf, 0xbf], [0xf0, 0x90, 0x80, 0x80],
-      [0xf4, 0x8f, 0xbf, 0xbf], [0xf4, 0x90, 0x80, 0x80], [0xf5, 0x80, 0x80, 0x80], [0xe2, 0x82],
-      [0xf0, 0x9f, 0x98], [0x80], [0xff],
-    ]
-    for (const f of fixed) {
-      const x = Uint8Array.from(f)
-      expect(isUtf8(fenced(x, 0, x.length), 0, x.length)).toBe(valid(x))
-    }
-    const r = rng(11)
-    for (let i = 0; i < 20000; i++) {
-      const x = new Uint8Array(1 + Math.floor(r() * 6))
-      for (let j = 0; j < x.length; j++) {
-        // Bias towards lead/continuation bytes so multi-byte paths get exercised.
-        x[j] = r() < 0.5 ? 0x80 + Math.floor(r() * 0x80) : Math.floor(r() * 256)
-      }
-      expect(isUtf8(fenced(x, 0, x.length), 0, x.length)).toBe(valid(x))
     }
   })
 })
